@@ -1,0 +1,87 @@
+"""The `sbcc-bot` command: run, demo, migrate, check-config."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+from bot import __version__
+from bot.config import Config, load_config
+from bot.errors import ConfigError, GatewayError
+from bot.logs import setup_logging
+
+log = logging.getLogger("bot")
+EXIT_CONFIG = 2
+
+
+def _load(path: str) -> Config:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(f"sbcc-bot: the configuration in {path} has problems:", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+async def run_bot(config: Config) -> int:
+    from bot.app import App
+
+    redactor = setup_logging(config.log_level, config.secrets())
+    app = App(config, redactor=redactor)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, app.stop)
+    try:
+        await app.serve()
+    except GatewayError as exc:
+        log.error("cannot talk to the homeserver: %s", exc)
+        return 1
+    return 0
+
+
+async def migrate(config: Config) -> int:
+    from bot.db import Database
+
+    setup_logging(config.log_level, config.secrets())
+    db = Database(config.database.url)
+    try:
+        await db.migrate()
+    finally:
+        await db.close()
+    print("database is at the newest schema")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="sbcc-bot", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"sbcc-bot {__version__}")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name, text in (("run", "run the bot"), ("migrate", "upgrade the database schema"),
+                       ("check-config", "validate a configuration file")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--config", "-c", required=True, help="path to config.yaml")
+    demo = sub.add_parser("demo", help="run against an embedded local Synapse")
+    demo.add_argument("--data-dir", default=".demo", type=Path,
+                      help="where the homeserver and bot keep their data (default .demo/)")
+    args = parser.parse_args(argv)
+
+    if args.cmd == "demo":
+        from bot.demo import run_demo
+
+        return asyncio.run(run_demo(args.data_dir))
+    config = _load(args.config)
+    if args.cmd == "check-config":
+        print(f"{args.config}: OK ({config.matrix.user_id} on {config.matrix.homeserver})")
+        return 0
+    if args.cmd == "migrate":
+        return asyncio.run(migrate(config))
+    return asyncio.run(run_bot(config))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

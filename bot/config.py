@@ -1,0 +1,243 @@
+"""Typed, validated configuration.
+
+`load_config(path)` reads YAML, applies secrets from the environment and returns a frozen
+`Config`, or raises `ConfigError` with one line per problem ("matrix.user_id: must look like
+@name:server"). Unknown keys are errors with a hint, so a typo never silently does nothing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.errors import ConfigError
+from bot.i18n import SUPPORTED_LANGUAGES
+
+MXID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+SERVER_RE = re.compile(r"^:[A-Za-z0-9.\-]+(:\d+)?$")
+ENV_SECRETS = {
+    "SBCC_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
+    "SBCC_MATRIX_PASSWORD": ("matrix", "password"),
+    "SBCC_DATABASE_URL": ("database", "url"),
+}
+DB_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+
+
+@dataclass(frozen=True)
+class MatrixConfig:
+    homeserver: str
+    user_id: str
+    access_token: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    device_id: str | None = None
+
+    @property
+    def server_name(self) -> str:
+        return self.user_id.split(":", 1)[1]
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = field(default="sqlite+aiosqlite:///sbcc.db", repr=False)
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    name: str = "South Baltic Creative Clusters"
+
+
+@dataclass(frozen=True)
+class Config:
+    matrix: MatrixConfig
+    database: DatabaseConfig = DatabaseConfig()
+    network: NetworkConfig = NetworkConfig()
+    command_prefix: str = "!"
+    default_language: str = "en"
+    coordinators: tuple[str, ...] = ()
+    allowed_inviters: tuple[str, ...] = ()
+    log_level: str = "INFO"
+
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line or a reply."""
+        values = [self.matrix.access_token, self.matrix.password]
+        url_password = re.search(r"://[^:/@]+:([^@]+)@", self.database.url)
+        if url_password:
+            values.append(url_password.group(1))
+        return [v for v in values if v]
+
+    def may_invite(self, inviter: str) -> bool:
+        """Whether an invite from `inviter` is to be accepted."""
+        if not self.allowed_inviters:
+            return True
+        server = ":" + inviter.split(":", 1)[-1]
+        return inviter in self.allowed_inviters or server in self.allowed_inviters
+
+
+class _Section:
+    """Reads one mapping of the YAML, collecting problems instead of failing on the first."""
+
+    def __init__(self, data: Any, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        self.seen: set[str] = set()
+        if data is None:
+            data = {}
+        if not isinstance(data, Mapping):
+            self.fail("", "must be a mapping of keys to values")
+            data = {}
+        self.data: Mapping[str, Any] = data
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def fail(self, name: str, message: str) -> None:
+        where = self.key(name) if name else (self.path or "(top level)")
+        self.problems.append(f"{where}: {message}")
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self.seen.add(name)
+        return self.data.get(name, default)
+
+    def string(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
+        value = self.get(name)
+        if value is None:
+            if required:
+                self.fail(name, "is required")
+            return default
+        if not isinstance(value, str) or not value.strip():
+            self.fail(name, "must be a non-empty string")
+            return default
+        return value.strip()
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, [])
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(name, "must be a list of strings")
+            return ()
+        return tuple(v.strip() for v in value)
+
+    def section(self, name: str) -> _Section:
+        return _Section(self.get(name), self.key(name), self.problems)
+
+    def finish(self) -> None:
+        for unknown in sorted(set(self.data) - self.seen, key=str):
+            hint = difflib.get_close_matches(str(unknown), sorted(self.seen), n=1)
+            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
+            known = ", ".join(sorted(self.seen))
+            self.fail(str(unknown), f"unknown key{suffix}; known keys here: {known}")
+
+
+def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for var, (section, key) in ENV_SECRETS.items():
+        if environ.get(var):
+            target = raw.setdefault(section, {})
+            if isinstance(target, dict):
+                target[key] = environ[var]
+
+
+def _matrix(sec: _Section) -> MatrixConfig:
+    homeserver = sec.string("homeserver", required=True) or ""
+    if homeserver and not re.match(r"^https?://[^\s/]+", homeserver):
+        sec.fail("homeserver", "must be an http:// or https:// URL")
+    user_id = sec.string("user_id", required=True) or ""
+    if user_id and not MXID_RE.match(user_id):
+        sec.fail("user_id", "must look like @name:server")
+    token = sec.string("access_token")
+    password = sec.string("password")
+    if not token and not password:
+        sec.fail(
+            "access_token",
+            "either matrix.access_token or matrix.password is required "
+            "(or SBCC_MATRIX_ACCESS_TOKEN / SBCC_MATRIX_PASSWORD in the environment)",
+        )
+    device_id = sec.string("device_id")
+    sec.finish()
+    return MatrixConfig(homeserver.rstrip("/"), user_id, token, password, device_id)
+
+
+def _database(sec: _Section) -> DatabaseConfig:
+    url = sec.string("url", DatabaseConfig.url)
+    if url.startswith("sqlite:///"):
+        url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
+    elif url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+asyncpg://" + url.split("://", 1)[1]
+    if not url.startswith(DB_SCHEMES):
+        sec.fail("url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    sec.finish()
+    return DatabaseConfig(url)
+
+
+def _mxids(top: _Section, name: str, allow_servers: bool) -> tuple[str, ...]:
+    values = top.strings(name)
+    for value in values:
+        if not (MXID_RE.match(value) or (allow_servers and SERVER_RE.match(value))):
+            what = "a Matrix ID (@name:server) or a server (:example.org)" if allow_servers else (
+                "a Matrix ID (@name:server)"
+            )
+            top.fail(name, f"'{value}' is not {what}")
+    return values
+
+
+def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
+    """Validate a decoded YAML document; raises ConfigError listing every problem."""
+    problems: list[str] = []
+    if raw is None:
+        raw = {}
+    if isinstance(raw, dict):
+        raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
+        _apply_env(raw, os.environ if environ is None else environ)
+    top = _Section(raw, "", problems)
+    matrix = _matrix(top.section("matrix"))
+    database = _database(top.section("database"))
+    net = top.section("network")
+    network = NetworkConfig(net.string("name", NetworkConfig.name))
+    net.finish()
+    prefix = top.string("command_prefix", "!")
+    if prefix and (len(prefix) > 3 or any(c.isspace() for c in prefix)):
+        top.fail("command_prefix", "must be 1 to 3 characters without spaces")
+    language = top.string("default_language", "en")
+    if language not in SUPPORTED_LANGUAGES:
+        top.fail("default_language", f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+    coordinators = _mxids(top, "coordinators", allow_servers=False)
+    inviters = _mxids(top, "allowed_inviters", allow_servers=True)
+    log_level = (top.string("log_level", "INFO") or "INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        top.fail("log_level", "must be DEBUG, INFO, WARNING or ERROR")
+    top.finish()
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        matrix=matrix,
+        database=database,
+        network=network,
+        command_prefix=prefix,
+        default_language=language,
+        coordinators=coordinators,
+        allowed_inviters=inviters,
+        log_level=log_level,
+    )
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the YAML file at `path`."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"{p}: cannot read the file ({exc.strerror})"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError([f"{p}: not valid YAML{where}"]) from None
+    return parse_config(raw, environ)

@@ -1,0 +1,73 @@
+"""What a command handler gets: the event, who sent it, the locale, the DB session,
+services, and ways to reply and translate."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bot.events import Message, Outgoing
+from bot.formatting import text_to_html
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.deps import Deps
+    from bot.services import Services
+    from commands.registry import Command
+
+
+def txn_base(event_id: str) -> str:
+    """A transaction id prefix derived from the triggering event, stable across restarts."""
+    return "sbcc." + hashlib.sha256(event_id.encode()).hexdigest()[:32]
+
+
+@dataclass
+class Context:
+    message: Message
+    deps: Deps
+    session: AsyncSession
+    services: Services
+    locale: str
+    prefix: str
+    command: Command | None = None
+    is_direct: bool = False
+    _sends: int = field(default=0, repr=False)
+
+    @property
+    def sender(self) -> str:
+        return self.message.sender
+
+    @property
+    def room_id(self) -> str:
+        return self.message.room_id
+
+    def _(self, msgid: str, **params: Any) -> str:
+        return self.deps.translator.gettext(msgid, self.locale, **params)
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        return self.deps.translator.ngettext(singular, plural, n, self.locale, **params)
+
+    def next_txn_id(self) -> str:
+        """Deterministic: the n-th message sent while handling this event."""
+        self._sends += 1
+        return f"{txn_base(self.message.event_id)}.{self._sends}"
+
+    async def send(self, room_id: str, text: str, html: str | None = None, *,
+                   mentions: tuple[str, ...] = (), reply_to: str | None = None) -> str:
+        """Send a notice to any room; `html` must be built with `bot.formatting`."""
+        out = Outgoing(
+            room_id=room_id,
+            body=text,
+            html=html if html is not None else text_to_html(text),
+            reply_to=reply_to,
+            mentions=mentions,
+            txn_id=self.next_txn_id(),
+        )
+        return await self.deps.gateway.send(out)
+
+    async def reply(self, text: str, html: str | None = None) -> str:
+        """Answer the command: a notice replying to it, mentioning the sender."""
+        return await self.send(self.room_id, text, html, mentions=(self.sender,),
+                               reply_to=self.message.event_id)

@@ -1,0 +1,196 @@
+"""From events to commands: filtering, de-duplication, locale, transactions, error replies.
+
+Each command runs in its own transaction. Its replies are sent before the transaction
+commits, with transaction ids derived from the triggering event: if the bot dies between the
+send and the commit, the event is redelivered (the sync position was not saved), handled
+again, and the homeserver folds the resent reply into the first one. After the commit the
+event id is in `handled_events`, so a redelivery is ignored. Together: answered exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+
+from bot.context import Context
+from bot.deps import Deps
+from bot.errors import GatewayError, HomeserverUnavailable, NotAllowed, UserError
+from bot.events import Invite, Message, RoomEvent, SyncBatch
+from bot.formatting import escape, markup
+from bot.i18n import N_, resolve_locale, use_locale
+from bot.services import Services
+from bot.sync_store import is_handled, mark_handled
+from commands.parsing import strip_reply_fallback
+from commands.registry import Registry
+
+log = logging.getLogger(__name__)
+
+EventHook = Callable[[RoomEvent], Awaitable[None]]
+COMMAND_MSGTYPES = frozenset({"m.text"})
+
+
+def error_reference(event_id: str) -> str:
+    """A short, stable reference the user can quote and an admin can grep for in the log."""
+    return hashlib.sha256(event_id.encode()).hexdigest()[:8]
+
+
+class Dispatcher:
+    def __init__(self, deps: Deps, registry: Registry) -> None:
+        self.deps = deps
+        self.registry = registry
+        self.prefix = deps.config.command_prefix
+        self._inflight: set[str] = set()
+        self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._hooks: list[EventHook] = []
+        # Set when a handler could not finish (shutdown while the homeserver was away): the
+        # sync position must then not move past that event, so it is redelivered next start.
+        self.aborted = False
+
+    def add_hook(self, hook: EventHook) -> None:
+        """Let a feature see every room event (memberships, state, messages)."""
+        self._hooks.append(hook)
+
+    # -- batches -------------------------------------------------------------------------
+
+    async def handle_batch(self, batch: SyncBatch) -> None:
+        """Handle one sync batch: invites first, then each room's events in order, rooms
+        concurrently. Returns when everything in the batch is handled."""
+        for invite in batch.invites:
+            await self.on_invite(invite)
+        by_room: dict[str, list[RoomEvent]] = defaultdict(list)
+        for event in batch.events:
+            by_room[event.room_id].append(event)
+        await asyncio.gather(*(self._room_events(r, evs) for r, evs in by_room.items()))
+
+    async def _room_events(self, room_id: str, events: list[RoomEvent]) -> None:
+        async with self._room_locks[room_id]:
+            for event in events:
+                await self.on_event(event)
+
+    async def on_event(self, event: RoomEvent) -> None:
+        """Never raises: a broken event or handler must not stop the sync loop."""
+        try:
+            for hook in self._hooks:
+                await hook(event)
+            if isinstance(event, Message):
+                await self.on_message(event)
+        except (asyncio.CancelledError, HomeserverUnavailable):
+            self.aborted = True
+            raise
+        except Exception:
+            log.exception("failed to handle event %s in %s", event.event_id, event.room_id)
+
+    async def on_invite(self, invite: Invite) -> None:
+        if invite.inviter is None or not self.deps.config.may_invite(invite.inviter):
+            log.info("declining invite to %s from %s", invite.room_id, invite.inviter)
+            try:
+                await self.deps.gateway.leave(invite.room_id)
+            except GatewayError as exc:
+                log.warning("could not decline invite to %s: %s", invite.room_id, exc)
+            return
+        try:
+            await self.deps.gateway.join(invite.room_id)
+            log.info("joined %s (invited by %s)", invite.room_id, invite.inviter)
+        except GatewayError as exc:
+            log.warning("could not join %s: %s", invite.room_id, exc)
+
+    # -- messages ------------------------------------------------------------------------
+
+    async def command_line(self, message: Message) -> str | None:
+        """The text after the prefix, or the whole text in a direct chat; None otherwise."""
+        if message.sender == self.deps.gateway.user_id or message.is_edit:
+            return None
+        if message.msgtype not in COMMAND_MSGTYPES:
+            return None
+        text = strip_reply_fallback(message.body).strip()
+        if text.startswith(self.prefix):
+            rest = text[len(self.prefix):]
+            return rest if rest[:1].isalpha() else None
+        if text and await self.deps.gateway.joined_count(message.room_id) <= 2:
+            return text
+        return None
+
+    async def on_message(self, message: Message) -> None:
+        line = await self.command_line(message)
+        if line is None or message.event_id in self._inflight:
+            return
+        self._inflight.add(message.event_id)
+        try:
+            await self._run(message, line)
+        finally:
+            self._inflight.discard(message.event_id)
+
+    async def _run(self, message: Message, line: str) -> None:
+        name, _, args = line.partition(" ")
+        if "\n" in name:
+            name, _, more = name.partition("\n")
+            args = more + " " + args
+        deps = self.deps
+        async with deps.db.sessionmaker() as session:
+            ctx: Context | None = None
+            failure: BaseException | None = None
+            try:
+                async with session.begin():
+                    if await is_handled(session, message.event_id):
+                        return
+                    services = Services(session, deps)
+                    member = await services.members.get_or_create(message.sender)
+                    locale = resolve_locale(member.language, await services.rooms.language(
+                        message.room_id), deps.config.default_language)
+                    ctx = Context(message, deps, session, services, locale, self.prefix,
+                                  is_direct=not line.startswith(self.prefix))
+                    with use_locale(locale):
+                        await self._invoke(ctx, name, args)
+                        mark_handled(session, message.event_id, message.room_id, deps.clock())
+            except (asyncio.CancelledError, HomeserverUnavailable):
+                raise
+            except Exception as exc:  # the transaction is rolled back; answer, then record
+                failure = exc
+            if failure is None or ctx is None:
+                if failure is not None:
+                    log.error("could not start handling %s", message.event_id, exc_info=failure)
+                return
+            with use_locale(ctx.locale):
+                await self._reply_error(ctx, failure)
+            async with session.begin():
+                mark_handled(session, message.event_id, message.room_id, deps.clock())
+
+    async def _invoke(self, ctx: Context, name: str, args: str) -> None:
+        cmd = self.registry.resolve(name, self.prefix)
+        ctx.command = cmd
+        failed = await cmd.allowed(ctx)
+        if failed is not None:
+            raise NotAllowed(failed.denied)
+        kwargs = await cmd.parse(ctx, args)
+        log.debug("command %s from %s in %s", cmd.name, ctx.sender, ctx.room_id)
+        await cmd.callback(ctx, **kwargs)
+
+    async def _reply_error(self, ctx: Context, exc: BaseException) -> None:
+        if isinstance(exc, UserError):
+            text = ctx._(exc.msgid, **exc.params)
+            html = escape(text)
+            if exc.show_usage and ctx.command is not None:
+                usage = ctx.command.usage(self.prefix)
+                label = ctx._(N_("Usage:"))
+                text += f"\n{label} {usage}"
+                html += markup("<br>%(label)s <code>%(usage)s</code>", label=label, usage=usage)
+            elif ctx.command is None:
+                hint = ctx._(N_("Send %(help)s for the list of commands."),
+                             help=self.prefix + "help")
+                text += " " + hint
+                html += " " + escape(hint)
+        else:
+            ref = error_reference(ctx.message.event_id)
+            log.error("command failed on event %s in %s (ref %s)", ctx.message.event_id,
+                      ctx.room_id, ref, exc_info=exc)
+            text = ctx._(N_("Something went wrong (reference %(ref)s). The coordinators can "
+                            "look it up."), ref=ref)
+            html = escape(text)
+        try:
+            await ctx.reply("⚠️ " + text, "⚠️ " + html)
+        except GatewayError as send_error:
+            log.warning("could not send the error reply for %s: %s", ctx.message.event_id,
+                        send_error)

@@ -1,0 +1,92 @@
+"""What the gateway hands to the rest of the bot: plain dataclasses, no nio types.
+
+Keeping nio behind the gateway means commands, services and tests never depend on the
+client library, and a recording fake of the gateway is a small, honest class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Message:
+    """An `m.room.message` from someone else."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    body: str
+    msgtype: str = "m.text"
+    formatted_body: str | None = None
+    timestamp_ms: int = 0
+    in_reply_to: str | None = None
+    is_edit: bool = False
+
+
+@dataclass(frozen=True)
+class Invite:
+    room_id: str
+    inviter: str | None
+    is_direct: bool = False
+
+
+@dataclass(frozen=True)
+class MembershipChange:
+    event_id: str
+    room_id: str
+    user_id: str
+    membership: str
+    prev_membership: str | None
+    sender: str
+    display_name: str | None = None
+    timestamp_ms: int = 0
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """Any other state event; lets caches of power levels and names be invalidated."""
+
+    event_id: str
+    room_id: str
+    type: str
+    state_key: str
+    sender: str
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+RoomEvent = Message | MembershipChange | StateChange
+
+
+@dataclass
+class SyncBatch:
+    """One /sync answer, already translated: timeline events in order, room by room."""
+
+    next_batch: str
+    events: list[RoomEvent] = field(default_factory=list)
+    invites: list[Invite] = field(default_factory=list)
+    left_rooms: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message to send. `html` must already be escaped (see `bot.formatting`)."""
+
+    room_id: str
+    body: str
+    html: str | None = None
+    msgtype: str = "m.notice"
+    reply_to: str | None = None
+    mentions: tuple[str, ...] = ()
+    txn_id: str | None = None
+
+    def content(self) -> dict[str, Any]:
+        content: dict[str, Any] = {"msgtype": self.msgtype, "body": self.body}
+        if self.html is not None:
+            content["format"] = "org.matrix.custom.html"
+            content["formatted_body"] = self.html
+        if self.reply_to:
+            content["m.relates_to"] = {"m.in_reply_to": {"event_id": self.reply_to}}
+        content["m.mentions"] = {"user_ids": list(self.mentions)} if self.mentions else {}
+        return content

@@ -1,0 +1,324 @@
+"""The gateway: the only module that talks to matrix-nio.
+
+It turns /sync answers into our own dataclasses (`bot.events`), sends messages with
+deterministic transaction ids, turns error responses into exceptions and retries what is
+worth retrying with capped, jittered backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+from nio import AsyncClient, AsyncClientConfig, ErrorResponse, LoginResponse, MessageDirection
+from nio.responses import SyncResponse
+
+from bot.backoff import Backoff
+from bot.errors import GatewayError, HomeserverUnavailable
+from bot.events import (
+    Invite,
+    MembershipChange,
+    Message,
+    Outgoing,
+    RoomEvent,
+    StateChange,
+    SyncBatch,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+SYNC_FILTER: dict[str, Any] = {
+    "presence": {"not_types": ["*"]},
+    "account_data": {"not_types": ["*"]},
+    "room": {
+        "timeline": {"limit": 100},
+        "state": {"lazy_load_members": True},
+        "ephemeral": {"not_types": ["*"]},
+        "account_data": {"not_types": ["*"]},
+    },
+}
+# Room versions in which the creators outrank everyone and are absent from power_levels.
+CREATOR_POWER_VERSIONS = frozenset({"12", "org.matrix.hydra.11"})
+GAP_FILL_LIMIT = 1000
+
+
+def _status(resp: ErrorResponse) -> int | None:
+    transport = getattr(resp, "transport_response", None)
+    return getattr(transport, "status", None)
+
+
+def _check(resp: T, what: str) -> T:
+    """Raise for an error response: 5xx and unknown answers are transient, 4xx are final."""
+    if isinstance(resp, ErrorResponse):
+        status = _status(resp)
+        message = f"{what}: {resp.status_code or ''} {resp.message}".strip()
+        if status is None or status >= 500:
+            raise HomeserverUnavailable(message, resp.status_code, status)
+        raise GatewayError(message, resp.status_code, status)
+    return resp
+
+
+def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
+    """Translate one raw timeline event; None for what the bot does not look at."""
+    etype = source.get("type")
+    content = source.get("content") or {}
+    event_id = source.get("event_id", "")
+    sender = source.get("sender", "")
+    if not isinstance(content, dict):
+        return None
+    if etype == "m.room.message":
+        relates = content.get("m.relates_to") or {}
+        if not isinstance(relates, dict):
+            relates = {}
+        reply = relates.get("m.in_reply_to") or {}
+        body = content.get("body")
+        formatted = content.get("formatted_body")
+        return Message(
+            event_id=event_id,
+            room_id=room_id,
+            sender=sender,
+            body=body if isinstance(body, str) else "",
+            msgtype=str(content.get("msgtype", "")),
+            formatted_body=formatted if isinstance(formatted, str) else None,
+            timestamp_ms=int(source.get("origin_server_ts") or 0),
+            in_reply_to=reply.get("event_id") if isinstance(reply, dict) else None,
+            is_edit=relates.get("rel_type") == "m.replace",
+        )
+    if "state_key" not in source:
+        return None
+    state_key = source["state_key"]
+    if etype == "m.room.member":
+        prev = (source.get("unsigned") or {}).get("prev_content") or {}
+        name = content.get("displayname")
+        return MembershipChange(
+            event_id=event_id,
+            room_id=room_id,
+            user_id=state_key,
+            membership=str(content.get("membership", "")),
+            prev_membership=prev.get("membership") if isinstance(prev, dict) else None,
+            sender=sender,
+            display_name=name if isinstance(name, str) else None,
+            timestamp_ms=int(source.get("origin_server_ts") or 0),
+        )
+    return StateChange(event_id, room_id, str(etype), str(state_key), sender, content)
+
+
+def creator_power(state: list[dict[str, Any]], user_id: str) -> float | None:
+    """`inf` when `user_id` is a creator of a room whose version privileges creators."""
+    for ev in state:
+        if ev.get("type") == "m.room.create" and ev.get("state_key") == "":
+            content = ev.get("content") or {}
+            if str(content.get("room_version", "1")) not in CREATOR_POWER_VERSIONS:
+                return None
+            creators = {ev.get("sender"), *(content.get("additional_creators") or [])}
+            return math.inf if user_id in creators else None
+    return None
+
+
+def power_from_levels(content: dict[str, Any] | None, user_id: str) -> float:
+    if content is None:  # no power_levels event: the spec's defaults
+        return 0
+    users = content.get("users") or {}
+    if user_id in users:
+        return float(users[user_id])
+    return float(content.get("users_default", 0))
+
+
+class MatrixGateway:
+    """One logged-in Matrix account; everything the bot does on Matrix goes through here."""
+
+    def __init__(self, homeserver: str, user_id: str, device_id: str | None = None) -> None:
+        config = AsyncClientConfig(
+            encryption_enabled=False,
+            store_sync_tokens=False,
+            max_timeouts=0,  # we retry ourselves, with jitter and our own limits
+            request_timeout=30,
+        )
+        self.client = AsyncClient(homeserver, user_id, device_id=device_id, config=config)
+        self.user_id = user_id
+        self._state_cache: dict[str, list[dict[str, Any]]] = {}
+        self._joined_cache: dict[str, int] = {}
+        self._stopping = asyncio.Event()
+
+    # -- session -------------------------------------------------------------------------
+
+    @property
+    def device_id(self) -> str | None:
+        return self.client.device_id
+
+    @property
+    def access_token(self) -> str:
+        return self.client.access_token
+
+    async def login_password(self, password: str, device_name: str = "sbcc-bot") -> None:
+        resp = await self._retry(lambda: self.client.login(password, device_name=device_name),
+                                 "login")
+        if not isinstance(resp, LoginResponse):
+            raise GatewayError("login failed")
+
+    def restore(self, device_id: str | None, access_token: str) -> None:
+        self.client.user_id = self.user_id
+        self.client.device_id = device_id
+        self.client.access_token = access_token
+
+    async def whoami(self) -> tuple[str, str | None]:
+        resp = await self._retry(self.client.whoami, "whoami")
+        return resp.user_id, getattr(resp, "device_id", None)
+
+    def stop(self) -> None:
+        """Make retry loops give up (used at shutdown)."""
+        self._stopping.set()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    # -- retrying ------------------------------------------------------------------------
+
+    async def _call(self, op: Callable[[], Awaitable[T]], what: str) -> T:
+        try:
+            return _check(await op(), what)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise HomeserverUnavailable(f"{what}: {type(exc).__name__}") from exc
+
+    async def _retry(self, op: Callable[[], Awaitable[T]], what: str,
+                     attempts: int | None = None) -> T:
+        """Call `op` until it succeeds or fails finally; transient failures are retried."""
+        backoff = Backoff(base=0.5, cap=30.0)
+        n = 0
+        while True:
+            try:
+                return await self._call(op, what)
+            except HomeserverUnavailable as exc:
+                n += 1
+                if self._stopping.is_set() or (attempts is not None and n >= attempts):
+                    raise
+                delay = backoff.next_delay()
+                log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
+                await asyncio.sleep(delay)
+
+    # -- sync ----------------------------------------------------------------------------
+
+    async def sync(self, since: str | None, timeout_ms: int = 30_000) -> SyncBatch:
+        """One /sync; raises HomeserverUnavailable so the caller can back off."""
+        resp: SyncResponse = await self._call(
+            lambda: self.client.sync(timeout=timeout_ms, sync_filter=SYNC_FILTER, since=since),
+            "sync",
+        )
+        batch = SyncBatch(next_batch=resp.next_batch)
+        for room_id, info in resp.rooms.invite.items():
+            batch.invites.append(self._invite(room_id, info.invite_state))
+        for room_id, room in resp.rooms.join.items():
+            sources = [getattr(ev, "source", None) or {} for ev in room.timeline.events]
+            if room.timeline.limited and since and room.timeline.prev_batch:
+                sources = await self._fill_gap(room_id, room.timeline.prev_batch, since) + sources
+            for source in sources:
+                event = to_room_event(room_id, source)
+                if event is not None:
+                    self._observe(event)
+                    batch.events.append(event)
+            for ev in room.state:
+                self._invalidate(room_id, getattr(ev, "source", {}).get("type"))
+        batch.left_rooms.extend(resp.rooms.leave)
+        for room_id in resp.rooms.leave:
+            self._state_cache.pop(room_id, None)
+            self._joined_cache.pop(room_id, None)
+        return batch
+
+    def _invite(self, room_id: str, invite_state: list[Any]) -> Invite:
+        inviter, is_direct = None, False
+        for ev in invite_state:
+            source = getattr(ev, "source", {}) or {}
+            if source.get("type") == "m.room.member" and source.get("state_key") == self.user_id:
+                inviter = source.get("sender")
+                is_direct = bool((source.get("content") or {}).get("is_direct"))
+        return Invite(room_id, inviter, is_direct)
+
+    async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[dict[str, Any]]:
+        """Fetch the events a limited timeline left out, oldest first (while we were away)."""
+        missing: list[dict[str, Any]] = []
+        token: str | None = prev_batch
+        while token and len(missing) < GAP_FILL_LIMIT:
+            resp = await self._retry(
+                lambda t=token: self.client.room_messages(
+                    room_id, start=t, end=since, direction=MessageDirection.back, limit=100
+                ),
+                "messages",
+            )
+            if not resp.chunk:
+                break
+            missing.extend(getattr(ev, "source", {}) for ev in resp.chunk)
+            token = resp.end if resp.end != token else None
+        if len(missing) >= GAP_FILL_LIMIT:
+            log.warning("gap in %s longer than %d events; older ones skipped", room_id,
+                        GAP_FILL_LIMIT)
+        missing.reverse()
+        return missing
+
+    def _observe(self, event: RoomEvent) -> None:
+        if isinstance(event, MembershipChange):
+            self._joined_cache.pop(event.room_id, None)
+        elif isinstance(event, StateChange):
+            self._invalidate(event.room_id, event.type)
+
+    def _invalidate(self, room_id: str, etype: str | None) -> None:
+        if etype in ("m.room.power_levels", "m.room.create"):
+            self._state_cache.pop(room_id, None)
+        elif etype == "m.room.member":
+            self._joined_cache.pop(room_id, None)
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(self, message: Outgoing) -> str:
+        """Send a message; the same `txn_id` sent twice yields one event."""
+        resp = await self._retry(
+            lambda: self.client.room_send(
+                message.room_id,
+                "m.room.message",
+                message.content(),
+                tx_id=message.txn_id,
+                ignore_unverified_devices=True,
+            ),
+            "send",
+        )
+        return resp.event_id
+
+    async def join(self, room_id: str) -> str:
+        resp = await self._retry(lambda: self.client.join(room_id), "join", attempts=5)
+        return resp.room_id
+
+    async def leave(self, room_id: str) -> None:
+        await self._retry(lambda: self.client.room_leave(room_id), "leave", attempts=5)
+
+    # -- room facts ----------------------------------------------------------------------
+
+    async def _room_state(self, room_id: str) -> list[dict[str, Any]]:
+        if room_id not in self._state_cache:
+            resp = await self._retry(lambda: self.client.room_get_state(room_id), "state",
+                                     attempts=5)
+            self._state_cache[room_id] = [
+                ev for ev in resp.events
+                if ev.get("type") in ("m.room.create", "m.room.power_levels")
+            ]
+        return self._state_cache[room_id]
+
+    async def power_level(self, room_id: str, user_id: str) -> float:
+        """The user's power in the room; `inf` for creators of rooms of version 12."""
+        state = await self._room_state(room_id)
+        creator = creator_power(state, user_id)
+        if creator is not None:
+            return creator
+        levels = next((ev.get("content") for ev in state
+                       if ev.get("type") == "m.room.power_levels"), None)
+        return power_from_levels(levels, user_id)
+
+    async def joined_count(self, room_id: str) -> int:
+        if room_id not in self._joined_cache:
+            resp = await self._retry(lambda: self.client.joined_members(room_id), "members",
+                                     attempts=5)
+            self._joined_cache[room_id] = len(resp.members)
+        return self._joined_cache[room_id]

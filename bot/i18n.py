@@ -1,0 +1,102 @@
+"""Translations: catalogs compiled from the `.po` files at load time, and the current locale.
+
+The current locale lives in a ContextVar that the dispatcher sets around each handler and the
+scheduler around each job (per recipient), so code deep inside a service can translate
+without being handed the locale explicitly.
+"""
+
+from __future__ import annotations
+
+import gettext
+import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "pl", "de", "lt", "sv")
+SOURCE_LANGUAGE = "en"
+DOMAIN = "messages"
+
+current_locale: ContextVar[str] = ContextVar("sbcc_locale", default=SOURCE_LANGUAGE)
+
+
+def N_(msgid: str) -> str:
+    """Mark a string for extraction without translating it now."""
+    return msgid
+
+
+def language_name(code: str, in_locale: str | None = None) -> str:
+    """The language's own name ("polski"), or its name in `in_locale` when given."""
+    name = Locale.parse(code).get_display_name(in_locale or code) or code
+    return name[:1].upper() + name[1:]
+
+
+def normalise_language(raw: str) -> str | None:
+    """Map what a user typed ("PL", "pl_PL", "de-DE") to a supported code, or None."""
+    code = raw.strip().replace("-", "_").split("_")[0].lower()
+    return code if code in SUPPORTED_LANGUAGES else None
+
+
+def default_catalog_dir() -> Path:
+    return Path(str(resources.files("translations")))
+
+
+def _compile(po_path: Path, locale: str) -> gettext.GNUTranslations:
+    with po_path.open("rb") as f:
+        catalog = read_po(f, locale=locale, domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return gettext.GNUTranslations(buf)
+
+
+class Translator:
+    """All catalogs, compiled in memory from the `.po` sources (no `.mo` files needed)."""
+
+    def __init__(self, catalog_dir: Path | None = None) -> None:
+        directory = catalog_dir or default_catalog_dir()
+        self._catalogs: dict[str, gettext.NullTranslations] = {}
+        for lang in SUPPORTED_LANGUAGES:
+            po = directory / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+            if po.exists():
+                self._catalogs[lang] = _compile(po, lang)
+            else:
+                self._catalogs[lang] = gettext.NullTranslations()
+
+    def _catalog(self, locale: str | None) -> gettext.NullTranslations:
+        return self._catalogs.get(locale or current_locale.get()) or self._catalogs[SOURCE_LANGUAGE]
+
+    def gettext(self, msgid: str, locale: str | None = None, **params: Any) -> str:
+        text = self._catalog(locale).gettext(msgid)
+        return text % params if params else text
+
+    def ngettext(
+        self, singular: str, plural: str, n: int, locale: str | None = None, **params: Any
+    ) -> str:
+        text = self._catalog(locale).ngettext(singular, plural, n)
+        return text % {"num": n, **params}
+
+
+@contextmanager
+def use_locale(locale: str) -> Iterator[str]:
+    """Make `locale` current for the duration of the block."""
+    token = current_locale.set(locale)
+    try:
+        yield locale
+    finally:
+        current_locale.reset(token)
+
+
+def resolve_locale(member_choice: str | None, room_language: str | None, default: str) -> str:
+    """The member's own choice wins, then the room's language, then the configured default."""
+    for candidate in (member_choice, room_language, default):
+        if candidate in SUPPORTED_LANGUAGES:
+            return candidate
+    return SOURCE_LANGUAGE

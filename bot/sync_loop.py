@@ -1,0 +1,124 @@
+"""The sync loop: long-poll, hand each batch to the dispatcher, save the position only after
+the batch (and every batch before it) was handled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from bot.backoff import Backoff
+from bot.db import Database
+from bot.dispatcher import Dispatcher
+from bot.errors import GatewayError, HomeserverUnavailable
+from bot.events import SyncBatch
+from bot.sync_store import load_position, save_position
+
+log = logging.getLogger(__name__)
+
+
+class SyncLoop:
+    def __init__(self, gateway, dispatcher: Dispatcher, db: Database,  # noqa: ANN001
+                 clock: Callable[[], datetime], timeout_ms: int = 30_000) -> None:
+        self.gateway = gateway
+        self.dispatcher = dispatcher
+        self.db = db
+        self.clock = clock
+        self.timeout_ms = timeout_ms
+        self.last_sync: datetime | None = None
+        self._stopping = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    async def run(self) -> None:
+        user_id = self.gateway.user_id
+        async with self.db.session() as session:
+            since = await load_position(session, user_id)
+        if since is None:
+            log.info("first start: skipping the room history, answering only new messages")
+        backoff = Backoff(base=0.5, cap=30.0)
+        while not self.stopping:
+            sync = asyncio.ensure_future(self.gateway.sync(since, self.timeout_ms if since else 0))
+            stop = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait({sync, stop}, return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+            if self.stopping:
+                sync.cancel()
+                break
+            try:
+                batch = sync.result()
+            except HomeserverUnavailable as exc:
+                delay = backoff.next_delay()
+                log.warning("sync failed (%s); retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+                continue
+            except GatewayError as exc:
+                if exc.errcode == "M_UNKNOWN_TOKEN":
+                    raise
+                delay = backoff.next_delay()
+                log.error("sync refused (%s); retrying in %.1fs", exc, delay)
+                await self._sleep(delay)
+                continue
+            backoff.reset()
+            self.last_sync = self.clock()
+            if since is None:
+                await self._first_batch(batch)
+            else:
+                self._handle(batch)
+            since = batch.next_batch
+        await self.drain()
+
+    async def _sleep(self, delay: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        except TimeoutError:
+            pass
+
+    async def _first_batch(self, batch: SyncBatch) -> None:
+        """On the very first start, old messages are history, not commands."""
+        for invite in batch.invites:
+            await self.dispatcher.on_invite(invite)
+        await self._save(batch.next_batch)
+
+    def _handle(self, batch: SyncBatch) -> None:
+        """Handle in the background and keep syncing; positions are saved in order."""
+        handler = asyncio.create_task(self.dispatcher.handle_batch(batch))
+        self._handlers.add(handler)
+        handler.add_done_callback(self._handlers.discard)
+        self._committer = asyncio.create_task(
+            self._commit_after(self._committer, handler, batch.next_batch)
+        )
+
+    async def _commit_after(self, previous: asyncio.Task[None] | None,
+                            handler: asyncio.Task[None], token: str) -> None:
+        if previous is not None:
+            await asyncio.wait({previous})
+        await asyncio.wait({handler})
+        if handler.cancelled() or handler.exception() is not None or self.dispatcher.aborted:
+            return  # leave the position where it was: these events come again next start
+        await self._save(token)
+
+    async def _save(self, token: str) -> None:
+        async with self.db.session() as session:
+            await save_position(session, self.gateway.user_id, token, self.clock())
+
+    async def drain(self, timeout: float = 20.0) -> None:
+        """Let in-flight commands finish (bounded), then let the last position be saved."""
+        pending = set(self._handlers)
+        if pending:
+            log.info("waiting for %d in-flight batch(es)", len(pending))
+            done, still = await asyncio.wait(pending, timeout=timeout)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.wait(still)
+        if self._committer is not None:
+            await asyncio.wait({self._committer})

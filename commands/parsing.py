@@ -1,0 +1,54 @@
+"""Splitting a command line into words; quotes group words, like a shell but forgiving."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.errors import UsageError
+
+_QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u201e": "\u201d", "\u00ab": "\u00bb"}
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int  # index in the source line, so "the rest of the line" can be taken raw
+
+
+def tokenize(line: str) -> list[Token]:
+    """Words separated by white space; a quoted run ("a b") is one word without its quotes."""
+    tokens: list[Token] = []
+    i, n = 0, len(line)
+    while i < n:
+        if line[i].isspace():
+            i += 1
+            continue
+        start = i
+        close = _QUOTES.get(line[i])
+        if close:
+            end = line.find(close, i + 1)
+            if end == -1:
+                raise UsageError("A quotation mark is not closed.")
+            tokens.append(Token(line[i + 1:end], start))
+            i = end + 1
+            continue
+        match = re.compile(r"\S+").match(line, i)
+        assert match is not None
+        tokens.append(Token(match.group(), start))
+        i = match.end()
+    return tokens
+
+
+REPLY_FALLBACK = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL)
+
+
+def strip_reply_fallback(body: str) -> str:
+    """Drop the `> quoted` lines a client puts before a reply's own text."""
+    lines = body.split("\n")
+    if lines and lines[0].startswith("> "):
+        while lines and lines[0].startswith(">"):
+            lines.pop(0)
+        while lines and not lines[0].strip():
+            lines.pop(0)
+    return "\n".join(lines)
