@@ -28,7 +28,7 @@ class App:
     def __init__(self, config: Config, *, redactor: RedactSecrets | None = None) -> None:
         self.config = config
         self.redactor = redactor
-        self.db = Database(config.database.url)
+        self.db = Database(config.database.url, schema=config.database.schema)
         self.translator = Translator()
         self.gateway = MatrixGateway(config.matrix.homeserver, config.matrix.user_id,
                                      config.matrix.device_id)

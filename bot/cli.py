@@ -48,7 +48,7 @@ async def migrate(config: Config) -> int:
     from bot.db import Database
 
     setup_logging(config.log_level, config.secrets())
-    db = Database(config.database.url)
+    db = Database(config.database.url, schema=config.database.schema)
     try:
         await db.migrate()
     finally:

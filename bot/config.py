@@ -46,6 +46,7 @@ class MatrixConfig:
 @dataclass(frozen=True)
 class DatabaseConfig:
     url: str = field(default="sqlite+aiosqlite:///sbcc.db", repr=False)
+    schema: str | None = None  # PostgreSQL only: keep the bot's tables in this schema
 
 
 @dataclass(frozen=True)
@@ -172,8 +173,13 @@ def _database(sec: _Section) -> DatabaseConfig:
         url = "postgresql+asyncpg://" + url.split("://", 1)[1]
     if not url.startswith(DB_SCHEMES):
         sec.fail("url", "must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+    schema = sec.string("schema")
+    if schema and not re.match(r"^[a-z_][a-z0-9_]{0,62}$", schema):
+        sec.fail("schema", "must be a lower-case SQL identifier")
+    if schema and url.startswith("sqlite"):
+        sec.fail("schema", "is only for PostgreSQL")
     sec.finish()
-    return DatabaseConfig(url)
+    return DatabaseConfig(url, schema)
 
 
 def _mxids(top: _Section, name: str, allow_servers: bool) -> tuple[str, ...]:

@@ -44,6 +44,8 @@ class SyncLoop:
             since = await load_position(session, user_id)
         if since is None:
             log.info("first start: skipping the room history, answering only new messages")
+        else:
+            log.info("resuming from the saved sync position; listening")
         backoff = Backoff(base=0.5, cap=30.0)
         while not self.stopping:
             sync = asyncio.ensure_future(self.gateway.sync(since, self.timeout_ms if since else 0))
@@ -71,6 +73,7 @@ class SyncLoop:
             self.last_sync = self.clock()
             if since is None:
                 await self._first_batch(batch)
+                log.info("caught up with the homeserver; listening")
             else:
                 self._handle(batch)
             since = batch.next_batch

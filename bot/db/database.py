@@ -44,6 +44,7 @@ class Database:
     def __init__(self, url: str, *, schema: str | None = None, echo: bool = False) -> None:
         """`schema` (PostgreSQL only) puts every table in that schema via `search_path`."""
         self.url = url
+        self.schema = schema
         kwargs: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 5}
@@ -63,6 +64,8 @@ class Database:
     async def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
         async with self.engine.begin() as conn:
+            if self.schema and self.dialect == "postgresql":
+                await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
             await conn.run_sync(_upgrade)
 
     @asynccontextmanager

@@ -1,0 +1,94 @@
+"""A real Synapse for the whole session, fresh accounts per test, the bot as a process."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.homeserver import EmbeddedSynapse, RegisteredUser
+from tests.conftest import DB_KINDS, POSTGRES_URL
+from tests.integration.harness import BotProcess, Member
+
+pytestmark = pytest.mark.integration
+_seq = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedSynapse]:
+    hs = EmbeddedSynapse(tmp_path_factory.mktemp("synapse"))
+    await hs.start()
+    try:
+        yield hs
+    finally:
+        await hs.stop()
+
+
+@pytest.fixture
+async def register(synapse: EmbeddedSynapse) -> Callable[[str], Awaitable[RegisteredUser]]:
+    async def make(name: str) -> RegisteredUser:
+        localpart = f"{name}{next(_seq)}x{uuid.uuid4().hex[:6]}"
+        return await synapse.register(localpart, "pw-" + uuid.uuid4().hex)
+    return make
+
+
+@pytest.fixture
+async def member_factory(synapse: EmbeddedSynapse) -> AsyncIterator[
+        Callable[[RegisteredUser], Awaitable[Member]]]:
+    members: list[Member] = []
+
+    async def make(user: RegisteredUser) -> Member:
+        m = Member(synapse.base_url, user.user_id, user.access_token, user.device_id)
+        await m.start()
+        members.append(m)
+        return m
+
+    yield make
+    for m in members:
+        await m.close()
+
+
+def bot_config(synapse: EmbeddedSynapse, bot: RegisteredUser, db_url: str,
+               schema: str | None = None, **extra: Any) -> dict[str, Any]:
+    database: dict[str, Any] = {"url": db_url}
+    if schema:
+        database["schema"] = schema
+    return {
+        "matrix": {"homeserver": synapse.base_url, "user_id": bot.user_id,
+                   "access_token": bot.access_token, "device_id": bot.device_id},
+        "database": database,
+        "log_level": "INFO",
+        **extra,
+    }
+
+
+@pytest.fixture(params=DB_KINDS)
+def bot_db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | None]:
+    """(url, schema) of an empty database for one bot."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}", None
+    assert POSTGRES_URL
+    return POSTGRES_URL, "it_" + uuid.uuid4().hex[:12]
+
+
+@pytest.fixture
+async def bot_factory(tmp_path: Path, synapse: EmbeddedSynapse, bot_db: tuple[str, str | None]
+                      ) -> AsyncIterator[Callable[..., Awaitable[BotProcess]]]:
+    bots: list[BotProcess] = []
+
+    async def make(account: RegisteredUser, start: bool = True, **extra: Any) -> BotProcess:
+        workdir = tmp_path / f"bot{len(bots)}"
+        workdir.mkdir()
+        bot = BotProcess(workdir, bot_config(synapse, account, *bot_db, **extra))
+        bots.append(bot)
+        if start:
+            await bot.start()
+        return bot
+
+    yield make
+    for bot in bots:
+        await bot.close()

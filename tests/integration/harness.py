@@ -1,0 +1,154 @@
+"""Real parts for integration tests: a member's Matrix client and the bot as a process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from nio import AsyncClient, RoomCreateResponse, RoomSendResponse
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class Member:
+    """A person in an ordinary Matrix client: syncs in the background, records events."""
+
+    def __init__(self, base_url: str, user_id: str, access_token: str, device_id: str) -> None:
+        self.client = AsyncClient(base_url, user_id, device_id=device_id)
+        self.client.access_token = access_token
+        self.user_id = user_id
+        self.events: list[dict[str, Any]] = []
+        self._changed = asyncio.Condition()
+        self._task: asyncio.Task[None] | None = None
+        self._since: str | None = None
+
+    async def start(self) -> None:
+        resp = await self.client.sync(timeout=0)
+        self._since = resp.next_batch
+        self._task = asyncio.create_task(self._loop())
+
+    async def _loop(self) -> None:
+        while True:
+            resp = await self.client.sync(timeout=5000, since=self._since)
+            if not hasattr(resp, "next_batch"):
+                await asyncio.sleep(0.5)
+                continue
+            self._since = resp.next_batch
+            fresh = []
+            for room_id, room in resp.rooms.join.items():
+                for ev in room.timeline.events:
+                    fresh.append({**ev.source, "room_id": room_id})
+            if fresh:
+                async with self._changed:
+                    self.events.extend(fresh)
+                    self._changed.notify_all()
+
+    async def close(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self.client.close()
+
+    async def create_room(self, invite: list[str], name: str = "test room",
+                          **kwargs: Any) -> str:
+        resp = await self.client.room_create(name=name, invite=invite, **kwargs)
+        assert isinstance(resp, RoomCreateResponse), resp
+        return resp.room_id
+
+    async def join(self, room_id: str) -> None:
+        resp = await self.client.join(room_id)
+        assert hasattr(resp, "room_id"), resp
+
+    async def say(self, room_id: str, text: str) -> str:
+        resp = await self.client.room_send(
+            room_id, "m.room.message", {"msgtype": "m.text", "body": text})
+        assert isinstance(resp, RoomSendResponse), resp
+        return resp.event_id
+
+    async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], count: int = 1,
+                       timeout: float = 30.0) -> list[dict[str, Any]]:
+        """Until `count` recorded events match; returns them (raises TimeoutError)."""
+        async def matched() -> list[dict[str, Any]]:
+            async with self._changed:
+                while True:
+                    hits = [e for e in self.events if predicate(e)]
+                    if len(hits) >= count:
+                        return hits
+                    await self._changed.wait()
+        return await asyncio.wait_for(matched(), timeout)
+
+    def replies_to(self, event_id: str) -> list[dict[str, Any]]:
+        return [e for e in self.events if reply_target(e) == event_id]
+
+    async def ask(self, room_id: str, text: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Send a command and return the bot's reply to it."""
+        event_id = await self.say(room_id, text)
+        [reply] = await self.wait_for(lambda e: reply_target(e) == event_id, timeout=timeout)
+        return reply
+
+
+def reply_target(event: dict[str, Any]) -> str | None:
+    relates = (event.get("content") or {}).get("m.relates_to") or {}
+    return (relates.get("m.in_reply_to") or {}).get("event_id")
+
+
+def is_joined(user_id: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: (e.get("type") == "m.room.member" and e.get("state_key") == user_id
+                      and e["content"].get("membership") == "join")
+
+
+class BotProcess:
+    """`python -m bot run --config …` as a child process, as a coordinator would run it."""
+
+    def __init__(self, workdir: Path, config: dict[str, Any]) -> None:
+        self.workdir = workdir
+        self.config_path = workdir / "config.yaml"
+        self.log_path = workdir / "bot.log"
+        self.config_path.write_text(yaml.safe_dump(config))
+        self.proc: asyncio.subprocess.Process | None = None
+        self._log_offset = 0
+
+    async def start(self, ready_timeout: float = 60.0) -> None:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        log = self.log_path.open("ab")
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--config", str(self.config_path),
+            cwd=ROOT, stdout=log, stderr=asyncio.subprocess.STDOUT, env=env,
+        )
+        log.close()
+        await self.wait_log("listening", ready_timeout)
+
+    def new_log(self) -> str:
+        return self.log_path.read_text(errors="replace")[self._log_offset:]
+
+    async def wait_log(self, needle: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while needle not in self.new_log():
+            if self.proc and self.proc.returncode is not None:
+                raise RuntimeError(f"bot exited ({self.proc.returncode}):\n{self.new_log()}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"bot never logged {needle!r}:\n{self.new_log()[-3000:]}")
+            await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+
+    async def terminate(self, timeout: float = 30.0) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+        return await asyncio.wait_for(self.proc.wait(), timeout)
+
+    async def close(self) -> None:
+        if self.proc and self.proc.returncode is None:
+            self.proc.kill()
+            await self.proc.wait()

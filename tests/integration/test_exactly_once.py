@@ -1,0 +1,88 @@
+"""Exactly once: kill -9 mid-burst, SIGTERM, and the homeserver going away."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections import Counter
+
+from tests.integration.harness import is_joined, reply_target
+
+BURST = 40
+
+
+def pong_numbers(member, bot_id: str) -> Counter[int]:
+    counts: Counter[int] = Counter()
+    for e in member.events:
+        if e.get("sender") == bot_id and e.get("type") == "m.room.message":
+            m = re.fullmatch(r"pong (\d+)", e["content"].get("body", ""))
+            if m:
+                counts[int(m.group(1))] += 1
+    return counts
+
+
+async def test_kill_9_mid_burst_loses_nothing_and_answers_nothing_twice(
+        register, member_factory, bot_factory) -> None:
+    bot_account = await register("sbcc")
+    bot = await bot_factory(bot_account)
+    ala = await member_factory(await register("ala"))
+    room = await ala.create_room(invite=[bot_account.user_id])
+    await ala.wait_for(is_joined(bot_account.user_id))
+
+    sent = []
+    for i in range(BURST):
+        sent.append(await ala.say(room, f"!ping {i}"))
+        if i == BURST // 3:
+            # let the bot get going, then kill it while commands are in flight
+            await ala.wait_for(lambda e: e.get("sender") == bot_account.user_id
+                               and e["content"].get("body", "").startswith("pong"))
+            bot.kill()
+    await bot.proc.wait()
+    answered_before = len(pong_numbers(ala, bot_account.user_id))
+    assert answered_before < BURST  # the kill really happened mid-burst
+
+    await bot.start()
+    await ala.wait_for(lambda e: reply_target(e) in sent, count=BURST, timeout=60)
+    await asyncio.sleep(2)  # anything sent twice would arrive now
+    counts = pong_numbers(ala, bot_account.user_id)
+    assert sorted(counts) == list(range(BURST)), "every command answered"
+    assert max(counts.values()) == 1, f"answered twice: {[n for n, c in counts.items() if c > 1]}"
+
+
+async def test_sigterm_finishes_and_exits_zero(register, member_factory, bot_factory) -> None:
+    bot_account = await register("sbcc")
+    bot = await bot_factory(bot_account)
+    ala = await member_factory(await register("ala"))
+    room = await ala.create_room(invite=[bot_account.user_id])
+    await ala.wait_for(is_joined(bot_account.user_id))
+    first = await ala.say(room, "!ping 1")
+    await ala.wait_for(lambda e: reply_target(e) == first)
+
+    assert await bot.terminate() == 0
+    second = await ala.say(room, "!ping 2")  # sent while the bot is down
+    await bot.start()
+    await ala.wait_for(lambda e: reply_target(e) == second)
+    await asyncio.sleep(1)
+    assert pong_numbers(ala, bot_account.user_id) == Counter({1: 1, 2: 1})
+
+
+async def test_homeserver_down_and_back(register, member_factory, bot_factory,
+                                        synapse) -> None:
+    bot_account = await register("sbcc")
+    bot = await bot_factory(bot_account)
+    ala = await member_factory(await register("ala"))
+    room = await ala.create_room(invite=[bot_account.user_id])
+    await ala.wait_for(is_joined(bot_account.user_id))
+    await ala.ask(room, "!ping before")
+
+    await synapse.stop()
+    try:
+        await bot.wait_log("sync failed", timeout=40)
+        await asyncio.sleep(3)
+        attempts = bot.new_log().count("sync failed")
+        assert attempts < 10, f"{attempts} retries in a few seconds: a tight loop"
+    finally:
+        await synapse.start()
+    assert bot.proc.returncode is None, "the bot survived the outage"
+    reply = await ala.ask(room, "!ping after", timeout=60)
+    assert reply["content"]["body"] == "pong after"
