@@ -71,9 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.cmd == "demo":
-        from bot.demo import run_demo
+        from bot.demo import demo_state, run_demo
 
-        return asyncio.run(run_demo(args.data_dir))
+        return asyncio.run(run_demo(args.data_dir, demo_state(args.data_dir)))
     config = _load(args.config)
     if args.cmd == "check-config":
         print(f"{args.config}: OK ({config.matrix.user_id} on {config.matrix.homeserver})")

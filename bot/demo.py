@@ -21,7 +21,9 @@ from bot.config import load_config
 DEMO_FILE = "demo.json"
 
 
-def _demo_state(data_dir: Path) -> dict[str, Any]:
+def demo_state(data_dir: Path) -> dict[str, Any]:
+    """The demo's passwords and room, created once in `data_dir`."""
+    data_dir.mkdir(parents=True, exist_ok=True)
     path = data_dir / DEMO_FILE
     if path.exists():
         return json.loads(path.read_text())
@@ -67,7 +69,7 @@ def write_config(path: Path, base_url: str, bot_id: str, password: str, db_path:
     path.chmod(0o600)
 
 
-async def run_demo(data_dir: Path) -> int:
+async def run_demo(data_dir: Path, state: dict[str, Any]) -> int:
     try:
         from bot.homeserver import EmbeddedSynapse
     except ImportError:  # pragma: no cover - depends on the environment
@@ -75,8 +77,6 @@ async def run_demo(data_dir: Path) -> int:
         return 1
     from bot.cli import run_bot
 
-    data_dir.mkdir(parents=True, exist_ok=True)
-    state = _demo_state(data_dir)
     async with EmbeddedSynapse(data_dir / "synapse") as hs:
         bot = await hs.register("sbcc", state["bot_password"], displayname="SBCC bot")
         coord = await hs.register("coordinator", state["coordinator_password"], admin=True,

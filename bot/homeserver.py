@@ -297,6 +297,9 @@ class EmbeddedSynapse:
                 stdout=out,
                 stderr=asyncio.subprocess.STDOUT,
                 cwd=self._data_dir,
+                # Ctrl-C in a terminal reaches the bot only; the bot then stops the server
+                # after its in-flight commands, not before.
+                start_new_session=True,
             )
         try:
             await self._wait_ready(self._proc, asyncio.get_running_loop().time() + timeout)

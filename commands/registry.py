@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import types
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-import types
 from typing import TYPE_CHECKING, Any, Protocol, Union, get_args, get_origin, get_type_hints
 
 from bot.errors import BadArgument, CommandNotFound, NotAllowed, UsageError
