@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Protocol
 
 from bot.backoff import Backoff
 from bot.db import Database
@@ -18,15 +19,23 @@ from bot.sync_store import load_position, save_position
 log = logging.getLogger(__name__)
 
 
+class SyncSource(Protocol):
+    user_id: str
+
+    async def sync(self, since: str | None, timeout_ms: int) -> SyncBatch: ...
+
+
 class SyncLoop:
-    def __init__(self, gateway, dispatcher: Dispatcher, db: Database,  # noqa: ANN001
-                 clock: Callable[[], datetime], timeout_ms: int = 30_000) -> None:
+    def __init__(self, gateway: SyncSource, dispatcher: Dispatcher, db: Database,
+                 clock: Callable[[], datetime], timeout_ms: int = 30_000,
+                 backoff: Backoff | None = None) -> None:
         self.gateway = gateway
         self.dispatcher = dispatcher
         self.db = db
         self.clock = clock
         self.timeout_ms = timeout_ms
         self.last_sync: datetime | None = None
+        self.backoff = backoff or Backoff(base=0.5, cap=30.0)
         self._stopping = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
@@ -46,7 +55,7 @@ class SyncLoop:
             log.info("first start: skipping the room history, answering only new messages")
         else:
             log.info("resuming from the saved sync position; listening")
-        backoff = Backoff(base=0.5, cap=30.0)
+        backoff = self.backoff
         while not self.stopping:
             sync = asyncio.ensure_future(self.gateway.sync(since, self.timeout_ms if since else 0))
             stop = asyncio.ensure_future(self._stopping.wait())

@@ -1,0 +1,64 @@
+"""The coordinator check, with room power levels from the fake gateway."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bot.deps import Deps
+from bot.dispatcher import Dispatcher
+from bot.i18n import N_
+from commands.checks import coordinator
+from commands.registry import Registry, check
+from tests.fakes import Driver, FakeGateway
+
+ROOM = "!net:test"
+
+
+@pytest.fixture
+def coord_driver(deps: Deps, gateway: FakeGateway) -> Driver:
+    registry = Registry()
+
+    @registry.command("secret", help=N_("List the commands you may use, or explain one."))
+    @check(coordinator)
+    async def secret(ctx) -> None:  # noqa: ANN001
+        await ctx.reply("granted")
+
+    @registry.command("help", help=N_("List the commands you may use, or explain one."))
+    async def help_(ctx, name: str | None = None) -> None:  # noqa: ANN001
+        from commands.help import help_ as real_help
+        await real_help(ctx, name)
+
+    deps.registry = registry
+    return Driver(Dispatcher(deps, registry), gateway)
+
+
+async def test_listed_coordinator_is_allowed_anywhere(coord_driver: Driver) -> None:
+    [out] = await coord_driver.send("!secret", sender="@coord:test", room_id=ROOM)
+    assert out.body == "granted"
+
+
+async def test_power_50_counts_where_the_bot_administers(coord_driver: Driver,
+                                                         gateway: FakeGateway) -> None:
+    gateway.power[(ROOM, gateway.user_id)] = math.inf  # the bot created the room (v12)
+    gateway.power[(ROOM, "@mod:test")] = 50
+    [out] = await coord_driver.send("!secret", sender="@mod:test", room_id=ROOM)
+    assert out.body == "granted"
+    [denied] = await coord_driver.send("!secret", sender="@ala:test", room_id=ROOM)
+    assert "coordinators" in denied.body and denied.body.startswith("⚠️")
+
+
+async def test_own_room_creator_is_not_a_coordinator(coord_driver: Driver,
+                                                     gateway: FakeGateway) -> None:
+    gateway.power[(ROOM, "@ala:test")] = math.inf  # ala created the room …
+    gateway.power[(ROOM, gateway.user_id)] = 0     # … and the bot has no power there
+    [out] = await coord_driver.send("!secret", sender="@ala:test", room_id=ROOM)
+    assert out.body != "granted"
+
+
+async def test_help_hides_what_the_sender_may_not_use(coord_driver: Driver) -> None:
+    [member_help] = await coord_driver.send("!help", sender="@ala:test")
+    assert "!secret" not in member_help.body
+    [coord_help] = await coord_driver.send("!help", sender="@coord:test")
+    assert "!secret" in coord_help.body

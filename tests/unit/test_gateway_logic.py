@@ -1,0 +1,76 @@
+"""The gateway's pure parts: event translation, message content, power levels (room v12)."""
+
+from __future__ import annotations
+
+import math
+
+from bot.events import MembershipChange, Message, Outgoing, StateChange
+from bot.gateway import creator_power, power_from_levels, to_room_event
+
+
+def create_event(sender: str, version: str = "12", **content: object) -> dict:
+    return {"type": "m.room.create", "state_key": "", "sender": sender,
+            "content": {"room_version": version, **content}}
+
+
+def test_v12_creator_outranks_everyone() -> None:
+    state = [create_event("@ala:x")]
+    assert creator_power(state, "@ala:x") == math.inf
+    assert creator_power(state, "@bob:x") is None
+
+
+def test_v12_additional_creators() -> None:
+    state = [create_event("@ala:x", additional_creators=["@bob:y"])]
+    assert creator_power(state, "@bob:y") == math.inf
+
+
+def test_older_versions_use_power_levels_only() -> None:
+    assert creator_power([create_event("@ala:x", version="10")], "@ala:x") is None
+
+
+def test_power_levels_users_and_default() -> None:
+    levels = {"users": {"@coord:x": 50}, "users_default": 5}
+    assert power_from_levels(levels, "@coord:x") == 50
+    assert power_from_levels(levels, "@other:x") == 5
+    assert power_from_levels(None, "@other:x") == 0
+
+
+def test_message_translation_reads_reply_and_edit() -> None:
+    source = {"type": "m.room.message", "event_id": "$1", "sender": "@a:x",
+              "origin_server_ts": 5,
+              "content": {"msgtype": "m.text", "body": "!ping",
+                          "m.relates_to": {"m.in_reply_to": {"event_id": "$0"}}}}
+    event = to_room_event("!r", source)
+    assert event == Message("$1", "!r", "@a:x", "!ping", "m.text", None, 5, "$0", False)
+    source["content"]["m.relates_to"] = {"rel_type": "m.replace", "event_id": "$0"}
+    edited = to_room_event("!r", source)
+    assert isinstance(edited, Message) and edited.is_edit
+
+
+def test_malformed_content_does_not_break_translation() -> None:
+    assert to_room_event("!r", {"type": "m.room.message", "content": "garbage"}) is None
+    odd = to_room_event("!r", {"type": "m.room.message", "event_id": "$2", "sender": "@a:x",
+                               "content": {"body": 42, "m.relates_to": "x"}})
+    assert isinstance(odd, Message) and odd.body == "" and odd.in_reply_to is None
+
+
+def test_membership_and_state() -> None:
+    member = to_room_event("!r", {
+        "type": "m.room.member", "state_key": "@b:x", "sender": "@b:x", "event_id": "$3",
+        "content": {"membership": "join", "displayname": "Bea"},
+        "unsigned": {"prev_content": {"membership": "invite"}}})
+    assert member == MembershipChange("$3", "!r", "@b:x", "join", "invite", "@b:x", "Bea", 0)
+    topic = to_room_event("!r", {"type": "m.room.topic", "state_key": "", "sender": "@a:x",
+                                 "event_id": "$4", "content": {"topic": "t"}})
+    assert isinstance(topic, StateChange) and topic.type == "m.room.topic"
+    assert to_room_event("!r", {"type": "m.reaction", "content": {}}) is None
+
+
+def test_outgoing_content_is_a_spec_reply_notice() -> None:
+    out = Outgoing("!r", "pong", "pong", reply_to="$1", mentions=("@a:x",), txn_id="t")
+    assert out.content() == {
+        "msgtype": "m.notice", "body": "pong", "format": "org.matrix.custom.html",
+        "formatted_body": "pong", "m.relates_to": {"m.in_reply_to": {"event_id": "$1"}},
+        "m.mentions": {"user_ids": ["@a:x"]},
+    }
+    assert Outgoing("!r", "hi").content()["m.mentions"] == {}
