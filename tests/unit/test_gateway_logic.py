@@ -74,3 +74,28 @@ def test_outgoing_content_is_a_spec_reply_notice() -> None:
         "m.mentions": {"user_ids": ["@a:x"]},
     }
     assert Outgoing("!r", "hi").content()["m.mentions"] == {}
+
+
+def test_error_responses_become_exceptions() -> None:
+    import pytest
+    from nio import ErrorResponse
+
+    from bot.errors import GatewayError, HomeserverUnavailable
+    from bot.gateway import _check
+
+    class Transport:
+        def __init__(self, status: int) -> None:
+            self.status = status
+
+    def error(status: int, code: str) -> ErrorResponse:
+        resp = ErrorResponse("nope", code)
+        resp.transport_response = Transport(status)
+        return resp
+
+    with pytest.raises(HomeserverUnavailable):
+        _check(error(502, "M_UNKNOWN"), "sync")
+    with pytest.raises(GatewayError) as final:
+        _check(error(403, "M_FORBIDDEN"), "send")
+    assert not isinstance(final.value, HomeserverUnavailable)
+    assert final.value.errcode == "M_FORBIDDEN"
+    assert _check("fine", "x") == "fine"
