@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Mapping
@@ -17,8 +16,10 @@ from typing import Any
 
 import yaml
 
+from bot.config_reader import Section
 from bot.errors import ConfigError
 from bot.i18n import SUPPORTED_LANGUAGES
+from rooms.topology import NetworkConfig, parse_network
 
 MXID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 SERVER_RE = re.compile(r"^:[A-Za-z0-9.\-]+(:\d+)?$")
@@ -50,11 +51,6 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
-class NetworkConfig:
-    name: str = "South Baltic Creative Clusters"
-
-
-@dataclass(frozen=True)
 class Config:
     matrix: MatrixConfig
     database: DatabaseConfig = DatabaseConfig()
@@ -81,62 +77,6 @@ class Config:
         return inviter in self.allowed_inviters or server in self.allowed_inviters
 
 
-class _Section:
-    """Reads one mapping of the YAML, collecting problems instead of failing on the first."""
-
-    def __init__(self, data: Any, path: str, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        self.seen: set[str] = set()
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            self.fail("", "must be a mapping of keys to values")
-            data = {}
-        self.data: Mapping[str, Any] = data
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def fail(self, name: str, message: str) -> None:
-        where = self.key(name) if name else (self.path or "(top level)")
-        self.problems.append(f"{where}: {message}")
-
-    def get(self, name: str, default: Any = None) -> Any:
-        self.seen.add(name)
-        return self.data.get(name, default)
-
-    def string(self, name: str, default: str | None = None, *, required: bool = False) -> Any:
-        value = self.get(name)
-        if value is None:
-            if required:
-                self.fail(name, "is required")
-            return default
-        if not isinstance(value, str) or not value.strip():
-            self.fail(name, "must be a non-empty string")
-            return default
-        return value.strip()
-
-    def strings(self, name: str) -> tuple[str, ...]:
-        value = self.get(name, [])
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(name, "must be a list of strings")
-            return ()
-        return tuple(v.strip() for v in value)
-
-    def section(self, name: str) -> _Section:
-        return _Section(self.get(name), self.key(name), self.problems)
-
-    def finish(self) -> None:
-        for unknown in sorted(set(self.data) - self.seen, key=str):
-            hint = difflib.get_close_matches(str(unknown), sorted(self.seen), n=1)
-            suffix = f" (did you mean '{hint[0]}'?)" if hint else ""
-            known = ", ".join(sorted(self.seen))
-            self.fail(str(unknown), f"unknown key{suffix}; known keys here: {known}")
-
-
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
     for var, (section, key) in ENV_SECRETS.items():
         if environ.get(var):
@@ -145,7 +85,7 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
                 target[key] = environ[var]
 
 
-def _matrix(sec: _Section) -> MatrixConfig:
+def _matrix(sec: Section) -> MatrixConfig:
     homeserver = sec.string("homeserver", required=True) or ""
     if homeserver and not re.match(r"^https?://[^\s/]+", homeserver):
         sec.fail("homeserver", "must be an http:// or https:// URL")
@@ -165,7 +105,7 @@ def _matrix(sec: _Section) -> MatrixConfig:
     return MatrixConfig(homeserver.rstrip("/"), user_id, token, password, device_id)
 
 
-def _database(sec: _Section) -> DatabaseConfig:
+def _database(sec: Section) -> DatabaseConfig:
     url = sec.string("url", DatabaseConfig.url)
     if url.startswith("sqlite:///"):
         url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
@@ -182,7 +122,7 @@ def _database(sec: _Section) -> DatabaseConfig:
     return DatabaseConfig(url, schema)
 
 
-def _mxids(top: _Section, name: str, allow_servers: bool) -> tuple[str, ...]:
+def _mxids(top: Section, name: str, allow_servers: bool) -> tuple[str, ...]:
     values = top.strings(name)
     for value in values:
         if not (MXID_RE.match(value) or (allow_servers and SERVER_RE.match(value))):
@@ -201,12 +141,10 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
     if isinstance(raw, dict):
         raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
         _apply_env(raw, os.environ if environ is None else environ)
-    top = _Section(raw, "", problems)
+    top = Section(raw, "", problems)
     matrix = _matrix(top.section("matrix"))
     database = _database(top.section("database"))
-    net = top.section("network")
-    network = NetworkConfig(net.string("name", NetworkConfig.name))
-    net.finish()
+    network = parse_network(top.section("network"))
     prefix = top.string("command_prefix", "!")
     if prefix and (len(prefix) > 3 or any(c.isspace() for c in prefix)):
         top.fail("command_prefix", "must be 1 to 3 characters without spaces")

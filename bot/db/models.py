@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, MetaData, String, Text
+from sqlalchemy import ForeignKey, Index, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.db.types import UTCDateTime
@@ -33,6 +33,11 @@ class Member(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime())
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(32))
+    languages: Mapped[str | None] = mapped_column(String(64))  # spoken: "pl,en"
+    bio: Mapped[str | None] = mapped_column(Text)
+    intro_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class RoomSetting(Base):
@@ -75,3 +80,71 @@ class BotSession(Base):
     device_id: Mapped[str] = mapped_column(String(255))
     access_token: Mapped[str] = mapped_column(Text)
     homeserver: Mapped[str] = mapped_column(Text)
+
+
+class NetworkRoom(Base):
+    """A room of the network as provisioned: `key` is "space", "location:<k>", "topic:<k>"
+    or "partners"."""
+
+    __tablename__ = "network_rooms"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    room_id: Mapped[str] = mapped_column(String(255), unique=True)
+    alias: Mapped[str | None] = mapped_column(String(255))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class RoomMembership(Base):
+    """One stay of a member in a network room: from `since` until `until` (open: None)."""
+
+    __tablename__ = "room_memberships"
+    __table_args__ = (
+        Index("ix_room_memberships_room_open", "room_id", "until"),
+        Index("ix_room_memberships_mxid", "mxid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    mxid: Mapped[str] = mapped_column(String(255))
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended: Mapped[str | None] = mapped_column(String(8))  # leave | kick | ban
+    imported: Mapped[bool] = mapped_column(default=False)
+
+
+class MemberTag(Base):
+    """What a member offers or needs, normalised ("video", "3d animation")."""
+
+    __tablename__ = "member_tags"
+    __table_args__ = (Index("ix_member_tags_kind_tag", "kind", "tag"),)
+
+    mxid: Mapped[str] = mapped_column(String(255), ForeignKey("members.mxid",
+                                                              ondelete="CASCADE"),
+                                      primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # offer | need
+    tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class IntroCard(Base):
+    """An introduction card posted in a room; edited rather than reposted within a day."""
+
+    __tablename__ = "intro_cards"
+    __table_args__ = (Index("ix_intro_cards_mxid_room", "mxid", "room_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    mxid: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str] = mapped_column(String(255))
+    posted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PendingWelcome(Base):
+    """A join waiting to be welcomed (gathered so that many joins get one message)."""
+
+    __tablename__ = "pending_welcomes"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), index=True)
+    mxid: Mapped[str] = mapped_column(String(255))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,133 @@
+"""The network's topology as configured: the Space, location rooms, topic rooms and the
+partners room, validated (keys, languages, timezones, aliases) with clear messages."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config_reader import Section
+from bot.i18n import SUPPORTED_LANGUAGES
+
+KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+ALIAS_RE = re.compile(r"^[a-z0-9._=/-]{1,64}$")
+ROOM_REF_RE = re.compile(r"^(#[^\s:]+:[A-Za-z0-9.\-]+(:\d+)?|![^\s]+)$")
+COUNTRY_RE = re.compile(r"^[A-Z]{2}$")
+
+
+@dataclass(frozen=True)
+class RoomSpec:
+    """One network room: created under `alias` on the bot's server, or adopted (`room`)."""
+
+    key: str
+    kind: str  # space | location | topic | partners
+    name: str
+    topic: str = ""
+    alias: str | None = None  # localpart on the bot's server
+    room: str | None = None  # an existing room anywhere: #alias:server or !room_id
+    language: str | None = None
+    timezone: str | None = None
+    country: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    name: str = "South Baltic Creative Clusters"
+    space: RoomSpec | None = None
+    locations: tuple[RoomSpec, ...] = ()
+    topics: tuple[RoomSpec, ...] = ()
+    partners: RoomSpec | None = None
+    welcome_delay: int = 20  # seconds to gather joins into one welcome
+    location_by_key: dict[str, RoomSpec] = field(default_factory=dict, compare=False)
+
+    @property
+    def rooms(self) -> tuple[RoomSpec, ...]:
+        """Every room of the network except the Space, in display order."""
+        extra = (self.partners,) if self.partners else ()
+        return (*self.locations, *self.topics, *extra)
+
+    @property
+    def configured(self) -> bool:
+        return self.space is not None
+
+
+def _timezone(sec: Section, default: str | None = None) -> str | None:
+    tz = sec.string("timezone", default)
+    if tz is None:
+        return None
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        sec.fail("timezone", f"'{tz}' is not a timezone like Europe/Warsaw")
+        return None
+    return tz
+
+
+def _room(sec: Section, kind: str, fixed_key: str | None = None) -> RoomSpec:
+    key = fixed_key or sec.string("key", required=True) or "?"
+    if fixed_key is None and key != "?" and not KEY_RE.match(key):
+        sec.fail("key", "must be lower-case letters, digits, - or _ (at most 32)")
+    name = sec.string("name", required=kind != "space") or key
+    alias = sec.string("alias")
+    room = sec.string("room")
+    if alias and room:
+        sec.fail("room", "give either alias (to create the room) or room (to adopt one)")
+    if not alias and not room:
+        sec.fail("alias", "is required (or room: an existing #alias:server or !room_id)")
+    if alias and not ALIAS_RE.match(alias):
+        sec.fail("alias", "must be an alias localpart like sbcc-rostock (no # or :server)")
+    if room and not ROOM_REF_RE.match(room):
+        sec.fail("room", "must be a room alias (#name:server) or a room id (!id)")
+    language = sec.string("language")
+    if language is not None and language not in SUPPORTED_LANGUAGES:
+        sec.fail("language", f"must be one of {', '.join(SUPPORTED_LANGUAGES)}")
+    if kind == "location" and language is None:
+        sec.fail("language", "is required for a location")
+    country = sec.string("country")
+    if kind == "location":
+        if country is None:
+            sec.fail("country", "is required for a location")
+        elif not COUNTRY_RE.match(country):
+            sec.fail("country", "must be a two-letter country code like PL")
+    timezone = _timezone(sec)
+    if kind == "location" and timezone is None and "timezone" not in sec.data:
+        sec.fail("timezone", "is required for a location")
+    tags = tuple(t.lower() for t in sec.strings("tags")) if kind == "topic" else ()
+    topic = sec.string("topic", "") or ""
+    sec.finish()
+    return RoomSpec(key, kind, name, topic, alias, room, language, timezone,
+                    country if kind == "location" else None, tags)
+
+
+def parse_network(sec: Section) -> NetworkConfig:
+    name = sec.string("name", NetworkConfig.name)
+    space_sec = sec.get("space")
+    space = _room(sec.section("space"), "space", "space") if space_sec is not None else None
+    locations = tuple(_room(s, "location") for s in sec.items("locations"))
+    topics = tuple(_room(s, "topic") for s in sec.items("topics"))
+    partners_raw = sec.get("partners_room")
+    partners = (_room(sec.section("partners_room"), "partners", "partners")
+                if partners_raw is not None else None)
+    delay = sec.integer("welcome_delay", NetworkConfig.welcome_delay, maximum=3600)
+    if (locations or topics or partners) and space is None:
+        sec.fail("space", "is required when rooms are configured")
+    seen_keys: dict[str, str] = {}
+    seen_aliases: dict[str, str] = {}
+    for spec in (*((space,) if space else ()), *locations, *topics,
+                 *((partners,) if partners else ())):
+        if spec.key in seen_keys and spec.kind in ("location", "topic"):
+            sec.fail(f"{spec.kind}s", f"the key '{spec.key}' is used twice")
+        seen_keys.setdefault(spec.key, spec.kind)
+        if spec.alias:
+            if spec.alias in seen_aliases:
+                sec.fail(f"{spec.kind}s" if spec.kind in ("location", "topic") else spec.kind,
+                         f"the alias '{spec.alias}' is used by both '{seen_aliases[spec.alias]}'"
+                         f" and '{spec.key}'")
+            seen_aliases.setdefault(spec.alias, spec.key)
+    sec.finish()
+    if space is not None and "name" not in (space_sec or {}):
+        space = RoomSpec(space.key, space.kind, name, space.topic, space.alias, space.room)
+    return NetworkConfig(name, space, locations, topics, partners, delay,
+                         {loc.key: loc for loc in locations})
