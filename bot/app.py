@@ -17,9 +17,12 @@ from bot.errors import GatewayError
 from bot.gateway import MatrixGateway
 from bot.i18n import Translator
 from bot.logs import RedactSecrets
-from bot.scheduler import build_scheduler
+from bot.scheduler import add_foundation_jobs
 from bot.sync_loop import SyncLoop
 from commands import load_commands
+from rooms.arrivals import Arrivals
+from rooms.provisioning import import_all_members
+from rooms.welcome import Welcomer
 
 log = logging.getLogger(__name__)
 
@@ -32,17 +35,26 @@ class App:
         self.translator = Translator()
         self.gateway = MatrixGateway(config.matrix.homeserver, config.matrix.user_id,
                                      config.matrix.device_id)
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.deps = Deps(config=config, db=self.db, gateway=self.gateway,
-                         translator=self.translator, registry=load_commands())
+                         translator=self.translator, registry=load_commands(),
+                         scheduler=self.scheduler)
+        add_foundation_jobs(self.scheduler, self.deps)
         self.dispatcher = Dispatcher(self.deps, self.deps.registry)
+        self.welcomer = Welcomer(self.deps)
+        self.dispatcher.add_hook(Arrivals(self.deps, self.welcomer).on_event)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
-        self.scheduler: AsyncIOScheduler | None = None
 
-    async def start(self) -> None:
+    async def connect(self) -> None:
+        """Database schema and Matrix login: what every subcommand needs."""
         await self.db.migrate()
         await self._login()
-        self.scheduler = build_scheduler(self.deps)
+
+    async def start(self) -> None:
+        await self.connect()
         self.scheduler.start()
+        await import_all_members(self.deps)
+        await self.welcomer.flush_all()
         log.info("sbcc-bot started as %s (device %s)", self.gateway.user_id,
                  self.gateway.device_id)
 
@@ -97,7 +109,7 @@ class App:
 
     async def close(self) -> None:
         self.gateway.stop()
-        if self.scheduler is not None and self.scheduler.running:
+        if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.gateway.close()
         await self.db.close()

@@ -44,6 +44,31 @@ async def run_bot(config: Config) -> int:
     return 0
 
 
+async def provision(config: Config) -> int:
+    from bot.app import App
+    from rooms.provisioning import Outcome, Provisioner
+
+    redactor = setup_logging("WARNING", config.secrets())
+    if not config.network.configured:
+        print("sbcc-bot: the configuration has no network.space: nothing to provision",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    app = App(config, redactor=redactor)
+
+    async def show(outcome: Outcome) -> None:
+        print(outcome.line(), flush=True)
+
+    try:
+        await app.connect()
+        outcomes = await Provisioner(app.deps, progress=show).run()
+    except GatewayError as exc:
+        print(f"sbcc-bot: cannot talk to the homeserver: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await app.close()
+    return 1 if any(o.failed for o in outcomes) else 0
+
+
 async def migrate(config: Config) -> int:
     from bot.db import Database
 
@@ -62,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"sbcc-bot {__version__}")
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name, text in (("run", "run the bot"), ("migrate", "upgrade the database schema"),
+                       ("provision", "create or update the network's Space and rooms"),
                        ("check-config", "validate a configuration file")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", "-c", required=True, help="path to config.yaml")
@@ -80,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "migrate":
         return asyncio.run(migrate(config))
+    if args.cmd == "provision":
+        return asyncio.run(provision(config))
     return asyncio.run(run_bot(config))
 
 

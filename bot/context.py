@@ -55,8 +55,10 @@ class Context:
         return f"{txn_base(self.message.event_id)}.{self._sends}"
 
     async def send(self, room_id: str, text: str, html: str | None = None, *,
-                   mentions: tuple[str, ...] = (), reply_to: str | None = None) -> str:
-        """Send a notice to any room; `html` must be built with `bot.formatting`."""
+                   mentions: tuple[str, ...] = (), reply_to: str | None = None,
+                   replaces: str | None = None) -> str:
+        """Send a notice to any room (or edit one of ours: `replaces`); `html` must be built
+        with `bot.formatting`."""
         out = Outgoing(
             room_id=room_id,
             body=text,
@@ -64,6 +66,7 @@ class Context:
             reply_to=reply_to,
             mentions=mentions,
             txn_id=self.next_txn_id(),
+            replaces=replaces,
         )
         return await self.deps.gateway.send(out)
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Outgoing
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from bot.config import Config
     from bot.db import Database
     from bot.i18n import Translator
@@ -26,6 +28,16 @@ class Gateway(Protocol):
     async def leave(self, room_id: str) -> None: ...
     async def power_level(self, room_id: str, user_id: str) -> float: ...
     async def joined_count(self, room_id: str) -> int: ...
+    async def joined_members(self, room_id: str) -> dict[str, str | None]: ...
+    async def invite(self, room_id: str, user_id: str) -> None: ...
+    async def create_room(self, *, name: str, topic: str = "", alias: str | None = None,
+                          space: bool = False, initial_state: list[dict[str, Any]] | None = None,
+                          power_levels: dict[str, Any] | None = None,
+                          invite: tuple[str, ...] = (), is_direct: bool = False) -> str: ...
+    async def resolve_alias(self, alias: str) -> str | None: ...
+    async def room_state(self, room_id: str) -> list[dict[str, Any]]: ...
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any],
+                        state_key: str = "") -> str: ...
 
 
 def utcnow() -> datetime:
@@ -41,3 +53,4 @@ class Deps:
     registry: Registry
     clock: Callable[[], datetime] = utcnow
     started_at: datetime = field(default_factory=utcnow)
+    scheduler: AsyncIOScheduler | None = None  # None in unit tests: jobs are called directly

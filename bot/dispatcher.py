@@ -137,7 +137,11 @@ class Dispatcher:
                     if await is_handled(session, message.event_id):
                         return
                     services = Services(session, deps)
-                    member = await services.members.get_or_create(message.sender)
+                    member = await services.members.get(message.sender)
+                if member is None:  # meeting someone is not part of the command's effect
+                    async with session.begin():
+                        member = await services.members.get_or_create(message.sender)
+                async with session.begin():
                     locale = resolve_locale(member.language, await services.rooms.language(
                         message.room_id), deps.config.default_language)
                     ctx = Context(message, deps, session, services, locale, self.prefix,

@@ -80,13 +80,25 @@ class Outgoing:
     reply_to: str | None = None
     mentions: tuple[str, ...] = ()
     txn_id: str | None = None
+    replaces: str | None = None  # edit this earlier event of ours instead of posting anew
 
-    def content(self) -> dict[str, Any]:
+    def _body(self) -> dict[str, Any]:
         content: dict[str, Any] = {"msgtype": self.msgtype, "body": self.body}
         if self.html is not None:
             content["format"] = "org.matrix.custom.html"
             content["formatted_body"] = self.html
+        content["m.mentions"] = {"user_ids": list(self.mentions)} if self.mentions else {}
+        return content
+
+    def content(self) -> dict[str, Any]:
+        content = self._body()
+        if self.replaces:
+            fallback = {**content, "body": "* " + self.body}
+            if self.html is not None:
+                fallback["formatted_body"] = "* " + self.html
+            fallback["m.new_content"] = content
+            fallback["m.relates_to"] = {"rel_type": "m.replace", "event_id": self.replaces}
+            return fallback
         if self.reply_to:
             content["m.relates_to"] = {"m.in_reply_to": {"event_id": self.reply_to}}
-        content["m.mentions"] = {"user_ids": list(self.mentions)} if self.mentions else {}
         return content

@@ -294,6 +294,60 @@ class MatrixGateway:
     async def leave(self, room_id: str) -> None:
         await self._retry(lambda: self.client.room_leave(room_id), "leave", attempts=5)
 
+    async def invite(self, room_id: str, user_id: str) -> None:
+        await self._retry(lambda: self.client.room_invite(room_id, user_id), "invite",
+                          attempts=5)
+
+    # -- rooms and state -----------------------------------------------------------------
+
+    async def create_room(self, *, name: str, topic: str = "", alias: str | None = None,
+                          space: bool = False, initial_state: list[dict[str, Any]] | None = None,
+                          power_levels: dict[str, Any] | None = None,
+                          invite: tuple[str, ...] = (), is_direct: bool = False) -> str:
+        """Create a room (or a Space); `alias` is a localpart on our server."""
+        resp = await self._retry(
+            lambda: self.client.room_create(
+                alias=alias, name=name, topic=topic or None, space=space,
+                initial_state=initial_state or (), power_level_override=power_levels,
+                invite=invite, is_direct=is_direct,
+            ),
+            "create room", attempts=5,
+        )
+        return resp.room_id
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        """The room id behind `#alias:server`, or None when the alias is free."""
+        try:
+            resp = await self._retry(lambda: self.client.room_resolve_alias(alias), "alias",
+                                     attempts=5)
+        except GatewayError as exc:
+            if exc.errcode == "M_NOT_FOUND":
+                return None
+            raise
+        return resp.room_id
+
+    async def room_state(self, room_id: str) -> list[dict[str, Any]]:
+        """Every current state event of the room (raw dicts)."""
+        resp = await self._retry(lambda: self.client.room_get_state(room_id), "state",
+                                 attempts=5)
+        return list(resp.events)
+
+    async def put_state(self, room_id: str, event_type: str, content: dict[str, Any],
+                        state_key: str = "") -> str:
+        resp = await self._retry(
+            lambda: self.client.room_put_state(room_id, event_type, content, state_key),
+            "put state", attempts=5,
+        )
+        self._invalidate(room_id, event_type)
+        return resp.event_id
+
+    async def joined_members(self, room_id: str) -> dict[str, str | None]:
+        """Who is joined now: MXID → display name."""
+        resp = await self._retry(lambda: self.client.joined_members(room_id), "members",
+                                 attempts=5)
+        self._joined_cache[room_id] = len(resp.members)
+        return {m.user_id: m.display_name for m in resp.members}
+
     # -- room facts ----------------------------------------------------------------------
 
     async def _room_state(self, room_id: str) -> list[dict[str, Any]]:

@@ -80,8 +80,12 @@ class Translator:
     def ngettext(
         self, singular: str, plural: str, n: int, locale: str | None = None, **params: Any
     ) -> str:
-        text = self._catalog(locale).ngettext(singular, plural, n)
-        return text % {"num": n, **params}
+        return self.ngettext_template(singular, plural, n, locale) % {"num": n, **params}
+
+    def ngettext_template(self, singular: str, plural: str, n: int,
+                          locale: str | None = None) -> str:
+        """The plural form for `n`, unfilled (for `bot.formatting.fill` with rich values)."""
+        return self._catalog(locale).ngettext(singular, plural, n)
 
 
 @contextmanager

@@ -14,9 +14,7 @@ log = logging.getLogger(__name__)
 HANDLED_EVENTS_KEPT = timedelta(days=7)
 
 
-def build_scheduler(deps: Deps) -> AsyncIOScheduler:
-    scheduler = AsyncIOScheduler(timezone="UTC")
-
+def add_foundation_jobs(scheduler: AsyncIOScheduler, deps: Deps) -> None:
     async def prune() -> None:
         async with deps.db.session() as session:
             removed = await prune_handled(session, deps.clock(), HANDLED_EVENTS_KEPT)
@@ -25,4 +23,3 @@ def build_scheduler(deps: Deps) -> AsyncIOScheduler:
 
     scheduler.add_job(prune, "interval", hours=1, id="prune-handled-events",
                       next_run_time=deps.clock() + timedelta(minutes=1), coalesce=True)
-    return scheduler

@@ -148,3 +148,4 @@ class PendingWelcome(Base):
     room_id: Mapped[str] = mapped_column(String(255), index=True)
     mxid: Mapped[str] = mapped_column(String(255))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    batch: Mapped[str | None] = mapped_column(String(64))  # set once a welcome is being sent

@@ -28,6 +28,7 @@ class Member:
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._since: str | None = None
+        self._seen: set[str] = set()
 
     async def start(self) -> None:
         resp = await self.client.sync(timeout=0)
@@ -44,6 +45,10 @@ class Member:
             fresh = []
             for room_id, room in resp.rooms.join.items():
                 for ev in room.timeline.events:
+                    event_id = ev.source.get("event_id")
+                    if event_id in self._seen:
+                        continue  # a re-joined room's timeline repeats what we saw
+                    self._seen.add(event_id)
                     fresh.append({**ev.source, "room_id": room_id})
             if fresh:
                 async with self._changed:

@@ -12,7 +12,7 @@ from babel.messages.pofile import read_po
 from bot.i18n import SUPPORTED_LANGUAGES, default_catalog_dir
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "ngettext_template": (1, 2)}
 
 
 def extracted_ids() -> set[str]:

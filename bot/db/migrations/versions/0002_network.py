@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("room_id", sa.String(255), nullable=False),
         sa.Column("mxid", sa.String(255), nullable=False),
         sa.Column("joined_at", UTCDateTime(), nullable=False),
+        sa.Column("batch", sa.String(64)),
     )
     op.create_index("ix_pending_welcomes_room_id", "pending_welcomes", ["room_id"])
 

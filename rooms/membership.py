@@ -1,0 +1,85 @@
+"""Who is (and was) in which network room: stays recorded from joins, leaves, kicks, bans."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import RoomMembership
+from bot.events import MembershipChange
+
+IN_ROOM = frozenset({"join"})
+
+
+def ended_how(change: MembershipChange) -> str:
+    if change.membership == "ban":
+        return "ban"
+    return "leave" if change.sender == change.user_id else "kick"
+
+
+class MembershipService:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime]) -> None:
+        self.session = session
+        self.clock = clock
+
+    async def _open(self, room_id: str, mxid: str) -> RoomMembership | None:
+        return await self.session.scalar(select(RoomMembership).where(
+            RoomMembership.room_id == room_id, RoomMembership.mxid == mxid,
+            RoomMembership.until.is_(None)))
+
+    async def ever_member(self, room_id: str, mxid: str) -> bool:
+        found = await self.session.scalar(select(RoomMembership.id).where(
+            RoomMembership.room_id == room_id, RoomMembership.mxid == mxid).limit(1))
+        return found is not None
+
+    async def apply(self, change: MembershipChange, when: datetime) -> str | None:
+        """Record one membership event; returns "joined", "left" or None (no change)."""
+        current = await self._open(change.room_id, change.user_id)
+        if change.membership in IN_ROOM:
+            if current is not None:
+                return None  # a display-name change, or a redelivery
+            self.session.add(RoomMembership(room_id=change.room_id, mxid=change.user_id,
+                                            since=when, imported=False))
+            await self.session.flush()
+            return "joined"
+        if change.membership in ("leave", "ban") and current is not None:
+            current.until = when
+            current.ended = ended_how(change)
+            return "left"
+        return None
+
+    async def import_room(self, room_id: str, joined: set[str], exclude: str) -> tuple[int, int]:
+        """Align the record with who is joined now, without welcoming anyone.
+        Returns (opened, closed)."""
+        now = self.clock()
+        open_rows = (await self.session.scalars(select(RoomMembership).where(
+            RoomMembership.room_id == room_id, RoomMembership.until.is_(None)))).all()
+        have = {row.mxid for row in open_rows}
+        opened = closed = 0
+        for mxid in sorted(joined - have - {exclude}):
+            self.session.add(RoomMembership(room_id=room_id, mxid=mxid, since=now,
+                                            imported=True))
+            opened += 1
+        for row in open_rows:
+            if row.mxid not in joined:
+                row.until, row.ended = now, "leave"
+                closed += 1
+        await self.session.flush()
+        return opened, closed
+
+    async def current(self, room_id: str) -> list[str]:
+        rows = await self.session.scalars(select(RoomMembership.mxid).where(
+            RoomMembership.room_id == room_id, RoomMembership.until.is_(None))
+            .order_by(RoomMembership.mxid))
+        return list(rows)
+
+    async def counts(self, room_ids: list[str]) -> dict[str, int]:
+        rows = await self.session.execute(
+            select(RoomMembership.room_id, func.count()).where(
+                RoomMembership.room_id.in_(room_ids), RoomMembership.until.is_(None))
+            .group_by(RoomMembership.room_id))
+        found = {room_id: n for room_id, n in rows.all()}
+        return {room_id: found.get(room_id, 0) for room_id in room_ids}

@@ -1,0 +1,73 @@
+"""Which Matrix rooms are the network's, as provisioned (the database is the record)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import NetworkRoom
+from rooms.topology import NetworkConfig, RoomSpec
+
+
+def room_key(spec: RoomSpec) -> str:
+    """The database key of a configured room: space, partners, location:<k>, topic:<k>."""
+    return spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
+
+
+def matrix_to(room_id: str, alias: str | None = None, via: str | None = None) -> str:
+    """A matrix.to link: by alias when there is one, else by id with a `via` server."""
+    if alias:
+        return "https://matrix.to/#/" + quote(alias, safe="@:")
+    suffix = f"?via={quote(via)}" if via else ""
+    return "https://matrix.to/#/" + quote(room_id, safe="!:") + suffix
+
+
+@dataclass(frozen=True)
+class KnownRoom:
+    spec: RoomSpec
+    room_id: str
+    alias: str | None
+
+
+class NetworkRooms:
+    """Look-ups between configured rooms and their room ids."""
+
+    def __init__(self, session: AsyncSession, network: NetworkConfig) -> None:
+        self.session = session
+        self.network = network
+        self._specs = {room_key(s): s for s in (
+            *((network.space,) if network.space else ()), *network.rooms)}
+
+    async def record(self, spec: RoomSpec, room_id: str, alias: str | None,
+                     now: datetime) -> None:
+        key = room_key(spec)
+        row = await self.session.get(NetworkRoom, key)
+        if row is None:
+            self.session.add(NetworkRoom(key=key, kind=spec.kind, room_id=room_id, alias=alias,
+                                         updated_at=now))
+        elif (row.room_id, row.alias) != (room_id, alias):
+            row.room_id, row.alias, row.updated_at = room_id, alias, now
+        await self.session.flush()
+
+    async def room_id(self, spec: RoomSpec) -> str | None:
+        row = await self.session.get(NetworkRoom, room_key(spec))
+        return row.room_id if row else None
+
+    async def known(self) -> list[KnownRoom]:
+        """Configured rooms that have been provisioned, in configuration order."""
+        rows = {r.key: r for r in (await self.session.scalars(select(NetworkRoom))).all()}
+        out = []
+        for key, spec in self._specs.items():
+            if key in rows:
+                out.append(KnownRoom(spec, rows[key].room_id, rows[key].alias))
+        return out
+
+    async def by_room_id(self, room_id: str) -> KnownRoom | None:
+        row = await self.session.scalar(select(NetworkRoom).where(NetworkRoom.room_id == room_id))
+        if row is None or row.key not in self._specs:
+            return None
+        return KnownRoom(self._specs[row.key], row.room_id, row.alias)
