@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from bot.errors import UsageError
+from bot.i18n import N_
 
+_WORD = re.compile(r"\S+")
 _QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u201e": "\u201d", "\u00ab": "\u00bb"}
 
 
@@ -16,9 +19,9 @@ class Token:
     start: int  # index in the source line, so "the rest of the line" can be taken raw
 
 
-def tokenize(line: str) -> list[Token]:
-    """Words separated by white space; a quoted run ("a b") is one word without its quotes."""
-    tokens: list[Token] = []
+def iter_tokens(line: str) -> Iterator[Token]:
+    """Words separated by white space; a quoted run ("a b") is one word without its quotes.
+    Lazy, so a caller that takes the rest of the line raw never trips on its quotes."""
     i, n = 0, len(line)
     while i < n:
         if line[i].isspace():
@@ -29,15 +32,18 @@ def tokenize(line: str) -> list[Token]:
         if close:
             end = line.find(close, i + 1)
             if end == -1:
-                raise UsageError("A quotation mark is not closed.")
-            tokens.append(Token(line[i + 1:end], start))
+                raise UsageError(N_("A quotation mark is not closed."))
+            yield Token(line[i + 1:end], start)
             i = end + 1
             continue
-        match = re.compile(r"\S+").match(line, i)
+        match = _WORD.match(line, i)
         assert match is not None
-        tokens.append(Token(match.group(), start))
+        yield Token(match.group(), start)
         i = match.end()
-    return tokens
+
+
+def tokenize(line: str) -> list[Token]:
+    return list(iter_tokens(line))
 
 
 REPLY_FALLBACK = re.compile(r"<mx-reply>.*?</mx-reply>", re.DOTALL)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, Union, get_args, get_origin, ge
 
 from bot.errors import BadArgument, CommandNotFound, NotAllowed, UsageError
 from bot.i18n import N_
-from commands.parsing import Token, tokenize
+from commands.parsing import Token, iter_tokens
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -119,29 +119,22 @@ class Command:
 
     async def parse(self, ctx: Context, line: str) -> dict[str, Any]:
         """Convert the argument text into keyword arguments for the handler."""
-        tokens = tokenize(line)
+        tokens = iter_tokens(line)
         kwargs: dict[str, Any] = {}
-        i = 0
         for param in self.params:
-            if param.rest:
-                raw = line[tokens[i].start:].strip() if i < len(tokens) else ""
-                i = len(tokens)
-                if not raw:
-                    if param.required:
-                        raise UsageError(N_("Something is missing: %(name)s."), name=param.name)
-                    kwargs[param.name] = param.default
-                    continue
-                kwargs[param.name] = await param.convert(ctx, raw)
-                continue
-            if i >= len(tokens):
+            token = next(tokens, None)
+            if token is None:
                 if param.required:
                     raise UsageError(N_("Something is missing: %(name)s."), name=param.name)
                 kwargs[param.name] = param.default
-                continue
-            kwargs[param.name] = await param.convert(ctx, tokens[i].text)
-            i += 1
-        if i < len(tokens):
-            raise UsageError(N_("Too many arguments: %(extra)s"), extra=_rest(line, tokens[i]))
+            elif param.rest:
+                kwargs[param.name] = await param.convert(ctx, line[token.start:].strip())
+                return kwargs
+            else:
+                kwargs[param.name] = await param.convert(ctx, token.text)
+        extra = next(tokens, None)
+        if extra is not None:
+            raise UsageError(N_("Too many arguments: %(extra)s"), extra=_rest(line, extra))
         return kwargs
 
 

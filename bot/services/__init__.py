@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.services.members import MemberService
+from bot.services.profiles import ProfileService
 from rooms.settings import RoomSettingsService
 
 if TYPE_CHECKING:
@@ -22,3 +23,4 @@ class Services:
         self.session = session
         self.members = MemberService(session, deps.clock)
         self.rooms = RoomSettingsService(session)
+        self.profiles = ProfileService(session, deps.clock)

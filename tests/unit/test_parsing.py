@@ -97,3 +97,9 @@ def test_rest_must_be_last() -> None:
         @reg.command("bad", help="bad")
         async def bad(ctx, text: Rest, n: int) -> None:  # noqa: ANN001
             pass
+
+
+async def test_rest_of_line_keeps_its_quotes() -> None:
+    cmd = make_registry().resolve("add")
+    parsed = await cmd.parse(None, "title 2 I said \"hi and 'left it open")
+    assert parsed["note"] == "I said \"hi and 'left it open"

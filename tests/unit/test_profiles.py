@@ -1,0 +1,460 @@
+"""Profiles: tag normalisation and limits (pure), and !profile, !set, !offer, !need through
+the real dispatcher, on every test database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+import commands.profile  # noqa: F401  (registers the commands even before MODULES has them)
+from bot.config import parse_config
+from bot.db import Database
+from bot.db.models import Member
+from bot.deps import Deps
+from bot.errors import BadArgument, UsageError
+from bot.i18n import Translator
+from bot.services.profiles import (
+    MAX_TAGS_PER_KIND,
+    ProfileService,
+    normalise_tag,
+    parse_languages,
+    parse_tags,
+    parse_timezone,
+    profile_card,
+)
+from commands import load_commands
+from tests.conftest import Clock, base_config
+from tests.fakes import Driver, FakeGateway
+
+NETWORK = {
+    "space": {"alias": "sbcc"},
+    "locations": [
+        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
+         "timezone": "Europe/Warsaw", "alias": "sbcc-szczecin"},
+        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
+         "timezone": "Europe/Berlin", "alias": "sbcc-rostock"},
+    ],
+}
+
+
+@pytest.fixture
+def network_config():  # noqa: ANN201
+    return parse_config(base_config(network=NETWORK), environ={})
+
+
+@pytest.fixture
+def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock,
+         network_config) -> Deps:  # noqa: ANN001
+    """The shared `dispatcher` and `driver` fixtures use this one: a config with locations."""
+    return Deps(config=network_config, db=db, gateway=gateway, translator=translator,
+                registry=load_commands(), clock=clock, started_at=clock())
+
+
+async def stored(deps: Deps, mxid: str = "@ala:test") -> tuple[Member | None, list[str],
+                                                                list[str]]:
+    async with deps.db.session() as s:
+        service = ProfileService(s, deps.clock)
+        member = await service.members.get(mxid)
+        return member, await service.tags(mxid, "offer"), await service.tags(mxid, "need")
+
+
+async def one(driver: Driver, body: str, **kwargs: str) -> str:
+    [out] = await driver.send(body, **kwargs)
+    return out.body
+
+
+# -- pure: tags ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("video", "video"),
+    ("  #3D   Animation ", "3d animation"),
+    ("3D\tanimation", "3d animation"),
+    ("##Photo", "photo"),
+    ("Ścieżka Dźwiękowa", "ścieżka dźwiękowa"),
+    ("Straße", "strasse"),
+    ("ＶＩＤＥＯ", "video"),  # full-width letters
+    ("R&D", "r&d"),
+    ("C++", "c++"),
+    ("UX/UI", "ux/ui"),
+    ("Web 2.0", "web 2.0"),
+    ("e-commerce", "e-commerce"),
+    ("a" * 32, "a" * 32),
+])
+def test_normalise_tag(raw: str, expected: str) -> None:
+    assert normalise_tag(raw) == expected
+
+
+@pytest.mark.parametrize(("raw", "param"), [
+    ("", {"tag": ""}),
+    ("#", {"tag": "#"}),
+    ("  --- ", {"tag": "---"}),
+    ("a" * 33, {"tag": "a" * 33, "max": 32}),
+    ("video!", {"tag": "video!", "char": "!"}),
+    ("<script>", {"tag": "<script>", "char": "<"}),
+    ("snake_case", {"tag": "snake_case", "char": "_"}),
+])
+def test_normalise_tag_rejects_naming_the_tag(raw: str, param: dict) -> None:
+    with pytest.raises(BadArgument) as err:
+        normalise_tag(raw)
+    assert err.value.params == param
+
+
+def test_error_repeats_a_long_tag_only_in_part() -> None:
+    with pytest.raises(BadArgument) as err:
+        normalise_tag("x" * 5000)
+    assert err.value.params["tag"] == "x" * 39 + "…"
+
+
+def test_parse_tags_splits_normalises_and_dedupes() -> None:
+    assert parse_tags("Video, photo; VIDEO,, #photo , 3D  animation,") == [
+        "video", "photo", "3d animation"]
+    assert parse_tags("one tag with spaces") == ["one tag with spaces"]
+
+
+def test_parse_tags_limits() -> None:
+    twenty = ", ".join(f"t{i}" for i in range(20))
+    assert len(parse_tags(twenty)) == 20
+    assert len(parse_tags(twenty + ", T0, #t1")) == 20  # duplicates do not count
+    with pytest.raises(BadArgument) as err:
+        parse_tags(twenty + ", t20")
+    assert err.value.params == {"count": 21, "max": 20}
+    with pytest.raises(UsageError):
+        parse_tags(" , ;  ")
+    with pytest.raises(BadArgument) as bad:
+        parse_tags("video, ok?, photo")
+    assert bad.value.params["tag"] == "ok?"
+
+
+# -- pure: languages, timezones --------------------------------------------------------
+
+
+def test_parse_languages() -> None:
+    assert parse_languages("PL, en de") == ["pl", "en", "de"]
+    assert parse_languages("uk;lt,,sv  pl pl") == ["uk", "lt", "sv", "pl"]
+    assert parse_languages("de-DE pt_BR") == ["de", "pt"]
+    assert parse_languages("eo la") == ["eo", "la"]  # any two-letter code babel knows
+
+
+@pytest.mark.parametrize("text, bad", [("pl xx", "xx"), ("eng", "eng"), ("pl, 12", "12"),
+                                       ("qq", "qq")])
+def test_parse_languages_names_the_bad_code(text: str, bad: str) -> None:
+    with pytest.raises(BadArgument) as err:
+        parse_languages(text)
+    assert err.value.params == {"code": bad}
+
+
+def test_parse_languages_limits() -> None:
+    with pytest.raises(BadArgument) as err:
+        parse_languages("pl en de lt sv uk fr es it")
+    assert err.value.params == {"count": 9, "max": 8}
+    with pytest.raises(UsageError):
+        parse_languages(" ,, ")
+
+
+def test_parse_timezone() -> None:
+    assert parse_timezone("Europe/Warsaw") == "Europe/Warsaw"
+    assert parse_timezone("  europe/berlin ") == "Europe/Berlin"
+    assert parse_timezone("america/argentina/buenos_aires") == "America/Argentina/Buenos_Aires"
+    for bad in ("Mars/Olympus_Mons", "../../etc/passwd", "/etc/localtime", "localtime", ""):
+        with pytest.raises(BadArgument):
+            parse_timezone(bad)
+
+
+# -- pure: the card --------------------------------------------------------------------
+
+
+def test_card_shows_every_field_escaped(translator: Translator, network_config) -> None:  # noqa: ANN001
+    member = Member(mxid="@ala:test", display_name="Ala <b>N</b>",
+                    organisation='Studio "<script>alert(1)</script>"', location="szczecin",
+                    languages="pl,en", timezone="Europe/Warsaw", bio="Line one\n<i>two</i>")
+
+    def translate(msgid: str, **params: object) -> str:
+        return translator.gettext(msgid, "en", **params)
+
+    text, html = profile_card(member, ["3d animation", "video"], ["funding"], translate, "en",
+                              network_config.network)
+    assert text.splitlines() == [
+        "Ala <b>N</b> (@ala:test)",
+        'Organisation: Studio "<script>alert(1)</script>"',
+        "Location: Szczecin, Poland",
+        "Offers: 3d animation, video",
+        "Needs: funding",
+        "Languages: Polish, English",
+        "Timezone: Europe/Warsaw",
+        "Line one",
+        "<i>two</i>",
+    ]
+    assert html.startswith('<a href="https://matrix.to/#/@ala:test">Ala &lt;b&gt;N&lt;/b&gt;</a>')
+    assert "Studio &quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;" in html
+    assert "<script" not in html and "<b>N</b>" not in html
+    assert "Line one<br>&lt;i&gt;two&lt;/i&gt;" in html
+
+
+def test_card_in_the_readers_language_and_empty_hint(translator: Translator,
+                                                     network_config) -> None:  # noqa: ANN001
+    member = Member(mxid="@jonas:test", location="rostock", languages="lt,de")
+
+    def translate(msgid: str, **params: object) -> str:
+        return translator.gettext(msgid, "pl", **params)
+
+    text, _ = profile_card(member, [], [], translate, "pl", network_config.network)
+    assert "Rostock, Niemcy" in text
+    assert "litewski, niemiecki" in text
+    assert text.splitlines()[0] == "@jonas:test"
+
+    empty = Member(mxid="@new:test")
+    own, own_html = profile_card(empty, [], [], translate, "en", network_config.network,
+                                 own=True, prefix="?")
+    assert "?set org" in own and "?offer" in own and "<i>" in own_html
+    other, _ = profile_card(empty, [], [], translate, "en", network_config.network)
+    assert "?set" not in other and len(other.splitlines()) == 2
+
+
+# -- !set ------------------------------------------------------------------------------
+
+
+async def test_set_organisation(driver: Driver, deps: Deps) -> None:
+    body = await one(driver, "!set org   Studio   Nord ")
+    assert body == "Your organisation is now: Studio Nord"
+    member, _, _ = await stored(deps)
+    assert member is not None and member.organisation == "Studio Nord"
+    assert await one(driver, '!set organisation "Muzeum Narodowe"') == (
+        "Your organisation is now: Muzeum Narodowe")
+
+
+async def test_set_organisation_too_long_keeps_the_old_one(driver: Driver, deps: Deps) -> None:
+    await driver.send("!set org Studio Nord")
+    body = await one(driver, "!set org " + "x" * 201)
+    assert body.startswith("⚠️") and "201" in body and "200" in body
+    member, _, _ = await stored(deps)
+    assert member is not None and member.organisation == "Studio Nord"
+
+
+async def test_set_location(driver: Driver, deps: Deps) -> None:
+    assert await one(driver, "!set location szczecin") == (
+        "Your location is now: Szczecin, Poland")
+    assert await one(driver, "!set location ROSTOCK") == "Your location is now: Rostock, Germany"
+    member, _, _ = await stored(deps)
+    assert member is not None and member.location == "rostock"
+
+
+async def test_set_location_unknown_lists_keys_and_changes_nothing(driver: Driver,
+                                                                   deps: Deps) -> None:
+    await driver.send("!set location szczecin")
+    body = await one(driver, "!set location paris")
+    assert body.startswith("⚠️") and "“paris”" in body and "szczecin, rostock" in body
+    member, _, _ = await stored(deps)
+    assert member is not None and member.location == "szczecin"
+
+
+async def test_set_languages(driver: Driver, deps: Deps) -> None:
+    assert await one(driver, "!set languages PL, en uk pl") == (
+        "The languages you speak: Polish, English, Ukrainian")
+    member, _, _ = await stored(deps)
+    assert member is not None and member.languages == "pl,en,uk"
+    body = await one(driver, "!set langs de xx")
+    assert body.startswith("⚠️") and "“xx”" in body
+    member, _, _ = await stored(deps)
+    assert member is not None and member.languages == "pl,en,uk"
+
+
+async def test_set_languages_answers_in_the_members_language(driver: Driver) -> None:
+    await driver.send("!lang pl")
+    body = await one(driver, "!set languages de, en")
+    assert "niemiecki, angielski" in body
+
+
+async def test_set_timezone(driver: Driver, deps: Deps) -> None:
+    body = await one(driver, "!set tz europe/warsaw")
+    assert "Europe/Warsaw" in body and "1:00" in body  # the clock says 12:00 UTC
+    member, _, _ = await stored(deps)
+    assert member is not None and member.timezone == "Europe/Warsaw"
+    body = await one(driver, "!set timezone Warsaw")
+    assert body.startswith("⚠️") and "“Warsaw”" in body
+    member, _, _ = await stored(deps)
+    assert member is not None and member.timezone == "Europe/Warsaw"
+
+
+async def test_set_bio(driver: Driver, deps: Deps) -> None:
+    await driver.send("!set bio I make films.\nAnd sound.")
+    member, _, _ = await stored(deps)
+    assert member is not None and member.bio == "I make films.\nAnd sound."
+    body = await one(driver, "!set bio " + "y" * 1001)
+    assert body.startswith("⚠️") and "1001" in body
+    member, _, _ = await stored(deps)
+    assert member is not None and member.bio == "I make films.\nAnd sound."
+
+
+async def test_set_unknown_field_lists_fields(driver: Driver) -> None:
+    body = await one(driver, "!set colour blue")
+    assert body.startswith("⚠️") and "“colour”" in body
+    assert "org, location, languages, tz" in body
+    assert "!set <field> <value…>" in body
+
+
+async def test_set_without_value_is_a_usage_error(driver: Driver, deps: Deps) -> None:
+    body = await one(driver, "!set org")
+    assert body.startswith("⚠️") and "!set <field> <value…>" in body
+    body = await one(driver, '!set org ""')
+    assert body.startswith("⚠️") and "!set <field> <value…>" in body
+    member, _, _ = await stored(deps)
+    assert member is not None and member.organisation is None
+
+
+# -- !offer, !need ---------------------------------------------------------------------
+
+
+async def test_offer_adds_normalised_tags_and_reports_duplicates(driver: Driver,
+                                                                 deps: Deps) -> None:
+    assert await one(driver, "!offer Video, 3D  Animation, video") == (
+        "Added: video, 3d animation. You now offer 2 of at most 20 tags.")
+    assert await one(driver, "!offer photo; #VIDEO") == (
+        "Added: photo. Already there: video. You now offer 3 of at most 20 tags.")
+    assert await one(driver, "!offer video") == (
+        "Already there: video. You now offer 3 of at most 20 tags.")
+    _, offers, needs = await stored(deps)
+    assert offers == ["3d animation", "photo", "video"] and needs == []
+
+
+async def test_offer_without_text_shows_the_list(driver: Driver) -> None:
+    body = await one(driver, "!offer")
+    assert "You do not offer anything yet" in body and "!offer video, 3d animation" in body
+    await driver.send("!offer video, photo")
+    body = await one(driver, "!offer")
+    assert body.startswith("You offer: photo, video (2 of at most 20).")
+    assert "!offer remove <tag>" in body
+
+
+async def test_need_is_a_separate_list(driver: Driver, deps: Deps) -> None:
+    await driver.send("!offer video")
+    assert await one(driver, "!need Funding, video") == (
+        "Added: funding, video. Your needs now list 2 of at most 20 tags.")
+    assert (await one(driver, "!need")).startswith("You need: funding, video")
+    _, offers, needs = await stored(deps)
+    assert offers == ["video"] and needs == ["funding", "video"]
+
+
+async def test_remove_tags(driver: Driver, deps: Deps) -> None:
+    await driver.send("!offer video, photo, 3d animation")
+    assert await one(driver, "!offer remove #Video") == (
+        "Removed: video. You now offer 2 of at most 20 tags.")
+    assert await one(driver, "!offer REMOVE 3D animation, drums") == (
+        "Removed: 3d animation. Not among your offers: drums. "
+        "You now offer 1 of at most 20 tags.")
+    body = await one(driver, "!offer remove drums")
+    assert body == "⚠️ Not among your offers: drums."
+    body = await one(driver, "!need remove photo")
+    assert body == "⚠️ Not among your needs: photo."
+    body = await one(driver, "!offer remove")
+    assert body.startswith("⚠️") and "!offer remove video" in body
+    _, offers, _ = await stored(deps)
+    assert offers == ["photo"]
+
+
+async def test_a_tag_that_only_starts_with_remove_is_added(driver: Driver, deps: Deps) -> None:
+    await driver.send("!offer removals")
+    _, offers, _ = await stored(deps)
+    assert offers == ["removals"]
+
+
+async def test_limit_per_list_says_how_many_are_left(driver: Driver, deps: Deps) -> None:
+    await driver.send("!offer " + ", ".join(f"t{i:02}" for i in range(18)))
+    body = await one(driver, "!offer t00, new1, new2, new3")
+    assert body.startswith("⚠️")
+    assert "at most 20" in body and "21" in body and "Free places left: 2" in body
+    _, offers, _ = await stored(deps)
+    assert len(offers) == 18 and "new1" not in offers  # nothing of the rejected batch
+    assert await one(driver, "!offer new1, new2") == (
+        "Added: new1, new2. You now offer 20 of at most 20 tags.")
+    body = await one(driver, "!offer new3")
+    assert "Free places left: 0" in body
+    _, offers, _ = await stored(deps)
+    assert len(offers) == MAX_TAGS_PER_KIND
+
+
+async def test_one_bad_tag_rejects_the_whole_list(driver: Driver, deps: Deps) -> None:
+    body = await one(driver, "!need funding, <script>, video")
+    assert body.startswith("⚠️") and "“<script>”" in body and "!need [tags…]" in body
+    body = await one(driver, "!need " + ", ".join(f"n{i}" for i in range(21)))
+    assert body.startswith("⚠️") and "21" in body
+    _, _, needs = await stored(deps)
+    assert needs == []
+
+
+# -- !profile --------------------------------------------------------------------------
+
+
+async def test_own_profile(driver: Driver) -> None:
+    body = await one(driver, "!profile")
+    assert body.splitlines()[0] == "@ala:test" and "!set org" in body
+    await driver.send("!set org Studio Nord")
+    await driver.send("!set location szczecin")
+    await driver.send("!offer video")
+    [out] = await driver.send("!profile")
+    assert out.body.splitlines() == ["@ala:test", "Organisation: Studio Nord",
+                                     "Location: Szczecin, Poland", "Offers: video"]
+    assert out.html is not None and out.html.startswith(
+        '<a href="https://matrix.to/#/@ala:test">@ala:test</a>')
+    assert out.mentions == ("@ala:test",)
+
+
+async def test_someone_elses_profile(driver: Driver) -> None:
+    await driver.send("!set org Studio Nord")
+    await driver.send("!need funding")
+    body = await one(driver, "!profile @ala:test", sender="@bob:test")
+    assert body.splitlines() == ["@ala:test", "Organisation: Studio Nord", "Needs: funding"]
+    assert await one(driver, "!profile @ALA:test", sender="@bob:test") == body
+    assert await one(driver, "!profile https://matrix.to/#/@ala:test",
+                     sender="@bob:test") == body
+
+
+async def test_profile_of_a_mention_pill(driver: Driver) -> None:
+    from bot.events import Message
+
+    await driver.send("!set org Studio Nord")
+    pill = Message(event_id="$pill", room_id="!room:test", sender="@bob:test",
+                   body="!profile Ala Nowak",
+                   formatted_body='!profile <a href="https://matrix.to/#/%40ala%3Atest">'
+                                  'Ala Nowak</a>')
+    [out] = await driver.deliver(pill)
+    assert "Organisation: Studio Nord" in out.body
+
+
+async def test_profile_of_unknown_or_invalid_user(driver: Driver) -> None:
+    body = await one(driver, "!profile @nobody:test")
+    assert body == "⚠️ I have not met @nobody:test yet, so I know nothing about them."
+    body = await one(driver, "!profile nobody")
+    assert body.startswith("⚠️") and "“nobody”" in body and "!profile [user…]" in body
+
+
+async def test_profile_html_escapes_the_organisation(driver: Driver) -> None:
+    await driver.send("!set org <script>alert(1)</script> & Co")
+    [out] = await driver.send("!profile", sender="@ala:test")
+    assert "Organisation: <script>alert(1)</script> & Co" in out.body
+    assert out.html is not None and "<script" not in out.html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in out.html
+
+
+async def test_profile_labels_in_the_readers_language(driver: Driver) -> None:
+    await driver.send("!set location rostock")
+    await driver.send("!set languages de, sv")
+    await driver.send("!lang pl", sender="@bob:test")
+    body = await one(driver, "!profile @ala:test", sender="@bob:test")
+    assert "Rostock, Niemcy" in body and "niemiecki, szwedzki" in body
+
+
+async def test_service_created_members_on_demand(deps: Deps) -> None:
+    async with deps.db.session() as s:
+        service = ProfileService(s, deps.clock)
+        assert await service.get("@zed:test") is None
+        added, already = await service.add_tags("@zed:test", "need", ["Video", "video", "AR"])
+        assert (added, already) == (["video", "ar"], [])
+        assert await service.remove_tag("@zed:test", "need", "#AR") is True
+        assert await service.remove_tag("@zed:test", "need", "ar") is False
+        assert await service.remove_tag("@zed:test", "need", "not a tag!") is False
+    async with deps.db.session() as s:
+        found = await ProfileService(s, deps.clock).get("@zed:test")
+        assert found is not None and found.needs == ["video"] and found.offers == []
+        assert found.member.first_seen == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
