@@ -6,7 +6,7 @@ import importlib
 
 from commands.registry import Registry, registry
 
-MODULES = ("help", "ping", "lang", "about", "profile", "network")
+MODULES = ("help", "ping", "lang", "about", "profile", "intro", "network")
 
 
 def load_commands() -> Registry:

@@ -192,3 +192,32 @@ async def test_join_welcome_and_members(register, member_factory, bot_factory, s
     assert len(welcomes) == 1, "no second welcome on re-joining"
     listing = await coord.ask(dm, "!members szczecin")
     assert ala.user_id in listing["content"]["body"]
+
+
+async def test_intro_reaches_location_and_matching_topic_room(
+        register, member_factory, bot_factory, synapse, prefix) -> None:
+    account = await register("sbcc")
+    bot = await bot_factory(account, start=False, network=network(prefix))
+    code, out = provision_cli(bot.config_path)
+    assert code == 0, out
+    ids = room_ids(out)
+    await bot.start()
+    ala = await member_factory(await register("ala"))
+    for key in ("space:space", "location:rostock", "topic:design", "topic:games"):
+        await ala.join(ids[key])
+    dm = await ala.create_room(invite=[account.user_id], is_direct=True)
+    await ala.wait_for(is_joined(account.user_id))
+    await ala.ask(dm, "set location rostock")
+    await ala.ask(dm, "offer 3D, Video editing")
+    reply = await ala.ask(dm, "intro Animation studio from <Rostock>")
+    assert "Rostock" in reply["content"]["body"]
+
+    def card_in(room_id: str):  # noqa: ANN202
+        return lambda e: (e.get("room_id") == room_id and e.get("sender") == account.user_id
+                          and "Animation studio" in e.get("content", {}).get("body", ""))
+
+    [card] = await ala.wait_for(card_in(ids["topic:design"]))
+    await ala.wait_for(card_in(ids["location:rostock"]))
+    assert "&lt;Rostock&gt;" in card["content"]["formatted_body"]
+    await asyncio.sleep(1)
+    assert not any(card_in(ids["topic:games"])(e) for e in ala.events)
