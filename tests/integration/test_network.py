@@ -221,3 +221,24 @@ async def test_intro_reaches_location_and_matching_topic_room(
     assert "&lt;Rostock&gt;" in card["content"]["formatted_body"]
     await asyncio.sleep(1)
     assert not any(card_in(ids["topic:games"])(e) for e in ala.events)
+
+
+async def test_provision_command_and_rooms(register, member_factory, bot_factory, synapse,
+                                           prefix) -> None:
+    account = await register("sbcc")
+    coord_account = await register("coord")
+    await bot_factory(account, network=network(prefix), coordinators=[coord_account.user_id])
+    coord = await member_factory(coord_account)
+    dm = await coord.create_room(invite=[account.user_id])
+    await coord.wait_for(is_joined(account.user_id))
+    reply = await coord.ask(dm, "!provision", timeout=90)
+    body = reply["content"]["body"]
+    assert body.count("Szczecin") == 1 and "Design & Media" in body
+    api = Api(synapse.base_url, account.access_token)
+    space = await api.resolve(f"#{prefix}:{synapse.server_name}")
+    assert space is not None
+    listing = (await coord.ask(dm, "!rooms"))["content"]
+    assert f"https://matrix.to/#/%23{prefix}-szczecin:{synapse.server_name}" in listing["body"]
+    again = (await coord.ask(dm, "!provision", timeout=90))["content"]["body"]
+    assert await api.resolve(f"#{prefix}:{synapse.server_name}") == space
+    assert again != body  # the second run reports nothing created
