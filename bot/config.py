@@ -19,6 +19,12 @@ import yaml
 from bot.config_reader import Section
 from bot.errors import ConfigError
 from bot.i18n import SUPPORTED_LANGUAGES
+from bot.matching_config import (
+    MatchmakingConfig,
+    TagsConfig,
+    parse_matchmaking,
+    parse_tags,
+)
 from rooms.topology import NetworkConfig, parse_network
 
 MXID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
@@ -55,6 +61,8 @@ class Config:
     matrix: MatrixConfig
     database: DatabaseConfig = DatabaseConfig()
     network: NetworkConfig = NetworkConfig()
+    tags: TagsConfig = TagsConfig()
+    matchmaking: MatchmakingConfig = MatchmakingConfig()
     command_prefix: str = "!"
     default_language: str = "en"
     coordinators: tuple[str, ...] = ()
@@ -145,6 +153,8 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
     matrix = _matrix(top.section("matrix"))
     database = _database(top.section("database"))
     network = parse_network(top.section("network"))
+    tags = parse_tags(top.section("tags"))
+    matchmaking = parse_matchmaking(top.section("matchmaking"))
     prefix = top.string("command_prefix", "!")
     if prefix and (len(prefix) > 3 or any(c.isspace() for c in prefix)):
         top.fail("command_prefix", "must be 1 to 3 characters without spaces")
@@ -163,6 +173,8 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
         matrix=matrix,
         database=database,
         network=network,
+        tags=tags,
+        matchmaking=matchmaking,
         command_prefix=prefix,
         default_language=language,
         coordinators=coordinators,

@@ -38,6 +38,8 @@ class Member(Base):
     languages: Mapped[str | None] = mapped_column(String(64))  # spoken: "pl,en"
     bio: Mapped[str | None] = mapped_column(Text)
     intro_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    connect_ok: Mapped[bool] = mapped_column(default=True)  # others may !connect / match
+    rounds: Mapped[bool] = mapped_column(default=False)  # opted in to matchmaking rounds
 
 
 class RoomSetting(Base):
@@ -114,16 +116,21 @@ class RoomMembership(Base):
 
 
 class MemberTag(Base):
-    """What a member offers or needs, normalised ("video", "3d animation")."""
+    """What a member offers or needs, normalised ("video", "3d animation"); `canonical` is
+    the tag after synonyms ("wideo" → "video"), which matching compares."""
 
     __tablename__ = "member_tags"
-    __table_args__ = (Index("ix_member_tags_kind_tag", "kind", "tag"),)
+    __table_args__ = (
+        Index("ix_member_tags_kind_tag", "kind", "tag"),
+        Index("ix_member_tags_kind_canonical", "kind", "canonical", "mxid"),
+    )
 
     mxid: Mapped[str] = mapped_column(String(255), ForeignKey("members.mxid",
                                                               ondelete="CASCADE"),
                                       primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # offer | need
     tag: Mapped[str] = mapped_column(String(40), primary_key=True)
+    canonical: Mapped[str] = mapped_column(String(40))
 
 
 class IntroCard(Base):
@@ -149,3 +156,99 @@ class PendingWelcome(Base):
     mxid: Mapped[str] = mapped_column(String(255))
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime())
     batch: Mapped[str | None] = mapped_column(String(64))  # set once a welcome is being sent
+
+
+class Connection(Base):
+    """Two members put in touch by the bot (`!connect` or a matchmaking round)."""
+
+    __tablename__ = "connections"
+    __table_args__ = (Index("ix_connections_a", "a"), Index("ix_connections_b", "b"))
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    a: Mapped[str] = mapped_column(String(255))
+    b: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+    origin: Mapped[str] = mapped_column(String(16))  # connect | round
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("match_rounds.id"))
+    cross_border: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class MatchRound(Base):
+    """One matchmaking round: who was paired is in `round_groups`."""
+
+    __tablename__ = "match_rounds"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    scope: Mapped[str | None] = mapped_column(String(64))  # None | location:<k> | topic:<k>
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    started_by: Mapped[str | None] = mapped_column(String(255))
+    scheduled_for: Mapped[str | None] = mapped_column(String(32), unique=True)
+    followup_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    followed_up: Mapped[bool] = mapped_column(default=False)
+
+
+class RoundGroup(Base):
+    """A pair (or, for the odd one out, a trio) of one round, with its private room."""
+
+    __tablename__ = "round_groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("match_rounds.id", ondelete="CASCADE"),
+                                          index=True)
+    members: Mapped[str] = mapped_column(Text)  # sorted MXIDs joined by spaces
+    cross_border: Mapped[bool] = mapped_column(default=False)
+    room_id: Mapped[str | None] = mapped_column(String(255))
+    question_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+
+
+class RoundAnswer(Base):
+    """A member's answer to "did you meet?" (the latest reaction wins)."""
+
+    __tablename__ = "round_answers"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("round_groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    mxid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    met: Mapped[bool]
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Collaboration(Base):
+    __tablename__ = "collaborations"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), index=True)  # planned|active|done|dropped
+    origin: Mapped[str] = mapped_column(String(16))  # connection | round | direct
+    origin_id: Mapped[int | None]
+    topic: Mapped[str | None] = mapped_column(String(32))
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    cross_border: Mapped[bool] = mapped_column(default=False)
+
+
+class CollaborationMember(Base):
+    __tablename__ = "collaboration_members"
+    __table_args__ = (Index("ix_collaboration_members_mxid", "mxid"),)
+
+    collaboration_id: Mapped[int] = mapped_column(
+        ForeignKey("collaborations.id", ondelete="CASCADE"), primary_key=True)
+    mxid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    location: Mapped[str | None] = mapped_column(String(32))  # where they were at the time
+
+
+class CollaborationEvent(Base):
+    """The history of a collaboration: status changes and notes."""
+
+    __tablename__ = "collaboration_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    collaboration_id: Mapped[int] = mapped_column(
+        ForeignKey("collaborations.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    by: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(8))  # created | status | note
+    status: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)

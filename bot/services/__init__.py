@@ -23,4 +23,4 @@ class Services:
         self.session = session
         self.members = MemberService(session, deps.clock)
         self.rooms = RoomSettingsService(session)
-        self.profiles = ProfileService(session, deps.clock)
+        self.profiles = ProfileService(session, deps.clock, deps.config.tags.canonical)

@@ -198,9 +198,12 @@ def find_location(network: NetworkConfig, value: str) -> RoomSpec:
 
 
 class ProfileService:
-    def __init__(self, session: AsyncSession, clock: Callable[[], datetime]) -> None:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime],
+                 canonical: Callable[[str], str] = lambda tag: tag) -> None:
+        """`canonical` maps a tag to the one matching compares (tag synonyms)."""
         self.session = session
         self.clock = clock
+        self.canonical = canonical
         self.members = MemberService(session, clock)
 
     async def get(self, mxid: str) -> Profile | None:
@@ -276,7 +279,8 @@ class ProfileService:
                                "%(total)d. Free places left: %(left)d."),
                             max=MAX_TAGS_PER_KIND, total=len(existing) + len(added),
                             left=MAX_TAGS_PER_KIND - len(existing))
-        self.session.add_all(MemberTag(mxid=mxid, kind=kind, tag=t) for t in added)
+        self.session.add_all(MemberTag(mxid=mxid, kind=kind, tag=t, canonical=self.canonical(t))
+                             for t in added)
         await self.session.flush()
         return added, already
 
