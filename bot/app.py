@@ -17,7 +17,8 @@ from bot.errors import GatewayError
 from bot.gateway import MatrixGateway
 from bot.i18n import Translator
 from bot.logs import RedactSecrets
-from bot.scheduler import add_foundation_jobs
+from bot.scheduler import add_foundation_jobs, add_round_jobs
+from bot.services.rounds import RoundRunner
 from bot.sync_loop import SyncLoop
 from commands import load_commands
 from rooms.arrivals import Arrivals
@@ -43,6 +44,9 @@ class App:
         self.dispatcher = Dispatcher(self.deps, self.deps.registry)
         self.welcomer = Welcomer(self.deps)
         self.dispatcher.add_hook(Arrivals(self.deps, self.welcomer).on_event)
+        self.rounds = RoundRunner(self.deps)
+        self.dispatcher.add_hook(self.rounds.on_event)
+        add_round_jobs(self.scheduler, self.deps, self.rounds)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
 
     async def connect(self) -> None:
@@ -55,6 +59,7 @@ class App:
         self.scheduler.start()
         await import_all_members(self.deps)
         await self.welcomer.flush_all()
+        await self.rounds.schedule_pending()
         log.info("sbcc-bot started as %s (device %s)", self.gateway.user_id,
                  self.gateway.device_id)
 

@@ -56,7 +56,28 @@ class StateChange:
     content: dict[str, Any] = field(default_factory=dict)
 
 
-RoomEvent = Message | MembershipChange | StateChange
+@dataclass(frozen=True)
+class Reaction:
+    """An `m.reaction` (annotation) on an event: an RSVP, an answer, a vote."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    relates_to: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Redaction:
+    """Someone removed an event (for us: usually a reaction being withdrawn)."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    redacts: str
+
+
+RoomEvent = Message | MembershipChange | StateChange | Reaction | Redaction
 
 
 @dataclass

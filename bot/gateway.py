@@ -24,6 +24,8 @@ from bot.events import (
     MembershipChange,
     Message,
     Outgoing,
+    Reaction,
+    Redaction,
     RoomEvent,
     StateChange,
     SyncBatch,
@@ -89,6 +91,17 @@ def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
             in_reply_to=reply.get("event_id") if isinstance(reply, dict) else None,
             is_edit=relates.get("rel_type") == "m.replace",
         )
+    if etype == "m.reaction":
+        relates = content.get("m.relates_to") or {}
+        if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
+            return None
+        target, key = relates.get("event_id"), relates.get("key")
+        if not isinstance(target, str) or not isinstance(key, str):
+            return None
+        return Reaction(event_id, room_id, sender, target, key)
+    if etype == "m.room.redaction":
+        redacts = source.get("redacts") or content.get("redacts")
+        return Redaction(event_id, room_id, sender, redacts) if isinstance(redacts, str) else None
     if "state_key" not in source:
         return None
     state_key = source["state_key"]
@@ -284,6 +297,17 @@ class MatrixGateway:
                 ignore_unverified_devices=True,
             ),
             "send",
+        )
+        return resp.event_id
+
+    async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
+        """Annotate an event (the bot's own prompts offer ✅ / ❌ this way)."""
+        content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id,
+                                    "key": key}}
+        resp = await self._retry(
+            lambda: self.client.room_send(room_id, "m.reaction", content, tx_id=txn_id,
+                                          ignore_unverified_devices=True),
+            "react",
         )
         return resp.event_id
 

@@ -6,7 +6,8 @@ import importlib
 
 from commands.registry import Registry, registry
 
-MODULES = ("help", "ping", "lang", "about", "profile", "intro", "network")
+MODULES = ("help", "ping", "lang", "about", "profile", "intro", "match", "rounds", "collab",
+           "network")
 
 
 def load_commands() -> Registry:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
-from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
@@ -21,48 +19,13 @@ from bot.services.profiles import (
     parse_tags,
     profile_card,
 )
-from commands.parsing import REPLY_FALLBACK
+from commands.converters import unquote_value, user_argument
 from commands.registry import Rest, command
-
-# A user ID's shape: historical localparts allow any printable ASCII but ':'.
-MXID_RE = re.compile(r"^@[!-9;-~]{1,255}:[A-Za-z0-9.\-]+(:\d+)?$")
-MATRIX_TO_RE = re.compile(r"https://matrix\.to/#/((?:@|%40)[^\s\"'<>?]+)", re.IGNORECASE)
-QUOTES = {'"': '"', "'": "'", "\u201c": "\u201d", "\u201e": "\u201d", "\u00ab": "\u00bb"}
-
-
-def _unquote(value: str) -> str:
-    """A value typed in quotes ("Studio Nord") without them."""
-    value = value.strip()
-    if len(value) >= 2 and QUOTES.get(value[0]) == value[-1]:
-        return value[1:-1].strip()
-    return value
-
-
-def _mentioned(ctx: Context) -> str | None:
-    """The first user pill in the message's HTML (a client's reply quote left out)."""
-    html = REPLY_FALLBACK.sub("", ctx.message.formatted_body or "")
-    match = MATRIX_TO_RE.search(html)
-    return unquote(match.group(1)) if match else None
-
-
-def _target(ctx: Context, raw: str) -> str:
-    """Whose profile: a typed @name:server, a matrix.to link, or a mention pill."""
-    link = MATRIX_TO_RE.search(raw)
-    if link:
-        return unquote(link.group(1))
-    candidate = raw.strip().rstrip(".,;!?")
-    if MXID_RE.match(candidate):
-        return candidate
-    mentioned = _mentioned(ctx)
-    if mentioned and MXID_RE.match(mentioned):
-        return mentioned
-    raise BadArgument(N_("“%(value)s” is not a Matrix ID. Write it like @name:server, or "
-                         "mention the person."), value=raw.strip()[:80])
 
 
 @command("profile", help=N_("Show your profile card, or someone else's."))
 async def profile(ctx: Context, user: Rest = "") -> None:
-    target = _target(ctx, user) if user else ctx.sender
+    target = user_argument(ctx, user) if user else ctx.sender
     profiles = ctx.services.profiles
     found = await profiles.get(target)
     if found is None and target.lower() != target:
@@ -113,7 +76,29 @@ async def _set_bio(ctx: Context, value: str) -> str:
     return ctx._(N_("Your bio is saved. See it with %(usage)s."), usage=usage)
 
 
+async def _set_connect(ctx: Context, value: str) -> str:
+    on = _switch(value)
+    member = await ctx.services.members.get_or_create(ctx.sender)
+    member.connect_ok = on
+    if on:
+        return ctx._(N_("Others can now introduce themselves to you with %(connect)s, and you "
+                        "show up in their matches."), connect=f"{ctx.prefix}connect")
+    return ctx._(N_("Nobody can open an introduction with you now, and you are left out of "
+                    "matches. Switch back with %(usage)s."), usage=f"{ctx.prefix}set connect on")
+
+
+def _switch(value: str) -> bool:
+    """on/off (yes/no, true/false, 1/0), for switches."""
+    word = value.strip().casefold()
+    if word in ("on", "yes", "true", "1"):
+        return True
+    if word in ("off", "no", "false", "0"):
+        return False
+    raise BadArgument(N_("“%(value)s” is neither on nor off."), value=value[:40])
+
+
 SETTERS: dict[str, Setter] = {
+    "connect": _set_connect,
     "org": _set_organisation,
     "organisation": _set_organisation,
     "organization": _set_organisation,
@@ -124,16 +109,17 @@ SETTERS: dict[str, Setter] = {
     "timezone": _set_timezone,
     "bio": _set_bio,
 }
-FIELD_NAMES = "org, location, languages, tz, bio"
+FIELD_NAMES = "org, location, languages, tz, bio, connect"
 
 
-@command("set", help=N_("Set part of your profile: org, location, languages, tz or bio."))
+@command("set", help=N_("Set part of your profile: org, location, languages, tz, bio, or "
+                        "connect on|off."))
 async def set_(ctx: Context, field: str, value: Rest) -> None:
     setter = SETTERS.get(field.casefold())
     if setter is None:
         raise BadArgument(N_("“%(field)s” is not something I can set. Choose one of: "
                              "%(fields)s."), field=field[:40], fields=FIELD_NAMES)
-    value = _unquote(value)
+    value = unquote_value(value)
     if not value:
         raise UsageError(N_("Something is missing: %(name)s."), name="value")
     await ctx.reply(await setter(ctx, value))
@@ -205,7 +191,7 @@ async def _remove(ctx: Context, kind: str, text: str) -> None:
 
 
 async def _tags_command(ctx: Context, kind: str, text: str) -> None:
-    text = _unquote(text)
+    text = unquote_value(text)
     if not text:
         await _show(ctx, kind)
         return

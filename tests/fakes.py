@@ -21,6 +21,8 @@ class FakeGateway:
     power: dict[tuple[str, str], float] = field(default_factory=dict)
     room_sizes: dict[str, int] = field(default_factory=dict)
     fail_sends: int = 0  # raise this many times before sending
+    created: list[dict] = field(default_factory=list)
+    aliases: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _by_txn: dict[str, str] = field(default_factory=dict)
 
@@ -35,6 +37,24 @@ class FakeGateway:
             self._by_txn[message.txn_id] = event_id
         self.sent.append(message)
         return event_id
+
+    async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
+        return await self.send(Outgoing(room_id, key, msgtype="m.reaction", txn_id=txn_id,
+                                        reply_to=event_id))
+
+    async def create_room(self, *, name: str, topic: str = "", alias: str | None = None,
+                          space: bool = False, initial_state: list | None = None,
+                          power_levels: dict | None = None, invite: tuple[str, ...] = (),
+                          is_direct: bool = False) -> str:
+        room_id = f"!created{len(self.created) + 1}"
+        self.created.append({"room_id": room_id, "name": name, "alias": alias,
+                             "invite": invite})
+        if alias:
+            self.aliases[f"#{alias}:test"] = room_id
+        return room_id
+
+    async def resolve_alias(self, alias: str) -> str | None:
+        return self.aliases.get(alias)
 
     async def join(self, room_id: str) -> str:
         self.joined.append(room_id)

@@ -122,7 +122,7 @@ class MemberTag(Base):
     __tablename__ = "member_tags"
     __table_args__ = (
         Index("ix_member_tags_kind_tag", "kind", "tag"),
-        Index("ix_member_tags_kind_canonical", "kind", "canonical", "mxid"),
+        Index("ix_member_tags_kind_canonical", "kind", "canonical", "mxid", "location"),
     )
 
     mxid: Mapped[str] = mapped_column(String(255), ForeignKey("members.mxid",
@@ -131,6 +131,8 @@ class MemberTag(Base):
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # offer | need
     tag: Mapped[str] = mapped_column(String(40), primary_key=True)
     canonical: Mapped[str] = mapped_column(String(40))
+    # the member's location, copied here so matching ranks from this index alone
+    location: Mapped[str | None] = mapped_column(String(32))
 
 
 class IntroCard(Base):

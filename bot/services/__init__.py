@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.services.collaborations import CollaborationService
 from bot.services.members import MemberService
 from bot.services.profiles import ProfileService
 from rooms.settings import RoomSettingsService
@@ -24,3 +25,4 @@ class Services:
         self.members = MemberService(session, deps.clock)
         self.rooms = RoomSettingsService(session)
         self.profiles = ProfileService(session, deps.clock, deps.config.tags.canonical)
+        self.collaborations = CollaborationService(session, deps)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Member
+from bot.db.models import Member, MemberTag
 
 
 class MemberService:
@@ -27,6 +28,12 @@ class MemberService:
         elif display_name and member.display_name != display_name:
             member.display_name = display_name
         return member
+
+    async def set_location(self, member: Member, key: str | None) -> None:
+        """Move a member; their tags carry the location too (matching ranks from them)."""
+        member.location = key
+        await self.session.execute(
+            update(MemberTag).where(MemberTag.mxid == member.mxid).values(location=key))
 
     async def set_language(self, mxid: str, language: str) -> Member:
         member = await self.get_or_create(mxid)

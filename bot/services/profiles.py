@@ -51,15 +51,15 @@ def _shown(value: str) -> str:
     return value if len(value) <= _SHOWN else value[:_SHOWN - 1] + "…"
 
 
-def _clean_line(text: str) -> str:
+def clean_line(text: str) -> str:
     """One line of free text: control characters dropped, white space collapsed."""
     kept = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch.isspace())
     return " ".join(kept.split())
 
 
-def _clean_block(text: str) -> str:
+def clean_block(text: str) -> str:
     """Free text that may span lines: each line cleaned, at most one empty line in a row."""
-    lines = [_clean_line(line) for line in text.replace("\r\n", "\n").split("\n")]
+    lines = [clean_line(line) for line in text.replace("\r\n", "\n").split("\n")]
     out: list[str] = []
     for line in lines:
         if line or (out and out[-1]):
@@ -214,7 +214,7 @@ class ProfileService:
         return Profile(member, await self.tags(mxid, "offer"), await self.tags(mxid, "need"))
 
     async def set_organisation(self, mxid: str, text: str) -> str:
-        value = _clean_line(text)
+        value = clean_line(text)
         if not value:
             raise UsageError(N_("Which organisation? For example: %(example)s"),
                              example="Studio Nord")
@@ -228,7 +228,7 @@ class ProfileService:
     async def set_location(self, mxid: str, key: str, network: NetworkConfig) -> RoomSpec:
         spec = find_location(network, key)
         member = await self.members.get_or_create(mxid)
-        member.location = spec.key
+        await self.members.set_location(member, spec.key)
         return spec
 
     async def set_languages(self, mxid: str, text: str) -> list[str]:
@@ -244,7 +244,7 @@ class ProfileService:
         return name
 
     async def set_bio(self, mxid: str, text: str) -> str:
-        value = _clean_block(text)
+        value = clean_block(text)
         if not value:
             raise UsageError(N_("What should your bio say? A few sentences about you and "
                                 "your work."))
@@ -270,7 +270,7 @@ class ProfileService:
             tag = normalise_tag(raw)
             if tag not in wanted:
                 wanted.append(tag)
-        await self.members.get_or_create(mxid)
+        member = await self.members.get_or_create(mxid)
         existing = set(await self.tags(mxid, kind))
         added = [t for t in wanted if t not in existing]
         already = [t for t in wanted if t in existing]
@@ -279,8 +279,8 @@ class ProfileService:
                                "%(total)d. Free places left: %(left)d."),
                             max=MAX_TAGS_PER_KIND, total=len(existing) + len(added),
                             left=MAX_TAGS_PER_KIND - len(existing))
-        self.session.add_all(MemberTag(mxid=mxid, kind=kind, tag=t, canonical=self.canonical(t))
-                             for t in added)
+        self.session.add_all(MemberTag(mxid=mxid, kind=kind, tag=t, canonical=self.canonical(t),
+                                       location=member.location) for t in added)
         await self.session.flush()
         return added, already
 

@@ -99,3 +99,21 @@ def test_error_responses_become_exceptions() -> None:
     assert not isinstance(final.value, HomeserverUnavailable)
     assert final.value.errcode == "M_FORBIDDEN"
     assert _check("fine", "x") == "fine"
+
+
+def test_reactions_and_redactions() -> None:
+    from bot.events import Reaction, Redaction
+
+    reaction = to_room_event("!r", {
+        "type": "m.reaction", "event_id": "$r", "sender": "@a:x",
+        "content": {"m.relates_to": {"rel_type": "m.annotation", "event_id": "$q",
+                                     "key": "✅"}}})
+    assert reaction == Reaction("$r", "!r", "@a:x", "$q", "✅")
+    assert to_room_event("!r", {"type": "m.reaction", "content": {
+        "m.relates_to": {"rel_type": "m.reference", "event_id": "$q"}}}) is None
+    redaction = to_room_event("!r", {"type": "m.room.redaction", "event_id": "$d",
+                                     "sender": "@a:x", "content": {"redacts": "$r"}})
+    assert redaction == Redaction("$d", "!r", "@a:x", "$r")
+    old_style = to_room_event("!r", {"type": "m.room.redaction", "event_id": "$d",
+                                     "sender": "@a:x", "redacts": "$r", "content": {}})
+    assert old_style == Redaction("$d", "!r", "@a:x", "$r")

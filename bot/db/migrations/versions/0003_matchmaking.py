@@ -19,11 +19,14 @@ def upgrade() -> None:
     with op.batch_alter_table("member_tags") as batch:
         batch.add_column(sa.Column("canonical", sa.String(40), nullable=False,
                                    server_default=""))
-    op.execute("UPDATE member_tags SET canonical = tag")
+    with op.batch_alter_table("member_tags") as batch:
+        batch.add_column(sa.Column("location", sa.String(32)))
+    op.execute("UPDATE member_tags SET canonical = tag, location = (SELECT location FROM "
+               "members WHERE members.mxid = member_tags.mxid)")
     with op.batch_alter_table("member_tags") as batch:
         batch.alter_column("canonical", server_default=None)
     op.create_index("ix_member_tags_kind_canonical", "member_tags",
-                    ["kind", "canonical", "mxid"])
+                    ["kind", "canonical", "mxid", "location"])
     with op.batch_alter_table("members") as batch:
         batch.add_column(sa.Column("connect_ok", sa.Boolean(), nullable=False,
                                    server_default=sa.true()))
@@ -133,4 +136,5 @@ def downgrade() -> None:
         batch.drop_column("connect_ok")
     op.drop_index("ix_member_tags_kind_canonical", "member_tags")
     with op.batch_alter_table("member_tags") as batch:
+        batch.drop_column("location")
         batch.drop_column("canonical")
