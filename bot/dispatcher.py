@@ -22,6 +22,7 @@ from bot.events import Invite, Message, RoomEvent, SyncBatch
 from bot.formatting import escape, markup
 from bot.i18n import N_, resolve_locale, use_locale
 from bot.services import Services
+from bot.services.members import MemberService
 from bot.sync_store import is_handled, mark_handled
 from commands.parsing import strip_reply_fallback
 from commands.registry import Registry
@@ -45,6 +46,7 @@ class Dispatcher:
         self._inflight: set[str] = set()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._hooks: list[EventHook] = []
+        self._known_members: set[str] = set()
         # Set when a handler could not finish (shutdown while the homeserver was away): the
         # sync position must then not move past that event, so it is redelivered next start.
         self.aborted = False
@@ -129,6 +131,7 @@ class Dispatcher:
             name, _, more = name.partition("\n")
             args = more + " " + args
         deps = self.deps
+        await self._meet(message.sender)
         async with deps.db.sessionmaker() as session:
             ctx: Context | None = None
             failure: BaseException | None = None
@@ -137,11 +140,7 @@ class Dispatcher:
                     if await is_handled(session, message.event_id):
                         return
                     services = Services(session, deps)
-                    member = await services.members.get(message.sender)
-                if member is None:  # meeting someone is not part of the command's effect
-                    async with session.begin():
-                        member = await services.members.get_or_create(message.sender)
-                async with session.begin():
+                    member = await services.members.get_or_create(message.sender)
                     locale = resolve_locale(member.language, await services.rooms.language(
                         message.room_id), deps.config.default_language)
                     ctx = Context(message, deps, session, services, locale, self.prefix,
@@ -161,6 +160,16 @@ class Dispatcher:
                 await self._reply_error(ctx, failure)
             async with session.begin():
                 mark_handled(session, message.event_id, message.room_id, deps.clock())
+
+    async def _meet(self, mxid: str) -> None:
+        """Make sure the sender has a member row, outside the command's transaction: meeting
+        someone is not part of a command's effect, and a long command must not hold SQLite's
+        write lock for it. Remembered, so known members cost nothing here."""
+        if mxid in self._known_members:
+            return
+        async with self.deps.db.session() as session:
+            await MemberService(session, self.deps.clock).get_or_create(mxid)
+        self._known_members.add(mxid)
 
     async def _invoke(self, ctx: Context, name: str, args: str) -> None:
         cmd = self.registry.resolve(name, self.prefix)

@@ -34,16 +34,19 @@ from bot.events import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SYNC_FILTER: dict[str, Any] = {
-    "presence": {"not_types": ["*"]},
-    "account_data": {"not_types": ["*"]},
-    "room": {
-        "timeline": {"limit": 100},
-        "state": {"lazy_load_members": True},
-        "ephemeral": {"not_types": ["*"]},
+def sync_filter(user_id: str) -> dict[str, Any]:
+    """What the bot syncs: room timelines and state, not its own events (it ignores them,
+    and this way its own replies do not wake its long-poll), no presence or typing."""
+    return {
+        "presence": {"not_types": ["*"]},
         "account_data": {"not_types": ["*"]},
-    },
-}
+        "room": {
+            "timeline": {"limit": 100, "not_senders": [user_id]},
+            "state": {"lazy_load_members": True},
+            "ephemeral": {"not_types": ["*"]},
+            "account_data": {"not_types": ["*"]},
+        },
+    }
 # Room versions in which the creators outrank everyone and are absent from power_levels.
 CREATOR_POWER_VERSIONS = frozenset({"12", "org.matrix.hydra.11"})
 GAP_FILL_LIMIT = 1000
@@ -157,6 +160,7 @@ class MatrixGateway:
         self._state_cache: dict[str, list[dict[str, Any]]] = {}
         self._joined_cache: dict[str, int] = {}
         self._stopping = asyncio.Event()
+        self._filter_id: str | None = None
 
     # -- session -------------------------------------------------------------------------
 
@@ -216,10 +220,22 @@ class MatrixGateway:
 
     # -- sync ----------------------------------------------------------------------------
 
+    async def _sync_filter(self) -> str | dict[str, Any]:
+        """The filter uploaded once (the homeserver then need not parse it every time)."""
+        if self._filter_id is None:
+            spec = sync_filter(self.user_id)
+            resp = await self._call(lambda: self.client.upload_filter(
+                user_id=self.user_id, presence=spec["presence"],
+                account_data=spec["account_data"], room=spec["room"]), "filter")
+            self._filter_id = resp.filter_id
+        return self._filter_id
+
     async def sync(self, since: str | None, timeout_ms: int = 30_000) -> SyncBatch:
         """One /sync; raises HomeserverUnavailable so the caller can back off."""
+        sync_filter_id = await self._sync_filter()
         resp: SyncResponse = await self._call(
-            lambda: self.client.sync(timeout=timeout_ms, sync_filter=SYNC_FILTER, since=since),
+            lambda: self.client.sync(timeout=timeout_ms, sync_filter=sync_filter_id,
+                                     since=since),
             "sync",
         )
         batch = SyncBatch(next_batch=resp.next_batch)

@@ -39,6 +39,7 @@ class SyncLoop:
         self._stopping = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._handlers: set[asyncio.Task[None]] = set()
+        self._unsaved: str | None = None  # a position past batches that carried nothing
 
     def stop(self) -> None:
         self._stopping.set()
@@ -106,19 +107,24 @@ class SyncLoop:
         self._handlers.add(handler)
         handler.add_done_callback(self._handlers.discard)
         self._committer = asyncio.create_task(
-            self._commit_after(self._committer, handler, batch.next_batch)
+            self._commit_after(self._committer, handler, batch.next_batch,
+                               not (batch.events or batch.invites or batch.left_rooms))
         )
 
     async def _commit_after(self, previous: asyncio.Task[None] | None,
-                            handler: asyncio.Task[None], token: str) -> None:
+                            handler: asyncio.Task[None], token: str, empty: bool) -> None:
         if previous is not None:
             await asyncio.wait({previous})
         await asyncio.wait({handler})
         if handler.cancelled() or handler.exception() is not None or self.dispatcher.aborted:
             return  # leave the position where it was: these events come again next start
+        if empty:
+            self._unsaved = token  # nothing to redeliver: saved with the next batch or at exit
+            return
         await self._save(token)
 
     async def _save(self, token: str) -> None:
+        self._unsaved = None
         async with self.db.session() as session:
             await save_position(session, self.gateway.user_id, token, self.clock())
 
@@ -134,3 +140,5 @@ class SyncLoop:
                 await asyncio.wait(still)
         if self._committer is not None:
             await asyncio.wait({self._committer})
+        if self._unsaved is not None and not self.dispatcher.aborted:
+            await self._save(self._unsaved)

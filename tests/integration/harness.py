@@ -15,6 +15,8 @@ import yaml
 from nio import AsyncClient, RoomCreateResponse, RoomSendResponse
 
 ROOT = Path(__file__).resolve().parents[2]
+# a member's client sees every event of a burst (the default timeline limit is 10)
+MEMBER_FILTER = {"room": {"timeline": {"limit": 1000}}}
 
 
 class Member:
@@ -29,21 +31,32 @@ class Member:
         self._task: asyncio.Task[None] | None = None
         self._since: str | None = None
         self._seen: set[str] = set()
+        self.invites: list[str] = []  # rooms this member was invited to, in order
+        self._invites_taken = 0
+        self.gaps = 0  # limited timelines after a room was first seen: events were skipped
+        self._rooms: set[str] = set()
 
     async def start(self) -> None:
-        resp = await self.client.sync(timeout=0)
+        resp = await self.client.sync(timeout=0, sync_filter=MEMBER_FILTER)
         self._since = resp.next_batch
         self._task = asyncio.create_task(self._loop())
 
     async def _loop(self) -> None:
         while True:
-            resp = await self.client.sync(timeout=5000, since=self._since)
+            resp = await self.client.sync(timeout=5000, since=self._since,
+                                          sync_filter=MEMBER_FILTER)
             if not hasattr(resp, "next_batch"):
                 await asyncio.sleep(0.5)
                 continue
             self._since = resp.next_batch
             fresh = []
+            for room_id in resp.rooms.invite:
+                if room_id not in self.invites:
+                    self.invites.append(room_id)
+                    fresh.append({"type": "sbcc.test.invite", "room_id": room_id})
             for room_id, room in resp.rooms.join.items():
+                self.gaps += room.timeline.limited and room_id in self._rooms
+                self._rooms.add(room_id)
                 for ev in room.timeline.events:
                     event_id = ev.source.get("event_id")
                     if event_id in self._seen:
@@ -88,6 +101,14 @@ class Member:
                         return hits
                     await self._changed.wait()
         return await asyncio.wait_for(matched(), timeout)
+
+    async def wait_invite(self, timeout: float = 30.0) -> str:
+        """The next invite not yet returned by an earlier call."""
+        taken = self._invites_taken
+        await self.wait_for(lambda e: e.get("type") == "sbcc.test.invite", count=taken + 1,
+                            timeout=timeout)
+        self._invites_taken += 1
+        return self.invites[taken]
 
     def replies_to(self, event_id: str) -> list[dict[str, Any]]:
         return [e for e in self.events if reply_target(e) == event_id]

@@ -1,0 +1,79 @@
+"""Matchmaking on a real Synapse: !connect opens a room for both; a ✅ answers "did you
+meet?" and is recorded."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.integration.harness import is_joined
+
+
+async def test_connect_room_with_introduction(register, member_factory, bot_factory) -> None:
+    account = await register("sbcc")
+    await bot_factory(account)
+    ala = await member_factory(await register("ala"))
+    udo_account = await register("udo")
+    udo = await member_factory(udo_account)
+    dm_ala = await ala.create_room(invite=[account.user_id], is_direct=True)
+    dm_udo = await udo.create_room(invite=[account.user_id], is_direct=True)
+    await ala.wait_for(is_joined(account.user_id))
+    await udo.wait_for(is_joined(account.user_id))
+    await ala.ask(dm_ala, "offer design")
+    await ala.ask(dm_ala, "need video")
+    await udo.ask(dm_udo, "offer video")
+    reply = await ala.ask(dm_ala, f"connect {udo.user_id} Hello from Szczecin")
+    assert "udo" in reply["content"]["body"], reply["content"]["body"]
+
+    room = await ala.wait_invite()
+    assert await udo.wait_invite() == room
+    await ala.join(room)
+    await udo.join(room)
+    [intro] = await udo.wait_for(lambda e: e.get("room_id") == room
+                                 and e.get("sender") == account.user_id
+                                 and e.get("type") == "m.room.message")
+    body = intro["content"]["body"]
+    assert "video" in body and "Hello from Szczecin" in body
+    assert set(intro["content"]["m.mentions"]["user_ids"]) == {ala.user_id, udo.user_id}
+
+
+async def test_did_you_meet_answer_is_recorded(register, member_factory, bot_factory,
+                                               bot_db, tmp_path) -> None:
+    if bot_db[1] is not None:
+        pytest.skip("reads the answer from the SQLite file; the PostgreSQL path is the same "
+                    "code and is covered by the unit tests")
+    account = await register("sbcc")
+    coord_account = await register("coord")
+    bot = await bot_factory(account, coordinators=[coord_account.user_id],
+                            matchmaking={"followup_days": 1})
+    people = [await member_factory(await register(n)) for n in ("ala", "udo")]
+    for p in people:
+        dm = await p.create_room(invite=[account.user_id], is_direct=True)
+        await p.wait_for(is_joined(account.user_id))
+        await p.ask(dm, "rounds on")
+    coord = await member_factory(coord_account)
+    dm = await coord.create_room(invite=[account.user_id], is_direct=True)
+    await coord.wait_for(is_joined(account.user_id))
+    reply = await coord.ask(dm, "matchround")
+    assert "2" in reply["content"]["body"]
+
+    ala = people[0]
+    room = await ala.wait_invite()
+    await ala.join(room)
+    await ala.wait_for(lambda e: e.get("room_id") == room and e.get("type") == "m.room.message"
+                       and e.get("sender") == account.user_id)
+    # the follow-up is a scheduled job; a week is too long to wait, so the bot is restarted
+    # with its clock past the follow-up (the job is rebuilt from the database at start)
+    assert await bot.terminate() == 0
+    with sqlite3.connect(bot_db[0].split("///", 1)[1]) as db:
+        db.execute("UPDATE match_rounds SET followup_at = '2000-01-01 00:00:00'")
+    await bot.start()
+    [question] = await ala.wait_for(lambda e: e.get("room_id") == room
+                                    and "✅" in e.get("content", {}).get("body", ""))
+    await ala.client.room_send(room, "m.reaction", {"m.relates_to": {
+        "rel_type": "m.annotation", "event_id": question["event_id"], "key": "✅"}})
+    await bot.wait_log(f"{ala.user_id} answered met")
+    with sqlite3.connect(bot_db[0].split("///", 1)[1]) as db:
+        rows = db.execute("SELECT mxid, met FROM round_answers").fetchall()
+    assert rows == [(ala.user_id, 1)]
