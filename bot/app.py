@@ -18,6 +18,8 @@ from bot.gateway import MatrixGateway
 from bot.i18n import Translator
 from bot.logs import RedactSecrets
 from bot.scheduler import add_foundation_jobs, add_round_jobs
+from bot.services.forum_reactions import ForumReactions
+from bot.services.reminders import ReminderSender
 from bot.services.rounds import RoundRunner
 from bot.sync_loop import SyncLoop
 from commands import load_commands
@@ -47,6 +49,8 @@ class App:
         self.rounds = RoundRunner(self.deps)
         self.dispatcher.add_hook(self.rounds.on_event)
         add_round_jobs(self.scheduler, self.deps, self.rounds)
+        self.reminders = ReminderSender(self.deps)
+        self.dispatcher.add_hook(ForumReactions(self.deps, self.reminders).on_event)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
 
     async def connect(self) -> None:
@@ -60,6 +64,7 @@ class App:
         await import_all_members(self.deps)
         await self.welcomer.flush_all()
         await self.rounds.schedule_pending()
+        await self.reminders.catch_up()
         log.info("sbcc-bot started as %s (device %s)", self.gateway.user_id,
                  self.gateway.device_id)
 

@@ -18,6 +18,7 @@ import yaml
 
 from bot.config_reader import Section
 from bot.errors import ConfigError
+from bot.forums_config import ForumsConfig, parse_forums
 from bot.i18n import SUPPORTED_LANGUAGES
 from bot.matching_config import (
     MatchmakingConfig,
@@ -63,6 +64,7 @@ class Config:
     network: NetworkConfig = NetworkConfig()
     tags: TagsConfig = TagsConfig()
     matchmaking: MatchmakingConfig = MatchmakingConfig()
+    forums: ForumsConfig = ForumsConfig()
     command_prefix: str = "!"
     default_language: str = "en"
     coordinators: tuple[str, ...] = ()
@@ -155,6 +157,12 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
     network = parse_network(top.section("network"))
     tags = parse_tags(top.section("tags"))
     matchmaking = parse_matchmaking(top.section("matchmaking"))
+    forums = parse_forums(top.section("forums"))
+    topic_keys = {t.key for t in network.topics}
+    for key in forums.announce_topics:
+        if key not in topic_keys:
+            problems.append(f"forums.announce_topics: '{key}' is not a topic key of "
+                            f"network.topics ({', '.join(sorted(topic_keys)) or 'none'})")
     prefix = top.string("command_prefix", "!")
     if prefix and (len(prefix) > 3 or any(c.isspace() for c in prefix)):
         top.fail("command_prefix", "must be 1 to 3 characters without spaces")
@@ -175,6 +183,7 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
         network=network,
         tags=tags,
         matchmaking=matchmaking,
+        forums=forums,
         command_prefix=prefix,
         default_language=language,
         coordinators=coordinators,

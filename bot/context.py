@@ -4,6 +4,7 @@ services, and ways to reply and translate."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,16 @@ class Context:
     command: Command | None = None
     is_direct: bool = False
     _sends: int = field(default=0, repr=False)
+    _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
+
+    def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
+        """Run `action` once the command's transaction has committed (e.g. schedule jobs
+        that read what the command wrote)."""
+        self._after_commit.append(action)
+
+    async def run_after_commit(self) -> None:
+        for action in self._after_commit:
+            await action()
 
     @property
     def sender(self) -> str:
@@ -68,6 +79,16 @@ class Context:
             txn_id=self.next_txn_id(),
             replaces=replaces,
         )
+        return await self.deps.gateway.send(out)
+
+    async def send_file(self, room_id: str, data: bytes, filename: str, mimetype: str) -> str:
+        """Upload `data` and post it as a file (an `m.file`, or `m.image` for images)."""
+        url = await self.deps.gateway.upload(data, mimetype, filename)
+        msgtype = "m.image" if mimetype.startswith("image/") else "m.file"
+        out = Outgoing(room_id=room_id, body=filename, msgtype=msgtype,
+                       txn_id=self.next_txn_id(),
+                       extra=(("url", url), ("filename", filename),
+                              ("info", {"mimetype": mimetype, "size": len(data)})))
         return await self.deps.gateway.send(out)
 
     async def reply(self, text: str, html: str | None = None) -> str:

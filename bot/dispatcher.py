@@ -152,6 +152,11 @@ class Dispatcher:
                 raise
             except Exception as exc:  # the transaction is rolled back; answer, then record
                 failure = exc
+            if failure is None and ctx is not None:
+                try:
+                    await ctx.run_after_commit()
+                except Exception:
+                    log.exception("after-commit work of %s failed", message.event_id)
             if failure is None or ctx is None:
                 if failure is not None:
                     log.error("could not start handling %s", message.event_id, exc_info=failure)

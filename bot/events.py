@@ -102,6 +102,7 @@ class Outgoing:
     mentions: tuple[str, ...] = ()
     txn_id: str | None = None
     replaces: str | None = None  # edit this earlier event of ours instead of posting anew
+    extra: tuple[tuple[str, Any], ...] = ()  # more content fields (a file's url and info)
 
     def _body(self) -> dict[str, Any]:
         content: dict[str, Any] = {"msgtype": self.msgtype, "body": self.body}
@@ -109,6 +110,7 @@ class Outgoing:
             content["format"] = "org.matrix.custom.html"
             content["formatted_body"] = self.html
         content["m.mentions"] = {"user_ids": list(self.mentions)} if self.mentions else {}
+        content.update(self.extra)
         return content
 
     def content(self) -> dict[str, Any]:

@@ -8,6 +8,7 @@ worth retrying with capped, jittered backoff.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import math
 from collections.abc import Awaitable, Callable
@@ -315,6 +316,17 @@ class MatrixGateway:
             "send",
         )
         return resp.event_id
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        """Upload a file to the homeserver's media repository; returns its mxc:// URI."""
+        resp = await self._retry(
+            lambda: self._upload(data, content_type, filename), "upload", attempts=5)
+        return resp.content_uri
+
+    async def _upload(self, data: bytes, content_type: str, filename: str):  # noqa: ANN202
+        resp, _keys = await self.client.upload(io.BytesIO(data), content_type=content_type,
+                                               filename=filename, filesize=len(data))
+        return resp
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
         """Annotate an event (the bot's own prompts offer ✅ / ❌ this way)."""

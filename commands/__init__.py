@@ -7,7 +7,7 @@ import importlib
 from commands.registry import Registry, registry
 
 MODULES = ("help", "ping", "lang", "about", "profile", "intro", "match", "rounds", "collab",
-           "network")
+           "forum", "network")
 
 
 def load_commands() -> Registry:

@@ -41,10 +41,11 @@ class Arrivals:
             first_time = not await memberships.ever_member(event.room_id, event.user_id)
             change = await memberships.apply(event, self._when(event))
             if change == "joined":
-                member = await MemberService(session, self.deps.clock).get_or_create(
-                    event.user_id, event.display_name)
+                members = MemberService(session, self.deps.clock)
+                member = await members.get_or_create(event.user_id, event.display_name)
                 if room.spec.kind == "location" and first_time:
-                    member.location = member.location or room.spec.key
+                    if member.location is None:
+                        await members.set_location(member, room.spec.key)
                     member.language = member.language or room.spec.language
                     member.timezone = member.timezone or room.spec.timezone
                     session.add(PendingWelcome(event_id=event.event_id, room_id=event.room_id,

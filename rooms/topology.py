@@ -69,7 +69,8 @@ def _room(sec: Section, kind: str, fixed_key: str | None = None) -> RoomSpec:
     key = fixed_key or sec.string("key", required=True) or "?"
     if fixed_key is None and key != "?" and not KEY_RE.match(key):
         sec.fail("key", "must be lower-case letters, digits, - or _ (at most 32)")
-    name = sec.string("name", required=kind != "space") or key
+    name = sec.string("name", required=kind in ("location", "topic")) or (
+        "Partners" if kind == "partners" else key)
     alias = sec.string("alias")
     room = sec.string("room")
     if alias and room:

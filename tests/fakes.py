@@ -22,6 +22,7 @@ class FakeGateway:
     room_sizes: dict[str, int] = field(default_factory=dict)
     fail_sends: int = 0  # raise this many times before sending
     created: list[dict] = field(default_factory=list)
+    uploads: list[tuple[bytes, str, str]] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _by_txn: dict[str, str] = field(default_factory=dict)
@@ -37,6 +38,10 @@ class FakeGateway:
             self._by_txn[message.txn_id] = event_id
         self.sent.append(message)
         return event_id
+
+    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
+        self.uploads.append((data, content_type, filename))
+        return f"mxc://test/{len(self.uploads)}"
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
         return await self.send(Outgoing(room_id, key, msgtype="m.reaction", txn_id=txn_id,

@@ -254,3 +254,64 @@ class CollaborationEvent(Base):
     kind: Mapped[str] = mapped_column(String(8))  # created | status | note
     status: Mapped[str | None] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text)
+
+
+class ForumEvent(Base):
+    """An annual forum or a smaller event, at a location, at a time in its timezone."""
+
+    __tablename__ = "forum_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    location: Mapped[str] = mapped_column(String(32))
+    timezone: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    capacity: Mapped[int | None]
+    online_url: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")  # | cancelled
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    trigger: Mapped[str] = mapped_column(String(255), unique=True)  # the command's event id
+
+
+class Announcement(Base):
+    """Where an event was announced; reactions to these posts are RSVPs."""
+
+    __tablename__ = "announcements"
+
+    matrix_event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forum_events.id", ondelete="CASCADE"),
+                                          index=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+
+
+class Rsvp(Base):
+    """A member's answer to an event; with a capacity, extra yeses wait in line."""
+
+    __tablename__ = "rsvps"
+
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forum_events.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    mxid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(8))  # yes | maybe | no
+    waitlisted: Mapped[bool] = mapped_column(default=False)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    room_id: Mapped[str | None] = mapped_column(String(255))  # where they answered
+    reaction_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+
+
+class Reminder(Base):
+    """One reminder occurrence: the database is the source of truth, the scheduler only a
+    timer. pending → sending → sent, or missed when it fell due too long ago."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    forum_id: Mapped[int] = mapped_column(ForeignKey("forum_events.id", ondelete="CASCADE"),
+                                          index=True)
+    offset: Mapped[str] = mapped_column(String(16))  # as configured: 30d, 2h …
+    target: Mapped[str] = mapped_column(String(255))  # an MXID, or a room id (room reminder)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(8), default="pending")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -76,6 +76,25 @@ def bot_db(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str | N
 
 
 @pytest.fixture
+def bot_sql(bot_db: tuple[str, str | None]) -> Callable[[str], Awaitable[list[tuple]]]:
+    """Run SQL on the bot's own database (to move a due time, or read what was recorded)."""
+    from sqlalchemy import text
+
+    from bot.db import Database
+
+    async def run(statement: str) -> list[tuple]:
+        db = Database(*bot_db[:1], schema=bot_db[1])
+        try:
+            async with db.engine.begin() as conn:
+                result = await conn.execute(text(statement))
+                return [tuple(r) for r in result.all()] if result.returns_rows else []
+        finally:
+            await db.close()
+
+    return run
+
+
+@pytest.fixture
 async def bot_factory(tmp_path: Path, synapse: EmbeddedSynapse, bot_db: tuple[str, str | None]
                       ) -> AsyncIterator[Callable[..., Awaitable[BotProcess]]]:
     bots: list[BotProcess] = []

@@ -3,10 +3,6 @@ meet?" and is recorded."""
 
 from __future__ import annotations
 
-import sqlite3
-
-import pytest
-
 from tests.integration.harness import is_joined
 
 
@@ -39,10 +35,7 @@ async def test_connect_room_with_introduction(register, member_factory, bot_fact
 
 
 async def test_did_you_meet_answer_is_recorded(register, member_factory, bot_factory,
-                                               bot_db, tmp_path) -> None:
-    if bot_db[1] is not None:
-        pytest.skip("reads the answer from the SQLite file; the PostgreSQL path is the same "
-                    "code and is covered by the unit tests")
+                                               bot_sql) -> None:
     account = await register("sbcc")
     coord_account = await register("coord")
     bot = await bot_factory(account, coordinators=[coord_account.user_id],
@@ -66,14 +59,12 @@ async def test_did_you_meet_answer_is_recorded(register, member_factory, bot_fac
     # the follow-up is a scheduled job; a week is too long to wait, so the bot is restarted
     # with its clock past the follow-up (the job is rebuilt from the database at start)
     assert await bot.terminate() == 0
-    with sqlite3.connect(bot_db[0].split("///", 1)[1]) as db:
-        db.execute("UPDATE match_rounds SET followup_at = '2000-01-01 00:00:00'")
+    await bot_sql("UPDATE match_rounds SET followup_at = started_at")
     await bot.start()
     [question] = await ala.wait_for(lambda e: e.get("room_id") == room
                                     and "✅" in e.get("content", {}).get("body", ""))
     await ala.client.room_send(room, "m.reaction", {"m.relates_to": {
         "rel_type": "m.annotation", "event_id": question["event_id"], "key": "✅"}})
     await bot.wait_log(f"{ala.user_id} answered met")
-    with sqlite3.connect(bot_db[0].split("///", 1)[1]) as db:
-        rows = db.execute("SELECT mxid, met FROM round_answers").fetchall()
-    assert rows == [(ala.user_id, 1)]
+    rows = await bot_sql("SELECT mxid, met FROM round_answers")
+    assert rows == [(ala.user_id, True)]

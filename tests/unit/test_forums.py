@@ -1,0 +1,295 @@
+"""Forums: creation in local time, announcements, RSVPs by reaction and command, capacity
+and waiting list, and reminders sent exactly once by a controllable clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import parse_config
+from bot.db import Database
+from bot.db.models import Announcement, ForumEvent, Reminder, Rsvp
+from bot.deps import Deps
+from bot.errors import BadArgument
+from bot.events import Reaction, Redaction
+from bot.forums_config import parse_offset
+from bot.i18n import Translator
+from bot.services.forum_reactions import ForumReactions
+from bot.services.forums import local_start, reminder_due
+from bot.services.reminders import ReminderSender
+from rooms.network import NetworkRooms
+from rooms.settings import RoomSettingsService
+from tests.conftest import Clock, base_config
+from tests.fakes import Driver, FakeGateway
+
+NETWORK = {
+    "space": {"alias": "t"},
+    "locations": [
+        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
+         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
+        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
+         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+    ],
+    "topics": [{"key": "design", "name": "Design", "alias": "t-design", "tags": ["design"]}],
+    "partners_room": {"alias": "t-partners", "language": "en"},
+}
+ROOMS = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros",
+         "topic:design": "!des", "partners": "!par"}
+COORD = "@coord:test"
+
+
+@pytest.fixture
+async def deps(db: Database, gateway: FakeGateway, translator: Translator,
+               clock: Clock) -> Deps:
+    config = parse_config(base_config(network=NETWORK, forums={
+        "reminders": ["7d", "1d", "2h"], "grace": "6h", "announce_topics": ["design"]}),
+        environ={})
+    deps = Deps(config=config, db=db, gateway=gateway, translator=translator,
+                registry=__import__("commands").load_commands(), clock=clock,
+                started_at=clock())
+    async with db.session() as s:
+        rooms = NetworkRooms(s, config.network)
+        for spec in (config.network.space, *config.network.rooms):
+            key = spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
+            await rooms.record(spec, ROOMS[key], None, clock())
+            if spec.language:
+                await RoomSettingsService(s).set(ROOMS[key], language=spec.language)
+    return deps
+
+
+@pytest.fixture
+def reminders(deps: Deps) -> ReminderSender:
+    return ReminderSender(deps)
+
+
+@pytest.fixture
+def reactions(deps: Deps, reminders: ReminderSender) -> ForumReactions:
+    return ForumReactions(deps, reminders)
+
+
+async def add_event(driver: Driver, extra: str = "") -> ForumEvent:
+    out = await driver.send(f"!forum add 2027-05-14 10:00 szczecin Annual Forum 2027 {extra}",
+                            sender=COORD)
+    assert "#1" in out[-1].body, out[-1].body
+    async with driver.dispatcher.deps.db.session() as s:
+        return (await s.scalars(select(ForumEvent))).one()
+
+
+async def announcement(deps: Deps, room: str) -> str:
+    async with deps.db.session() as s:
+        return (await s.scalars(select(Announcement.matrix_event_id).where(
+            Announcement.room_id == room))).one()
+
+
+async def rows(deps: Deps, model):  # noqa: ANN001, ANN201
+    async with deps.db.session() as s:
+        return list((await s.scalars(select(model))).all())
+
+
+def test_local_time_and_the_missing_hour() -> None:
+    assert local_start("2027-05-14", "10:00", "Europe/Warsaw") == datetime(2027, 5, 14, 8, 0,
+                                                                           tzinfo=UTC)
+    with pytest.raises(BadArgument):
+        local_start("2027-03-28", "02:30", "Europe/Warsaw")  # clocks jump from 2 to 3
+    with pytest.raises(BadArgument):
+        local_start("2027-13-01", "10:00", "Europe/Warsaw")
+    with pytest.raises(BadArgument):
+        local_start("2027-05-01", "25:00", "Europe/Warsaw")
+
+
+@pytest.mark.parametrize(("start_utc", "offset", "due_utc"), [
+    # Monday 29 March 2027, 10:00 CEST; summer time began on Sunday 28th at 02:00
+    (datetime(2027, 3, 29, 8, 0, tzinfo=UTC), "1d", datetime(2027, 3, 28, 8, 0, tzinfo=UTC)),
+    (datetime(2027, 3, 29, 8, 0, tzinfo=UTC), "7d", datetime(2027, 3, 22, 9, 0, tzinfo=UTC)),
+    (datetime(2027, 3, 29, 8, 0, tzinfo=UTC), "2h", datetime(2027, 3, 29, 6, 0, tzinfo=UTC)),
+    # Monday 1 November 2027, 10:00 CET; summer time ended on Sunday 31 October at 03:00
+    (datetime(2027, 11, 1, 9, 0, tzinfo=UTC), "1d", datetime(2027, 10, 31, 9, 0, tzinfo=UTC)),
+    (datetime(2027, 11, 1, 9, 0, tzinfo=UTC), "7d", datetime(2027, 10, 25, 8, 0, tzinfo=UTC)),
+    (datetime(2027, 11, 1, 9, 0, tzinfo=UTC), "30m", datetime(2027, 11, 1, 8, 30, tzinfo=UTC)),
+])
+def test_reminders_keep_the_wall_clock_across_dst(start_utc, offset, due_utc) -> None:  # noqa: ANN001
+    assert reminder_due(start_utc, "Europe/Warsaw", parse_offset(offset)) == due_utc
+
+
+async def test_add_announces_with_reactions_and_plans_room_reminders(
+        deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+    event = await add_event(driver, "--capacity 40 --online https://meet.example/forum")
+    assert (event.capacity, event.online_url) == (40, "https://meet.example/forum")
+    assert event.starts_at == datetime(2027, 5, 14, 8, 0, tzinfo=UTC)
+    posts = [o for o in gateway.sent if o.msgtype == "m.notice" and "Annual Forum" in o.body
+             and o.room_id != "!room:test"]  # not the reply
+    assert {o.room_id for o in posts} == {"!szn", "!par", "!des"}
+    szn = next(o for o in posts if o.room_id == "!szn")
+    assert "pt." in szn.body and "10:00" in szn.body  # Polish room, Warsaw time
+    keys = sorted(o.body for o in gateway.sent if o.msgtype == "m.reaction")
+    assert keys == sorted(["✅", "🤔", "❌"] * 3)
+    reminders = await rows(deps, Reminder)
+    assert sorted(r.offset for r in reminders) == ["1d", "2h", "7d"]
+    assert {r.target for r in reminders} == {"!szn"}
+
+
+async def test_add_refuses_non_coordinators_and_bad_input(driver: Driver, deps: Deps) -> None:
+    [denied] = await driver.send("!forum add 2027-05-14 10:00 szczecin X")
+    assert denied.body.startswith("⚠️")
+    [past] = await driver.send("!forum add 2020-01-01 10:00 szczecin X", sender=COORD)
+    assert "past" in past.body
+    [where] = await driver.send("!forum add 2027-05-14 10:00 paris X", sender=COORD)
+    assert "szczecin" in where.body
+    [short] = await driver.send("!forum add 2027-05-14 10:00", sender=COORD)
+    assert "YYYY-MM-DD" in short.body
+    assert await rows(deps, ForumEvent) == []
+
+
+async def test_rsvp_by_reaction_and_withdraw_by_redaction(
+        deps: Deps, driver: Driver, reactions: ForumReactions) -> None:
+    await add_event(driver)
+    post = await announcement(deps, "!szn")
+    await reactions.on_event(Reaction("$r1", "!szn", "@ala:x", post, "✅"))
+    [row] = await rows(deps, Rsvp)
+    assert (row.mxid, row.answer, row.room_id) == ("@ala:x", "yes", "!szn")
+    assert {r.target for r in await rows(deps, Reminder)} == {"!szn", "@ala:x"}
+    await reactions.on_event(Reaction("$r2", "!szn", "@ala:x", post, "🤔"))
+    [row] = await rows(deps, Rsvp)
+    assert row.answer == "maybe"
+    await reactions.on_event(Redaction("$d1", "!szn", "@ala:x", "$r1"))  # the old ✅
+    assert len(await rows(deps, Rsvp)) == 1
+    await reactions.on_event(Redaction("$d2", "!szn", "@bob:x", "$r2"))  # not bob's
+    assert len(await rows(deps, Rsvp)) == 1
+    await reactions.on_event(Redaction("$d3", "!szn", "@ala:x", "$r2"))
+    assert await rows(deps, Rsvp) == []
+    assert {r.target for r in await rows(deps, Reminder)} == {"!szn"}
+
+
+async def test_capacity_waitlist_and_promotion(deps: Deps, driver: Driver,
+                                               reactions: ForumReactions,
+                                               gateway: FakeGateway, clock: Clock) -> None:
+    await add_event(driver, "--capacity 1")
+    post = await announcement(deps, "!szn")
+    await reactions.on_event(Reaction("$r1", "!szn", "@ala:x", post, "✅"))
+    clock.now += timedelta(minutes=1)
+    await reactions.on_event(Reaction("$r2", "!szn", "@bob:x", post, "✅"))
+    clock.now += timedelta(minutes=1)
+    [third] = await driver.send("!rsvp 1 yes", sender="@cid:x")
+    assert "waiting" in third.body
+    waiting = {r.mxid: r.waitlisted for r in await rows(deps, Rsvp)}
+    assert waiting == {"@ala:x": False, "@bob:x": True, "@cid:x": True}
+    gateway.sent.clear()
+    await reactions.on_event(Redaction("$d1", "!szn", "@ala:x", "$r1"))
+    waiting = {r.mxid: r.waitlisted for r in await rows(deps, Rsvp)}
+    assert waiting == {"@bob:x": False, "@cid:x": True}
+    [news] = gateway.sent
+    assert news.mentions == ("@bob:x",) and "Annual Forum 2027" in news.body
+    [full] = await driver.send("!forum 1")
+    assert "1" in full.body and "waiting: 1" in full.body
+
+
+async def test_rsvp_command_answers_and_errors(deps: Deps, driver: Driver) -> None:
+    await add_event(driver)
+    [yes] = await driver.send("!rsvp 1 maybe")
+    assert "Annual Forum 2027" in yes.body
+    [bad] = await driver.send("!rsvp 1 perhaps")
+    assert "yes" in bad.body
+    [missing] = await driver.send("!rsvp 9 yes")
+    assert "9" in missing.body
+    await driver.send("!rsvp 1 withdraw")
+    assert await rows(deps, Rsvp) == []
+
+
+async def test_member_reminder_once_in_their_language(
+        deps: Deps, driver: Driver, reminders: ReminderSender, gateway: FakeGateway,
+        clock: Clock) -> None:
+    await driver.send("!lang de", sender="@udo:x")
+    await add_event(driver)
+    await driver.send("!rsvp 1 yes", sender="@udo:x", room_id="!ros")
+    due = {(r.offset, r.target): r for r in await rows(deps, Reminder)}[("7d", "@udo:x")]
+    clock.now = due.due_at + timedelta(minutes=1)
+    gateway.sent.clear()
+    await reminders.fire(due.id)
+    [sent] = gateway.sent
+    assert sent.room_id == "!ros" and sent.mentions == ("@udo:x",)
+    assert "Fr." in sent.body and "10:00" in sent.body  # German, Warsaw time (no tz set)
+    await reminders.fire(due.id)
+    await reminders.catch_up()  # (also sends the room's own 7d reminder, due as well)
+    assert [o for o in gateway.sent if o.mentions == ("@udo:x",)] == [sent]
+    state = {r.id: r.state for r in await rows(deps, Reminder)}
+    assert state[due.id] == "sent"
+
+
+async def test_due_while_down_sent_within_grace_else_missed(
+        deps: Deps, driver: Driver, reminders: ReminderSender, gateway: FakeGateway,
+        clock: Clock) -> None:
+    await add_event(driver)
+    by_offset = {r.offset: r for r in await rows(deps, Reminder)}
+    clock.now = by_offset["1d"].due_at + timedelta(hours=5)  # 7d is long past, 1d within 6h
+    gateway.sent.clear()
+    await reminders.catch_up()
+    state = {r.offset: r.state for r in await rows(deps, Reminder)}
+    assert state == {"7d": "missed", "1d": "sent", "2h": "pending"}
+    assert len(gateway.sent) == 1 and "1" in gateway.sent[0].body
+
+
+async def test_restart_between_sending_and_sent_sends_once(
+        deps: Deps, driver: Driver, reminders: ReminderSender, gateway: FakeGateway,
+        clock: Clock) -> None:
+    await add_event(driver)
+    row = {r.offset: r for r in await rows(deps, Reminder)}["7d"]
+    clock.now = row.due_at
+    async with deps.db.session() as s:
+        (await s.get(Reminder, row.id)).state = "sending"
+    gateway.sent.clear()
+    await reminders._send(row.id)  # the first run got this far, then died
+    await reminders.catch_up()  # the restart
+    assert len(gateway.sent) == 1
+    assert {r.id: r.state for r in await rows(deps, Reminder)}[row.id] == "sent"
+
+
+async def test_edit_reschedules_and_notifies_cancel_clears(
+        deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+    await add_event(driver)
+    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id="!szn")
+    await driver.send("!rsvp 1 no", sender="@bob:x", room_id="!szn")
+    before = {r.offset: r.due_at for r in await rows(deps, Reminder) if r.target == "@ala:x"}
+    gateway.sent.clear()
+    out = await driver.send("!forum edit 1 time 14:30", sender=COORD)
+    after = {r.offset: r.due_at for r in await rows(deps, Reminder) if r.target == "@ala:x"}
+    assert after["7d"] - before["7d"] == timedelta(hours=4, minutes=30)
+    notice = next(o for o in out if o.mentions == ("@ala:x",))
+    assert "14:30" in notice.body
+    gateway.sent.clear()
+    out = await driver.send("!forum cancel 1", sender=COORD)
+    assert any(o.mentions == ("@ala:x",) for o in out)
+    assert all(r.state != "pending" for r in await rows(deps, Reminder))
+    [closed] = await driver.send("!rsvp 1 yes", sender="@cid:x")
+    assert closed.body.startswith("⚠️")
+
+
+async def test_forums_list_in_reader_timezone(deps: Deps, driver: Driver) -> None:
+    await add_event(driver)
+    await driver.send("!set tz Europe/Vilnius", sender="@ala:x")
+    [out] = await driver.send("!forums", sender="@ala:x")
+    assert "11:00" in out.body and "#1 Annual Forum 2027" in out.body
+
+
+async def test_attendees_by_location(deps: Deps, driver: Driver) -> None:
+    await add_event(driver)
+    await driver.send("!set location rostock", sender="@udo:x")
+    await driver.send("!rsvp 1 yes", sender="@udo:x")
+    await driver.send("!rsvp 1 maybe", sender="@ala:x")
+    [out] = await driver.send("!attendees 1", sender=COORD)
+    assert "Rostock: 1" in out.body and "@udo:x" in out.html and "@ala:x" in out.html
+
+
+async def test_forum_ics_is_uploaded_as_a_file(deps: Deps, driver: Driver,
+                                               gateway: FakeGateway) -> None:
+    from icalendar import Calendar
+
+    await add_event(driver)
+    [out] = await driver.send("!forum ics 1")
+    [(data, mimetype, filename)] = gateway.uploads
+    assert mimetype == "text/calendar" and filename.endswith(".ics")
+    content = out.content()
+    assert content["msgtype"] == "m.file" and content["url"] == "mxc://test/1"
+    [vevent] = Calendar.from_ical(data).walk("VEVENT")
+    assert str(vevent["SUMMARY"]) == "Annual Forum 2027"
