@@ -18,6 +18,8 @@ from bot.gateway import MatrixGateway
 from bot.i18n import Translator
 from bot.logs import RedactSecrets
 from bot.scheduler import add_foundation_jobs, add_round_jobs
+from bot.services.activity import ActivityCounter
+from bot.services.digest_delivery import DigestSender
 from bot.services.forum_reactions import ForumReactions
 from bot.services.reminders import ReminderSender
 from bot.services.rounds import RoundRunner
@@ -51,6 +53,10 @@ class App:
         add_round_jobs(self.scheduler, self.deps, self.rounds)
         self.reminders = ReminderSender(self.deps)
         self.dispatcher.add_hook(ForumReactions(self.deps, self.reminders).on_event)
+        self.dispatcher.add_hook(ActivityCounter(self.deps).on_event)
+        self.digests = DigestSender(self.deps)
+        self.scheduler.add_job(self.digests.deliver, self.digests.trigger(), id="digest",
+                               coalesce=True, misfire_grace_time=3600)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
 
     async def connect(self) -> None:
@@ -65,6 +71,7 @@ class App:
         await self.welcomer.flush_all()
         await self.rounds.schedule_pending()
         await self.reminders.catch_up()
+        await self.digests.catch_up()
         log.info("sbcc-bot started as %s (device %s)", self.gateway.user_id,
                  self.gateway.device_id)
 

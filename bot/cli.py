@@ -69,6 +69,28 @@ async def provision(config: Config) -> int:
     return 1 if any(o.failed for o in outcomes) else 0
 
 
+async def digest_preview(config: Config, days: int, language: str | None) -> int:
+    """Print a digest composed from the database (no Matrix connection needed)."""
+    from bot.db import Database
+    from bot.deps import Deps, utcnow
+    from bot.i18n import Translator
+    from bot.services.digest import DigestComposer
+
+    setup_logging("WARNING", config.secrets())
+    db = Database(config.database.url, schema=config.database.schema)
+    try:
+        await db.migrate()
+        deps = Deps(config=config, db=db, gateway=None, translator=Translator(),  # type: ignore[arg-type]
+                    registry=None)  # type: ignore[arg-type]
+        async with db.session() as session:
+            composed = await DigestComposer(deps).compose(
+                session, language or config.default_language, utcnow(), days, chart=False)
+    finally:
+        await db.close()
+    print(composed.text)
+    return 0
+
+
 async def migrate(config: Config) -> int:
     from bot.db import Database
 
@@ -91,6 +113,12 @@ def main(argv: list[str] | None = None) -> int:
                        ("check-config", "validate a configuration file")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--config", "-c", required=True, help="path to config.yaml")
+    dig = sub.add_parser("digest", help="the weekly digest (--preview prints it here)")
+    dig.add_argument("--config", "-c", required=True, help="path to config.yaml")
+    dig.add_argument("--preview", action="store_true", required=True,
+                     help="print the digest instead of posting it")
+    dig.add_argument("--days", type=int, default=7, help="how many days back (default 7)")
+    dig.add_argument("--lang", choices=("en", "pl", "de", "lt", "sv"), default=None)
     demo = sub.add_parser("demo", help="run against an embedded local Synapse")
     demo.add_argument("--data-dir", default=".demo", type=Path,
                       help="where the homeserver and bot keep their data (default .demo/)")
@@ -106,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.cmd == "migrate":
         return asyncio.run(migrate(config))
+    if args.cmd == "digest":
+        return asyncio.run(digest_preview(config, args.days, args.lang))
     if args.cmd == "provision":
         return asyncio.run(provision(config))
     return asyncio.run(run_bot(config))

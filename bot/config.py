@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from bot.config_reader import Section
+from bot.digest_config import DigestConfig, parse_digest
 from bot.errors import ConfigError
 from bot.forums_config import ForumsConfig, parse_forums
 from bot.i18n import SUPPORTED_LANGUAGES
@@ -65,6 +66,7 @@ class Config:
     tags: TagsConfig = TagsConfig()
     matchmaking: MatchmakingConfig = MatchmakingConfig()
     forums: ForumsConfig = ForumsConfig()
+    digest: DigestConfig = DigestConfig()
     command_prefix: str = "!"
     default_language: str = "en"
     coordinators: tuple[str, ...] = ()
@@ -158,6 +160,12 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
     tags = parse_tags(top.section("tags"))
     matchmaking = parse_matchmaking(top.section("matchmaking"))
     forums = parse_forums(top.section("forums"))
+    digest = parse_digest(top.section("digest"))
+    room_keys = {"partners", *network.location_by_key, *(t.key for t in network.topics)}
+    for key in digest.rooms:
+        if network.configured and key not in room_keys:
+            problems.append(f"digest.rooms: '{key}' is not a network room (partners, a "
+                            "location key or a topic key)")
     topic_keys = {t.key for t in network.topics}
     for key in forums.announce_topics:
         if key not in topic_keys:
@@ -184,6 +192,7 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
         tags=tags,
         matchmaking=matchmaking,
         forums=forums,
+        digest=digest,
         command_prefix=prefix,
         default_language=language,
         coordinators=coordinators,

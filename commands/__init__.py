@@ -7,7 +7,7 @@ import importlib
 from commands.registry import Registry, registry
 
 MODULES = ("help", "ping", "lang", "about", "profile", "intro", "match", "rounds", "collab",
-           "forum", "network")
+           "forum", "digest", "network")
 
 
 def load_commands() -> Registry:

@@ -3,9 +3,9 @@ and the bot's own Matrix session."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, Index, MetaData, String, Text
+from sqlalchemy import Date, ForeignKey, Index, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.db.types import UTCDateTime
@@ -37,7 +37,7 @@ class Member(Base):
     location: Mapped[str | None] = mapped_column(String(32))
     languages: Mapped[str | None] = mapped_column(String(64))  # spoken: "pl,en"
     bio: Mapped[str | None] = mapped_column(Text)
-    intro_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    intro_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     connect_ok: Mapped[bool] = mapped_column(default=True)  # others may !connect / match
     rounds: Mapped[bool] = mapped_column(default=False)  # opted in to matchmaking rounds
 
@@ -104,6 +104,7 @@ class RoomMembership(Base):
     __table_args__ = (
         Index("ix_room_memberships_room_open", "room_id", "until"),
         Index("ix_room_memberships_mxid", "mxid"),
+        Index("ix_room_memberships_since", "since"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
@@ -214,7 +215,7 @@ class RoundAnswer(Base):
                                           primary_key=True)
     mxid: Mapped[str] = mapped_column(String(255), primary_key=True)
     met: Mapped[bool]
-    answered_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class Collaboration(Base):
@@ -314,4 +315,36 @@ class Reminder(Base):
     target: Mapped[str] = mapped_column(String(255))  # an MXID, or a room id (room reminder)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     state: Mapped[str] = mapped_column(String(8), default="pending")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class RoomActivity(Base):
+    """How many messages a network room had on a day: counts only, never content."""
+
+    __tablename__ = "room_activity"
+    __table_args__ = (Index("ix_room_activity_day", "day", "room_id", "count"),)
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class DigestSubscription(Base):
+    """A room that gets the weekly digest (beside those configured), in a language."""
+
+    __tablename__ = "digest_subscriptions"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    language: Mapped[str | None] = mapped_column(String(8))
+    active: Mapped[bool] = mapped_column(default=True)  # False: unsubscribed (also config rooms)
+
+
+class DigestDelivery(Base):
+    """One digest per room per ISO week: the row makes a second one impossible."""
+
+    __tablename__ = "digest_deliveries"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    week: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2027-W14
+    state: Mapped[str] = mapped_column(String(8))  # sending | sent
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

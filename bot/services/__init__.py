@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.services.collaborations import CollaborationService
+from bot.services.digest_delivery import DigestSubscriptions
 from bot.services.members import MemberService
 from bot.services.profiles import ProfileService
 from rooms.settings import RoomSettingsService
@@ -24,5 +25,6 @@ class Services:
         self.session = session
         self.members = MemberService(session, deps.clock)
         self.rooms = RoomSettingsService(session)
+        self.digests = DigestSubscriptions(session)
         self.profiles = ProfileService(session, deps.clock, deps.config.tags.canonical)
         self.collaborations = CollaborationService(session, deps)

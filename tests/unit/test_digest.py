@@ -1,0 +1,227 @@
+"""The weekly digest: composition from a seeded database, once per room per week, catching
+up after downtime, activity counting, and the commands."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import parse_config
+from bot.db import Database
+from bot.db.models import (
+    Collaboration,
+    CollaborationEvent,
+    Connection,
+    DigestDelivery,
+    ForumEvent,
+    Member,
+    RoomActivity,
+    RoomMembership,
+    Rsvp,
+)
+from bot.deps import Deps
+from bot.events import Message
+from bot.i18n import SUPPORTED_LANGUAGES, Translator
+from bot.services.activity import ActivityCounter
+from bot.services.digest import EVENT_LIMIT, DigestComposer
+from bot.services.digest_delivery import DigestSender
+from rooms.network import NetworkRooms
+from rooms.settings import RoomSettingsService
+from tests.conftest import Clock, base_config
+from tests.fakes import Driver, FakeGateway
+
+NETWORK = {
+    "space": {"alias": "t"},
+    "locations": [
+        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
+         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
+        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
+         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+    ],
+    "topics": [{"key": "design", "name": "Design", "alias": "t-design", "tags": ["design"]}],
+    "partners_room": {"alias": "t-partners", "language": "de"},
+}
+ROOMS = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros",
+         "topic:design": "!des", "partners": "!par"}
+# Monday 1 March 2027, 09:00 Berlin = 08:00 UTC: the digest's slot
+SLOT = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def deps(db: Database, gateway: FakeGateway, translator: Translator,
+               clock: Clock) -> Deps:
+    clock.now = SLOT + timedelta(minutes=5)
+    config = parse_config(base_config(network=NETWORK, digest={
+        "schedule": "mon 09:00", "timezone": "Europe/Berlin", "rooms": ["partners"]}),
+        environ={})
+    deps = Deps(config=config, db=db, gateway=gateway, translator=translator,
+                registry=__import__("commands").load_commands(), clock=clock,
+                started_at=clock())
+    async with db.session() as s:
+        rooms = NetworkRooms(s, config.network)
+        for spec in (config.network.space, *config.network.rooms):
+            key = spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
+            await rooms.record(spec, ROOMS[key], None, clock())
+            if spec.language:
+                await RoomSettingsService(s).set(ROOMS[key], language=spec.language)
+    return deps
+
+
+async def seed(deps: Deps, intros: int = 2) -> None:
+    day = SLOT - timedelta(days=2)
+    old = SLOT - timedelta(days=20)
+    async with deps.db.session() as s:
+        for i in range(intros):
+            s.add(Member(mxid=f"@new{i}:x", display_name=f"New {i}", first_seen=day,
+                         location="szczecin", intro_at=day))
+        s.add(Member(mxid="@old:x", first_seen=old, intro_at=old))
+        s.add_all([RoomMembership(room_id="!szn", mxid="@new0:x", since=day, imported=False),
+                   RoomMembership(room_id="!ros", mxid="@new1:x", since=day, imported=False),
+                   RoomMembership(room_id="!ros", mxid="@imp:x", since=day, imported=True),
+                   RoomMembership(room_id="!szn", mxid="@old:x", since=old, imported=False)])
+        c = Collaboration(title="Film <festival>", status="active", origin="direct",
+                          created_by="@new0:x", created_at=day, cross_border=True)
+        s.add(c)
+        s.add(Collaboration(title="Old one", status="active", origin="direct",
+                            created_by="@x:x", created_at=old))
+        await s.flush()
+        s.add(CollaborationEvent(collaboration_id=c.id, at=day, by="@new0:x", kind="status",
+                                 status="active"))
+        s.add(Connection(a="@new0:x", b="@new1:x", origin="connect", cross_border=True,
+                         created_at=day))
+        f = ForumEvent(title="Annual Forum", location="szczecin", timezone="Europe/Warsaw",
+                       starts_at=SLOT + timedelta(days=10), status="scheduled",
+                       created_by="@c:x", created_at=day, trigger="$t")
+        s.add(f)
+        await s.flush()
+        s.add(Rsvp(forum_id=f.id, mxid="@new0:x", answer="yes", waitlisted=False,
+                   answered_at=day))
+        for offset in range(1, 30):
+            s.add(RoomActivity(room_id="!des", day=(SLOT - timedelta(days=offset)).date(),
+                               count=3))
+            s.add(RoomActivity(room_id="!szn", day=(SLOT - timedelta(days=offset)).date(),
+                               count=1))
+
+
+async def compose(deps: Deps, locale: str = "en", chart: bool = False):  # noqa: ANN201
+    async with deps.db.session() as s:
+        return await DigestComposer(deps).compose(s, locale, SLOT, chart=chart)
+
+
+async def test_every_section_from_a_seeded_week(deps: Deps) -> None:
+    await seed(deps)
+    digest = await compose(deps)
+    text = digest.text
+    assert "2 people joined location rooms." in text
+    assert "Szczecin: 1" in text and "Rostock: 1" in text
+    assert "New 0 (Szczecin) introduced themselves" in text
+    assert "1 new collaboration, 100% across borders." in text
+    assert "#1 Film <festival> 🌍" in text and "Old one" not in text
+    assert "Film &lt;festival&gt;" in digest.html
+    assert "Annual Forum" in text and "1 coming, 0 maybe" in text
+    assert "1 new connection, 100% across borders." in text
+    # the six days 23–28 February (1 March has none yet)
+    assert text.index("Design: 18 messages") < text.index("Szczecin: 6 messages")
+    assert "@imp:x" not in text
+
+
+async def test_quiet_week(deps: Deps) -> None:
+    digest = await compose(deps)
+    assert digest.empty and "quiet week" in digest.text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LANGUAGES)
+async def test_each_language(deps: Deps, translator: Translator, locale: str) -> None:
+    await seed(deps)
+    digest = await compose(deps, locale)
+    for title in ("New members", "Collaborations", "Coming up (next 30 days)"):
+        assert translator.gettext(title, locale) in digest.text
+
+
+async def test_long_lists_are_cut_and_the_event_stays_small(deps: Deps) -> None:
+    await seed(deps, intros=3000)
+    digest = await compose(deps)
+    assert "and 2987 more" in digest.text  # 2 location lines + 3000 introductions - 15
+    import json
+    assert len(json.dumps({"body": digest.text, "formatted_body": digest.html})) < EVENT_LIMIT
+
+
+async def test_chart_of_activity_per_location(deps: Deps) -> None:
+    await seed(deps)
+    digest = await compose(deps, chart=True)
+    assert digest.chart is not None and digest.chart.startswith(b"\x89PNG")
+    assert "Szczecin" in digest.chart_alt
+
+
+async def test_one_digest_per_room_per_week_across_restarts(deps: Deps, gateway: FakeGateway,
+                                                            clock: Clock) -> None:
+    await seed(deps)
+    assert await DigestSender(deps).deliver() == 1
+    texts = [o for o in gateway.sent if o.msgtype == "m.notice"]
+    images = [o for o in gateway.sent if o.msgtype == "m.image"]
+    assert [o.room_id for o in texts] == ["!par"] and len(images) == 1
+    assert "Neue Mitglieder" in texts[0].body or "New members" in texts[0].body
+    clock.now += timedelta(hours=3)
+    assert await DigestSender(deps).deliver() == 0  # a new process, the same week
+    async with deps.db.session() as s:
+        [row] = (await s.scalars(select(DigestDelivery))).all()
+    assert (row.week, row.state) == ("2027-W09", "sent")
+
+
+async def test_crash_between_sending_and_sent_posts_once(deps: Deps,
+                                                         gateway: FakeGateway) -> None:
+    sender = DigestSender(deps)
+    async with deps.db.session() as s:
+        s.add(DigestDelivery(room_id="!par", week="2027-W09", state="sending"))
+    async with deps.db.session() as s:
+        composed = await DigestComposer(deps).compose(s, "de", SLOT)
+    await sender.post("!par", composed, "sbcc.digest.2027-W09.!par")  # then the crash
+    await sender.deliver()
+    assert len([o for o in gateway.sent if o.msgtype == "m.notice"]) == 1
+
+
+@pytest.mark.parametrize(("late", "sent"), [(timedelta(hours=23), 1), (timedelta(hours=25), 0)])
+async def test_missed_digest_sent_at_start_if_less_than_a_day_late(
+        deps: Deps, gateway: FakeGateway, clock: Clock, late, sent) -> None:  # noqa: ANN001
+    clock.now = SLOT + late
+    await DigestSender(deps).catch_up()
+    assert len([o for o in gateway.sent if o.msgtype == "m.notice"]) == sent
+
+
+def test_slots_keep_their_wall_clock_across_dst(deps: Deps) -> None:
+    sender = DigestSender(deps)
+    # Berlin moves to summer time on Sunday 28 March 2027
+    after = sender.last_slot(datetime(2027, 3, 29, 12, 0, tzinfo=UTC))
+    before = sender.last_slot(datetime(2027, 3, 28, 12, 0, tzinfo=UTC))
+    assert after == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)  # 09:00 CEST
+    assert before == datetime(2027, 3, 22, 8, 0, tzinfo=UTC)  # 09:00 CET
+    assert sender.week_of(after, "Europe/Berlin") == "2027-W13"
+    trigger = sender.trigger()
+    fire = trigger.get_next_fire_time(None, datetime(2027, 3, 23, tzinfo=UTC))
+    assert fire.astimezone(UTC) == datetime(2027, 3, 29, 7, 0, tzinfo=UTC)
+
+
+async def test_activity_counts_messages_not_content(deps: Deps, clock: Clock) -> None:
+    counter = ActivityCounter(deps)
+    for i in range(3):
+        await counter.on_event(Message(f"$a{i}", "!des", "@ala:x", "secret text"))
+    await counter.on_event(Message("$b", "!des", "@sbcc:test", "bot"))
+    await counter.on_event(Message("$c", "!des", "@ala:x", "n", msgtype="m.notice"))
+    await counter.on_event(Message("$d", "!elsewhere", "@ala:x", "x"))
+    async with deps.db.session() as s:
+        rows = [(r.room_id, r.day, r.count) for r in (await s.scalars(select(RoomActivity)))]
+    assert rows == [("!des", date(2027, 3, 1), 3)]
+
+
+async def test_digest_commands(deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+    await seed(deps)
+    out = await driver.send("!digest preview 14", sender="@coord:test", room_id="!par")
+    assert any(o.msgtype == "m.image" for o in out)
+    assert any("Annual Forum" in o.body for o in out)
+    [denied] = await driver.send("!digest preview", sender="@ala:x")
+    assert denied.body.startswith("⚠️")
+    await driver.send("!digest subscribe sv", sender="@coord:test", room_id="!des")
+    await driver.send("!digest unsubscribe", sender="@coord:test", room_id="!par")
+    assert await DigestSender(deps).targets() == [("!des", "sv")]
