@@ -1,0 +1,125 @@
+"""Benchmark: composing the weekly digest over 100 000 members, 1 000 000 daily activity
+rows and 10 000 collaborations on SQLite. Prints the figure; goal ≤ 1 s.
+
+    .venv/bin/python bench/digest.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import insert  # noqa: E402
+
+from bot.config import load_config  # noqa: E402
+from bot.db import Database  # noqa: E402
+from bot.db.models import (  # noqa: E402
+    Collaboration,
+    CollaborationEvent,
+    Connection,
+    ForumEvent,
+    Member,
+    NetworkRoom,
+    RoomActivity,
+    RoomMembership,
+)
+from bot.deps import Deps  # noqa: E402
+from bot.i18n import Translator  # noqa: E402
+from bot.services.digest import DigestComposer  # noqa: E402
+
+NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
+
+
+async def seed(db: Database, config, rng: random.Random) -> None:  # noqa: ANN001
+    network = config.network
+    specs = [network.space, *network.rooms]
+    rooms = []
+    async with db.session() as s:
+        for i, spec in enumerate(specs):
+            key = spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
+            room_id = f"!net{i}:bench"
+            rooms.append((room_id, spec))
+            s.add(NetworkRoom(key=key, kind=spec.kind, room_id=room_id, alias=None,
+                              updated_at=NOW))
+    locations = [r for r, spec in rooms if spec.kind == "location"]
+    keys = list(network.location_by_key)
+    members, memberships = [], []
+    for i in range(100_000):
+        seen = NOW - timedelta(days=rng.uniform(0, 700))
+        loc = rng.randrange(len(keys))
+        members.append({"mxid": f"@m{i}:bench", "display_name": f"Member {i}",
+                        "first_seen": seen, "location": keys[loc], "connect_ok": True,
+                        "rounds": False,
+                        "intro_at": seen if rng.random() < 0.5 else None})
+        memberships.append({"room_id": locations[loc], "mxid": f"@m{i}:bench", "since": seen,
+                            "imported": False})
+    all_rooms = [r for r, _ in rooms] + [f"!other{i}:bench" for i in range(1000 - len(rooms))]
+    activity = [{"room_id": room, "day": (NOW - timedelta(days=d)).date(),
+                 "count": rng.randint(0, 50)} for room in all_rooms for d in range(1000)]
+    collabs, events, connections = [], [], []
+    for i in range(10_000):
+        at = NOW - timedelta(days=rng.uniform(0, 700))
+        collabs.append({"id": i + 1, "title": f"Project {i}", "status": "active",
+                        "origin": "direct", "created_by": f"@m{i}:bench", "created_at": at,
+                        "cross_border": rng.random() < 0.4})
+        events.append({"collaboration_id": i + 1, "at": at + timedelta(days=3), "by": "@x:b",
+                       "kind": "status", "status": "active"})
+        connections.append({"a": f"@m{i}:bench", "b": f"@m{i + 1}:bench", "origin": "connect",
+                            "cross_border": rng.random() < 0.5, "created_at": at})
+    forums = [{"title": f"Event {i}", "location": keys[i % len(keys)], "timezone": "UTC",
+               "starts_at": NOW + timedelta(days=i), "status": "scheduled",
+               "created_by": "@c:b", "created_at": NOW, "trigger": f"$t{i}"}
+              for i in range(60)]
+    async with db.session() as s:
+        for table, rows in ((Member, members), (RoomMembership, memberships),
+                            (RoomActivity, activity), (Collaboration, collabs),
+                            (CollaborationEvent, events), (Connection, connections),
+                            (ForumEvent, forums)):
+            for start in range(0, len(rows), 50_000):
+                await s.execute(insert(table), rows[start:start + 50_000])
+    async with db.engine.begin() as conn:
+        await conn.exec_driver_sql("ANALYZE")
+
+
+async def main() -> None:
+    config = load_config(ROOT / "config.example.yaml", environ={})
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{tmp}/digest.db")
+        await db.migrate()
+        t0 = time.perf_counter()
+        await seed(db, config, random.Random(5))
+        print(f"seeded 100000 members, 1000000 activity rows, 10000 collaborations in "
+              f"{time.perf_counter() - t0:.0f} s")
+        deps = Deps(config=config, db=db, gateway=None,  # type: ignore[arg-type]
+                    translator=Translator(), registry=None)  # type: ignore[arg-type]
+        composer = DigestComposer(deps)
+        times, chart_times, size = [], [], 0
+        for run in range(5):
+            async with db.session() as s:
+                t = time.perf_counter()
+                digest = await composer.compose(s, ("en", "pl", "de", "lt", "sv")[run], NOW,
+                                                chart=False)
+                times.append(time.perf_counter() - t)
+                t = time.perf_counter()
+                png, _ = await composer.chart(s, composer.reader("en"), NOW)
+                chart_times.append(time.perf_counter() - t)
+            size = len(digest.text.encode()) + len(digest.html.encode())
+        print(f"compose the digest (text + HTML, all sections): median "
+              f"{statistics.median(times):.2f} s, max {max(times):.2f} s "
+              f"(goal <= 1 s: {'met' if max(times) <= 1 else 'NOT met'}); "
+              f"chart {statistics.median(chart_times):.2f} s, PNG {len(png or b'') // 1024} KiB; "
+              f"message {size // 1024} KiB")
+        await db.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
