@@ -35,6 +35,7 @@ from bot.db.models import (  # noqa: E402
 from bot.deps import Deps  # noqa: E402
 from bot.i18n import Translator  # noqa: E402
 from bot.services.digest import DigestComposer  # noqa: E402
+from rooms.network import room_key  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 
@@ -45,7 +46,7 @@ async def seed(db: Database, config, rng: random.Random) -> None:  # noqa: ANN00
     rooms = []
     async with db.session() as s:
         for i, spec in enumerate(specs):
-            key = spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
+            key = room_key(spec)
             room_id = f"!net{i}:bench"
             rooms.append((room_id, spec))
             s.add(NetworkRoom(key=key, kind=spec.kind, room_id=room_id, alias=None,

@@ -27,6 +27,7 @@ from bot.matching_config import (
     parse_matchmaking,
     parse_tags,
 )
+from bot.web_config import WebConfig, parse_web
 from rooms.topology import NetworkConfig, parse_network
 
 MXID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
@@ -67,6 +68,7 @@ class Config:
     matchmaking: MatchmakingConfig = MatchmakingConfig()
     forums: ForumsConfig = ForumsConfig()
     digest: DigestConfig = DigestConfig()
+    web: WebConfig = WebConfig()
     command_prefix: str = "!"
     default_language: str = "en"
     coordinators: tuple[str, ...] = ()
@@ -79,6 +81,7 @@ class Config:
         url_password = re.search(r"://[^:/@]+:([^@]+)@", self.database.url)
         if url_password:
             values.append(url_password.group(1))
+        values.extend(hook.token for hook in self.web.hooks.values())
         return [v for v in values if v]
 
     def may_invite(self, inviter: str) -> bool:
@@ -161,6 +164,14 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
     matchmaking = parse_matchmaking(top.section("matchmaking"))
     forums = parse_forums(top.section("forums"))
     digest = parse_digest(top.section("digest"))
+    web = parse_web(top.section("web"))
+    hook_keys = {"partners", "advisory", *network.location_by_key,
+                 *(t.key for t in network.topics)}
+    for hook in web.hooks.values():
+        for key in hook.rooms:
+            if key not in hook_keys:
+                problems.append(f"web.hooks.{hook.name}.rooms: '{key}' is not a network room "
+                                "(partners, advisory, a location key or a topic key)")
     room_keys = {"partners", *network.location_by_key, *(t.key for t in network.topics)}
     for key in digest.rooms:
         if network.configured and key not in room_keys:
@@ -193,6 +204,7 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
         matchmaking=matchmaking,
         forums=forums,
         digest=digest,
+        web=web,
         command_prefix=prefix,
         default_language=language,
         coordinators=coordinators,

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.db import Database
     from bot.i18n import Translator
+    from bot.metrics import Metrics
     from commands.registry import Registry
 
 
@@ -42,6 +43,12 @@ class Gateway(Protocol):
                         state_key: str = "") -> str: ...
 
 
+def _metrics() -> Metrics:
+    from bot.metrics import Metrics
+
+    return Metrics()
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -56,3 +63,4 @@ class Deps:
     clock: Callable[[], datetime] = utcnow
     started_at: datetime = field(default_factory=utcnow)
     scheduler: AsyncIOScheduler | None = None  # None in unit tests: jobs are called directly
+    metrics: Metrics = field(default_factory=lambda: _metrics())

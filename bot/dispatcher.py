@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 
@@ -74,6 +75,7 @@ class Dispatcher:
 
     async def on_event(self, event: RoomEvent) -> None:
         """Never raises: a broken event or handler must not stop the sync loop."""
+        self.deps.metrics.events.inc()
         try:
             for hook in self._hooks:
                 await hook(event)
@@ -126,6 +128,17 @@ class Dispatcher:
             self._inflight.discard(message.event_id)
 
     async def _run(self, message: Message, line: str) -> None:
+        started = time.perf_counter()
+        outcome = await self._run_timed(message, line)
+        if outcome is not None:
+            name, result = outcome
+            metrics = self.deps.metrics
+            metrics.commands.labels(name, result).inc()
+            metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
+
+    async def _run_timed(self, message: Message, line: str) -> tuple[str, str] | None:
+        """Handle one command; returns (command, outcome) for the metrics, None for a
+        redelivery."""
         name, _, args = line.partition(" ")
         if "\n" in name:
             name, _, more = name.partition("\n")
@@ -138,7 +151,7 @@ class Dispatcher:
             try:
                 async with session.begin():
                     if await is_handled(session, message.event_id):
-                        return
+                        return None
                     services = Services(session, deps)
                     member = await services.members.get_or_create(message.sender)
                     locale = resolve_locale(member.language, await services.rooms.language(
@@ -160,11 +173,15 @@ class Dispatcher:
             if failure is None or ctx is None:
                 if failure is not None:
                     log.error("could not start handling %s", message.event_id, exc_info=failure)
-                return
+                    return "unknown", "error"
+                return (ctx.command.name if ctx and ctx.command else "unknown"), "ok"
             with use_locale(ctx.locale):
                 await self._reply_error(ctx, failure)
             async with session.begin():
                 mark_handled(session, message.event_id, message.room_id, deps.clock())
+        # command names only: what users typed would make the label set unbounded
+        label = ctx.command.name if ctx.command else "unknown"
+        return label, "user_error" if isinstance(failure, UserError) else "error"
 
     async def _meet(self, mxid: str) -> None:
         """Make sure the sender has a member row, outside the command's transaction: meeting

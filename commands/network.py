@@ -23,7 +23,7 @@ ACTIONS = {
     "failed": N_("failed"),
 }
 SECTIONS = (("location", N_("Locations")), ("topic", N_("Topics")),
-            ("partners", N_("Partners")))
+            ("partners", N_("Partners")), ("advisory", N_("Advisory")))
 
 
 def _require_network(ctx: Context) -> None:

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import NetworkRoom
 from rooms.topology import NetworkConfig, RoomSpec
 
+SINGLE_ROOMS = ("space", "partners", "advisory")  # one of each: the kind is the key
+
 
 def room_key(spec: RoomSpec) -> str:
     """The database key of a configured room: space, partners, location:<k>, topic:<k>."""
-    return spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
+    return spec.kind if spec.kind in SINGLE_ROOMS else f"{spec.kind}:{spec.key}"
 
 
 def matrix_to(room_id: str, alias: str | None = None, via: str | None = None) -> str:

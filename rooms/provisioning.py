@@ -52,6 +52,8 @@ def default_topic(spec: RoomSpec, network_name: str) -> str:
         return f"{spec.name} ({spec.country}) · {network_name}"
     if spec.kind == "partners":
         return f"Partner organisations of {network_name}"
+    if spec.kind == "advisory":
+        return f"Advisory requests to {network_name}"
     return f"{spec.name} · {network_name}"
 
 
@@ -175,7 +177,7 @@ class Provisioner:
     def _join_rule(self, spec: RoomSpec, space_id: str | None) -> dict[str, Any]:
         if spec.kind == "space":
             return {"join_rule": "public"}
-        if spec.kind == "partners" or space_id is None:
+        if spec.kind in ("partners", "advisory") or space_id is None:
             return {"join_rule": "invite"}
         return {"join_rule": "restricted",
                 "allow": [{"type": "m.room_membership", "room_id": space_id}]}
@@ -217,7 +219,7 @@ class Provisioner:
                                      self.deps.config.coordinators, _creators(state))
         if wanted != levels:
             await self._put(room_id, "m.room.power_levels", wanted, "", outcome)
-        if spec.kind in ("space", "partners"):
+        if spec.kind in ("space", "partners", "advisory"):
             await self._invite_coordinators(room_id, state, outcome)
 
     async def _put(self, room_id: str, etype: str, content: dict[str, Any], key: str,

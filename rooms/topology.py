@@ -39,13 +39,14 @@ class NetworkConfig:
     locations: tuple[RoomSpec, ...] = ()
     topics: tuple[RoomSpec, ...] = ()
     partners: RoomSpec | None = None
+    advisory: RoomSpec | None = None  # where advisory requests from the web form arrive
     welcome_delay: int = 20  # seconds to gather joins into one welcome
     location_by_key: dict[str, RoomSpec] = field(default_factory=dict, compare=False)
 
     @property
     def rooms(self) -> tuple[RoomSpec, ...]:
         """Every room of the network except the Space, in display order."""
-        extra = (self.partners,) if self.partners else ()
+        extra = tuple(r for r in (self.partners, self.advisory) if r is not None)
         return (*self.locations, *self.topics, *extra)
 
     @property
@@ -70,7 +71,7 @@ def _room(sec: Section, kind: str, fixed_key: str | None = None) -> RoomSpec:
     if fixed_key is None and key != "?" and not KEY_RE.match(key):
         sec.fail("key", "must be lower-case letters, digits, - or _ (at most 32)")
     name = sec.string("name", required=kind in ("location", "topic")) or (
-        "Partners" if kind == "partners" else key)
+        {"partners": "Partners", "advisory": "Advisory"}.get(kind, key))
     alias = sec.string("alias")
     room = sec.string("room")
     if alias and room:
@@ -111,13 +112,15 @@ def parse_network(sec: Section) -> NetworkConfig:
     partners_raw = sec.get("partners_room")
     partners = (_room(sec.section("partners_room"), "partners", "partners")
                 if partners_raw is not None else None)
+    advisory = (_room(sec.section("advisory_room"), "advisory", "advisory")
+                if sec.get("advisory_room") is not None else None)
     delay = sec.integer("welcome_delay", NetworkConfig.welcome_delay, maximum=3600)
     if (locations or topics or partners) and space is None:
         sec.fail("space", "is required when rooms are configured")
     seen_keys: dict[str, str] = {}
     seen_aliases: dict[str, str] = {}
     for spec in (*((space,) if space else ()), *locations, *topics,
-                 *((partners,) if partners else ())):
+                 *(r for r in (partners, advisory) if r is not None)):
         if spec.key in seen_keys and spec.kind in ("location", "topic"):
             sec.fail(f"{spec.kind}s", f"the key '{spec.key}' is used twice")
         seen_keys.setdefault(spec.key, spec.kind)
@@ -130,5 +133,5 @@ def parse_network(sec: Section) -> NetworkConfig:
     sec.finish()
     if space is not None and "name" not in (space_sec or {}):
         space = RoomSpec(space.key, space.kind, name, space.topic, space.alias, space.room)
-    return NetworkConfig(name, space, locations, topics, partners, delay,
+    return NetworkConfig(name, space, locations, topics, partners, advisory, delay,
                          {loc.key: loc for loc in locations})

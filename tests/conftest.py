@@ -109,3 +109,25 @@ def dispatcher(deps: Deps) -> Dispatcher:
 @pytest.fixture
 def driver(dispatcher: Dispatcher, gateway: FakeGateway) -> Driver:
     return Driver(dispatcher, gateway)
+
+
+async def network_deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock,
+                       raw_config: dict, room_ids: dict[str, str]) -> Deps:
+    """Deps for a config with a network whose rooms are already provisioned: `room_ids` maps
+    room keys ("space", "location:szczecin", …) to room ids; languages come from config."""
+    from rooms.network import NetworkRooms, room_key
+    from rooms.settings import RoomSettingsService
+
+    config = parse_config(raw_config, environ={})
+    deps = Deps(config=config, db=db, gateway=gateway, translator=translator,
+                registry=load_commands(), clock=clock, started_at=clock())
+    network = config.network
+    async with db.session() as session:
+        rooms = NetworkRooms(session, network)
+        for spec in (network.space, *network.rooms):
+            room_id = room_ids[room_key(spec)]
+            await rooms.record(spec, room_id, f"#{spec.alias}:test" if spec.alias else None,
+                               clock())
+            if spec.language:
+                await RoomSettingsService(session).set(room_id, language=spec.language)
+    return deps

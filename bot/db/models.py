@@ -40,6 +40,7 @@ class Member(Base):
     intro_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     connect_ok: Mapped[bool] = mapped_column(default=True)  # others may !connect / match
     rounds: Mapped[bool] = mapped_column(default=False)  # opted in to matchmaking rounds
+    showcase: Mapped[bool] = mapped_column(default=False)  # consented to the public showcase
 
 
 class RoomSetting(Base):
@@ -348,3 +349,24 @@ class DigestDelivery(Base):
     week: Mapped[str] = mapped_column(String(10), primary_key=True)  # 2027-W14
     state: Mapped[str] = mapped_column(String(8))  # sending | sent
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AdvisoryRequest(Base):
+    """A question from an organisation outside the network, sent through the web form.
+    `secret_hash` guards the private status link; the secret itself is never stored."""
+
+    __tablename__ = "advisory_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    ref: Mapped[str] = mapped_column(String(16), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    organisation: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    sector: Mapped[str] = mapped_column(String(64))
+    location: Mapped[str | None] = mapped_column(String(32))
+    question: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    room_id: Mapped[str | None] = mapped_column(String(255))
+    event_id: Mapped[str | None] = mapped_column(String(255))

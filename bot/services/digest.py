@@ -91,7 +91,8 @@ class DigestComposer:
             text.extend(f"• {t}" for t, _ in shown)
             items = [f"<li>{h}</li>" for _, h in shown]
             if more:
-                tail = reader.ngettext("and %(num)d more", "and %(num)d more", more)
+                tail = reader.ngettext("… and %(num)d more line", "… and %(num)d more lines",
+                                       more)
                 text.append(f"• {tail}")
                 items.append(f"<li><i>{escape(tail)}</i></li>")
             if items:

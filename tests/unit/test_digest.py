@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.config import parse_config
 from bot.db import Database
 from bot.db.models import (
     Collaboration,
@@ -27,9 +26,7 @@ from bot.i18n import SUPPORTED_LANGUAGES, Translator
 from bot.services.activity import ActivityCounter
 from bot.services.digest import EVENT_LIMIT, DigestComposer
 from bot.services.digest_delivery import DigestSender
-from rooms.network import NetworkRooms
-from rooms.settings import RoomSettingsService
-from tests.conftest import Clock, base_config
+from tests.conftest import Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
@@ -53,20 +50,9 @@ SLOT = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 async def deps(db: Database, gateway: FakeGateway, translator: Translator,
                clock: Clock) -> Deps:
     clock.now = SLOT + timedelta(minutes=5)
-    config = parse_config(base_config(network=NETWORK, digest={
-        "schedule": "mon 09:00", "timezone": "Europe/Berlin", "rooms": ["partners"]}),
-        environ={})
-    deps = Deps(config=config, db=db, gateway=gateway, translator=translator,
-                registry=__import__("commands").load_commands(), clock=clock,
-                started_at=clock())
-    async with db.session() as s:
-        rooms = NetworkRooms(s, config.network)
-        for spec in (config.network.space, *config.network.rooms):
-            key = spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
-            await rooms.record(spec, ROOMS[key], None, clock())
-            if spec.language:
-                await RoomSettingsService(s).set(ROOMS[key], language=spec.language)
-    return deps
+    return await network_deps(db, gateway, translator, clock, base_config(
+        network=NETWORK, digest={"schedule": "mon 09:00", "timezone": "Europe/Berlin",
+                                 "rooms": ["partners"]}), ROOMS)
 
 
 async def seed(deps: Deps, intros: int = 2) -> None:
@@ -143,7 +129,7 @@ async def test_each_language(deps: Deps, translator: Translator, locale: str) ->
 async def test_long_lists_are_cut_and_the_event_stays_small(deps: Deps) -> None:
     await seed(deps, intros=3000)
     digest = await compose(deps)
-    assert "and 2987 more" in digest.text  # 2 location lines + 3000 introductions - 15
+    assert "and 2987 more lines" in digest.text  # 2 location lines + 3000 introductions - 15
     import json
     assert len(json.dumps({"body": digest.text, "formatted_body": digest.html})) < EVENT_LIMIT
 

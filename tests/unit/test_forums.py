@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.config import parse_config
 from bot.db import Database
 from bot.db.models import Announcement, ForumEvent, Reminder, Rsvp
 from bot.deps import Deps
@@ -19,9 +18,7 @@ from bot.i18n import Translator
 from bot.services.forum_reactions import ForumReactions
 from bot.services.forums import local_start, reminder_due
 from bot.services.reminders import ReminderSender
-from rooms.network import NetworkRooms
-from rooms.settings import RoomSettingsService
-from tests.conftest import Clock, base_config
+from tests.conftest import Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
@@ -43,20 +40,9 @@ COORD = "@coord:test"
 @pytest.fixture
 async def deps(db: Database, gateway: FakeGateway, translator: Translator,
                clock: Clock) -> Deps:
-    config = parse_config(base_config(network=NETWORK, forums={
-        "reminders": ["7d", "1d", "2h"], "grace": "6h", "announce_topics": ["design"]}),
-        environ={})
-    deps = Deps(config=config, db=db, gateway=gateway, translator=translator,
-                registry=__import__("commands").load_commands(), clock=clock,
-                started_at=clock())
-    async with db.session() as s:
-        rooms = NetworkRooms(s, config.network)
-        for spec in (config.network.space, *config.network.rooms):
-            key = spec.kind if spec.kind in ("space", "partners") else f"{spec.kind}:{spec.key}"
-            await rooms.record(spec, ROOMS[key], None, clock())
-            if spec.language:
-                await RoomSettingsService(s).set(ROOMS[key], language=spec.language)
-    return deps
+    return await network_deps(db, gateway, translator, clock, base_config(
+        network=NETWORK, forums={"reminders": ["7d", "1d", "2h"], "grace": "6h",
+                                 "announce_topics": ["design"]}), ROOMS)
 
 
 @pytest.fixture

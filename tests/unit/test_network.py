@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.config import parse_config
 from bot.db import Database
 from bot.db.models import IntroCard, PendingWelcome
 from bot.deps import Deps
@@ -16,10 +15,9 @@ from bot.events import MembershipChange
 from bot.i18n import Translator
 from rooms.arrivals import Arrivals
 from rooms.introductions import tags_meet
-from rooms.network import NetworkRooms, matrix_to
-from rooms.settings import RoomSettingsService
+from rooms.network import matrix_to
 from rooms.welcome import NAMES_SHOWN, Welcomer
-from tests.conftest import Clock, base_config
+from tests.conftest import Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
@@ -42,19 +40,8 @@ ROOM = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ro
 @pytest.fixture
 async def deps(db: Database, gateway: FakeGateway, translator: Translator,
                clock: Clock) -> Deps:
-    config = parse_config(base_config(network=NETWORK), environ={})
-    deps = Deps(config=config, db=db, gateway=gateway, translator=translator,
-                registry=__import__("commands").load_commands(), clock=clock,
-                started_at=clock())
-    net = config.network
-    async with db.session() as s:
-        rooms = NetworkRooms(s, net)
-        for spec in (net.space, *net.rooms):
-            key = spec.kind if spec.kind == "space" else f"{spec.kind}:{spec.key}"
-            await rooms.record(spec, ROOM[key], f"#{spec.alias}:test", clock())
-            if spec.language:
-                await RoomSettingsService(s).set(ROOM[key], language=spec.language)
-    return deps
+    return await network_deps(db, gateway, translator, clock, base_config(network=NETWORK),
+                              ROOM)
 
 
 @pytest.fixture
