@@ -24,6 +24,7 @@ from bot.services.forum_reactions import ForumReactions
 from bot.services.reminders import ReminderSender
 from bot.services.rounds import RoundRunner
 from bot.sync_loop import SyncLoop
+from bot.web import WebServer
 from commands import load_commands
 from rooms.arrivals import Arrivals
 from rooms.provisioning import import_all_members
@@ -58,6 +59,12 @@ class App:
         self.scheduler.add_job(self.digests.deliver, self.digests.trigger(), id="digest",
                                coalesce=True, misfire_grace_time=3600)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
+        self.web: WebServer | None = None
+        if config.web.listen:
+            from bot.web import WebState, create_app
+
+            state = WebState(last_sync=lambda: self.sync.last_sync)
+            self.web = WebServer(create_app(self.deps, state), *config.web.host_port)
 
     async def connect(self) -> None:
         """Database schema and Matrix login: what every subcommand needs."""
@@ -72,6 +79,8 @@ class App:
         await self.rounds.schedule_pending()
         await self.reminders.catch_up()
         await self.digests.catch_up()
+        if self.web is not None:
+            await self.web.start()
         log.info("sbcc-bot started as %s (device %s)", self.gateway.user_id,
                  self.gateway.device_id)
 
@@ -125,6 +134,8 @@ class App:
         self.sync.stop()
 
     async def close(self) -> None:
+        if self.web is not None:
+            await self.web.stop()
         self.gateway.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)

@@ -370,3 +370,15 @@ class AdvisoryRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     room_id: Mapped[str | None] = mapped_column(String(255))
     event_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class Share(Base):
+    """A `!share` relayed from a location room (kept for the per-member rate limit)."""
+
+    __tablename__ = "shares"
+    __table_args__ = (Index("ix_shares_mxid_at", "mxid", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    mxid: Mapped[str] = mapped_column(String(255))
+    room_id: Mapped[str] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -40,9 +40,18 @@ def upgrade() -> None:
     )
     op.create_index("ix_advisory_requests_status", "advisory_requests", ["status"])
     op.create_index("ix_advisory_requests_created_at", "advisory_requests", ["created_at"])
+    op.create_table(
+        "shares",
+        sa.Column("id", sa.Integer(), primary_key=True, autoincrement=True),
+        sa.Column("mxid", sa.String(255), nullable=False),
+        sa.Column("room_id", sa.String(255), nullable=False),
+        sa.Column("at", UTCDateTime(), nullable=False),
+    )
+    op.create_index("ix_shares_mxid_at", "shares", ["mxid", "at"])
 
 
 def downgrade() -> None:
+    op.drop_table("shares")
     op.drop_table("advisory_requests")
     with op.batch_alter_table("members") as batch:
         batch.drop_column("showcase")
