@@ -6,8 +6,8 @@ import importlib
 
 from commands.registry import Registry, registry
 
-MODULES = ("help", "ping", "lang", "about", "profile", "intro", "match", "rounds", "collab",
-           "forum", "digest", "network")
+MODULES = ("help", "ping", "lang", "about", "profile", "consent", "intro", "match", "rounds",
+           "collab", "forum", "digest", "relay", "network")
 
 
 def load_commands() -> Registry:

@@ -28,9 +28,11 @@ async def digest(ctx: Context, action: str, value: str | None = None) -> None:
                 raise BadArgument(N_("“%(value)s” is not a whole number."), value=value) from None
             if not 1 <= days <= MAX_DAYS:
                 raise BadArgument(N_("Preview 1 to %(max)d days."), max=MAX_DAYS)
-        composed = await DigestComposer(ctx.deps).compose(ctx.session, ctx.locale,
+        sender = DigestSender(ctx.deps)
+        language = await sender.language_for(ctx.room_id)  # the room reads it, not just you
+        composed = await DigestComposer(ctx.deps).compose(ctx.session, language,
                                                           ctx.deps.clock(), days)
-        await DigestSender(ctx.deps).post(ctx.room_id, composed, ctx.next_txn_id())
+        await sender.post(ctx.room_id, composed, ctx.next_txn_id())
     elif word == "subscribe":
         language = await LanguageCode.convert(ctx, value) if value else None
         await ctx.services.digests.subscribe(ctx.room_id, language)

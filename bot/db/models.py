@@ -188,7 +188,7 @@ class MatchRound(Base):
     scope: Mapped[str | None] = mapped_column(String(64))  # None | location:<k> | topic:<k>
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     started_by: Mapped[str | None] = mapped_column(String(255))
-    scheduled_for: Mapped[str | None] = mapped_column(String(32), unique=True)
+    scheduled_for: Mapped[str | None] = mapped_column(String(255), unique=True)
     followup_at: Mapped[datetime] = mapped_column(UTCDateTime())
     followed_up: Mapped[bool] = mapped_column(default=False)
 

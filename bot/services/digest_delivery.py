@@ -71,6 +71,15 @@ class DigestSender:
                 out.append((room_id, language or self.deps.config.default_language))
         return out
 
+    async def language_for(self, room_id: str) -> str:
+        """A room's digest language: its subscription's, else the room's, else the default."""
+        async with self.deps.db.session() as session:
+            sub = await session.get(DigestSubscription, room_id)
+            if sub is not None and sub.language:
+                return sub.language
+            return (await RoomSettingsService(session).language(room_id)
+                    or self.deps.config.default_language)
+
     async def deliver(self, now: datetime | None = None) -> int:
         """The digest of the latest slot to every room that has not had it; returns how many
         were sent now."""

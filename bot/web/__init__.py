@@ -74,9 +74,13 @@ def render(request: web.Request, template: str, status: int = 200, **context: ob
     def translate(msgid: str, **params: object) -> str:
         return deps.translator.gettext(msgid, locale, **params)
 
+    # the language links keep the page's other query parameters (a status page's secret);
+    # an error page echoes nothing of what was asked
+    base = request.rel_url if status < 400 else request.rel_url.with_query(None)
+    lang_links = {code: str(base.update_query(lang=code)) for code in SUPPORTED_LANGUAGES}
     html = request.app[TEMPLATES].get_template(template).render(
         _=translate, lang=locale, network=deps.config.network.name, path=request.path,
-        **context)
+        lang_links=lang_links, **context)
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
 
 

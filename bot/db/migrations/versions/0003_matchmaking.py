@@ -41,7 +41,7 @@ def upgrade() -> None:
         sa.Column("scope", sa.String(64)),
         sa.Column("started_at", UTCDateTime(), nullable=False),
         sa.Column("started_by", sa.String(255)),
-        sa.Column("scheduled_for", sa.String(32)),
+        sa.Column("scheduled_for", sa.String(255)),
         sa.Column("followup_at", UTCDateTime(), nullable=False),
         sa.Column("followed_up", sa.Boolean(), nullable=False),
         sa.UniqueConstraint("scheduled_for", name="uq_match_rounds_scheduled_for"),

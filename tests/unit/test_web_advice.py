@@ -1,0 +1,486 @@
+"""The advice form: CSRF, honeypot, validation per field, JSON, rate limit, body size, the
+private status page, languages; the request stored (secret only hashed) and posted into the
+advisory room with the question escaped. Runs on SQLite and PostgreSQL (the `db` fixture)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot.db import Database
+from bot.db.models import AdvisoryRequest
+from bot.deps import Deps
+from bot.i18n import Translator
+from bot.services import advice as advice_service
+from bot.services.advice import AdviceService
+from bot.web import DEPS, MAX_BODY, STATE, TEMPLATES, WebState, advice, templates
+from rooms.settings import RoomSettingsService
+from tests.conftest import Clock, base_config, network_deps
+from tests.fakes import FakeGateway
+
+NETWORK = {
+    "name": "Test Clusters",
+    "space": {"alias": "t"},
+    "locations": [
+        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
+         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
+        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
+         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+    ],
+    "advisory_room": {"alias": "t-advisory", "language": "en"},
+}
+ROOM = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros",
+        "advisory": "!advisory"}
+REF_RE = re.compile(r"ADV-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{6}")
+LINK_RE = re.compile(r'href="(http://[^"]+/advice/(ADV-[A-Z0-9]{6})\?t=([A-Za-z0-9_-]+))"')
+TOKEN_RE = re.compile(r'name="csrf" value="([^"]+)"')
+VALID = {"organisation": "Studio Nord", "email": "anna@example.org", "sector": "games",
+         "location": "rostock", "question": "How do we find a partner for a game jam?",
+         "consent": "yes"}
+TEMPLATES_DIR = Path(advice.__file__).parent / "templates"
+
+
+def make_app(deps: Deps) -> web.Application:
+    """What `create_app` sets up, with only the advice routes (the sibling route modules are
+    written at the same time). The middleware lets a test pick the client address."""
+
+    @web.middleware
+    async def remote_from_header(request: web.Request,
+                                 handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                                 ) -> web.StreamResponse:
+        remote = request.headers.get("X-Test-Remote")
+        return await handler(request.clone(remote=remote) if remote else request)
+
+    app = web.Application(client_max_size=MAX_BODY * 4, middlewares=[remote_from_header])
+    app[DEPS] = deps
+    app[STATE] = WebState()
+    app[TEMPLATES] = templates()
+    advice.setup(app)
+    return app
+
+
+def config(**web_section: object) -> dict:
+    raw = base_config(network=NETWORK)
+    if web_section:
+        raw["web"] = web_section
+    return raw
+
+
+@pytest.fixture
+async def deps(db: Database, gateway: FakeGateway, translator: Translator,
+               clock: Clock) -> Deps:
+    return await network_deps(db, gateway, translator, clock, config(advice_rate="3/hour"),
+                              ROOM)
+
+
+@pytest.fixture
+async def client(deps: Deps) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(make_app(deps))) as test_client:
+        yield test_client
+
+
+async def form_token(client: TestClient, path: str = "/advice") -> str:
+    response = await client.get(path)
+    assert response.status == 200
+    found = TOKEN_RE.search(await response.text())
+    assert found
+    return found[1]
+
+
+async def post_form(client: TestClient, fields: dict[str, str] | None = None,
+                    token: str | None = None, **kwargs: object):  # noqa: ANN201
+    data = dict(VALID if fields is None else fields)
+    data["csrf"] = token if token is not None else await form_token(client)
+    return await client.post("/advice", data=data, **kwargs)
+
+
+async def stored(db: Database) -> list[AdvisoryRequest]:
+    async with db.session() as session:
+        return list((await session.scalars(select(AdvisoryRequest))).all())
+
+
+def english(translator: Translator, msgid: str, **params: object) -> str:
+    import html
+
+    return html.escape(translator.gettext(msgid, "en", **params))
+
+
+async def test_the_app_factory_serves_the_advice_routes(deps: Deps) -> None:
+    from bot.web import create_app
+
+    async with TestClient(TestServer(create_app(deps))) as client:
+        assert (await post_form(client)).status == 200
+
+
+# -- the form --------------------------------------------------------------------------
+
+
+async def test_form_has_csrf_field_and_cookie_honeypot_and_labels(client: TestClient) -> None:
+    response = await client.get("/advice")
+    assert response.status == 200
+    page = await response.text()
+    assert '<html lang="en">' in page
+    token = TOKEN_RE.search(page)
+    assert token
+    cookie = response.cookies["sbcc_advice_csrf"]
+    assert cookie.value == token[1]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict"
+    assert cookie["path"] == "/advice"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert re.search(r'<div class="hp" aria-hidden="true">\s*<label for="website">', page)
+    assert re.search(r'<input id="website" name="website" type="text" tabindex="-1" '
+                     r'autocomplete="off" value="">', page)
+    for name in ("organisation", "email", "sector", "location", "question", "consent"):
+        assert f'<label for="{name}"' in page
+        assert f'id="{name}" name="{name}"' in page
+    assert 'autocomplete="organization"' in page and 'autocomplete="email"' in page
+    assert page.count("(required)") == 5  # organisation, e-mail, sector, question, consent
+    assert '<option value="rostock">Rostock (DE)</option>' in page
+    assert '<option value="heritage">Museums and heritage</option>' in page
+    assert 'action="/advice?lang=en"' in page and "novalidate" in page
+
+
+async def test_form_reuses_a_young_token_so_two_tabs_both_work(client: TestClient,
+                                                               clock: Clock) -> None:
+    first = await form_token(client)
+    assert await form_token(client) == first
+    clock.now += timedelta(hours=1, seconds=1)
+    assert await form_token(client) != first
+
+
+# -- posting the form ------------------------------------------------------------------
+
+
+async def test_valid_form_is_stored_posted_and_answered_with_reference_and_link(
+        client: TestClient, db: Database, gateway: FakeGateway) -> None:
+    question = "Can we <script>alert(1)</script> & test?\nSecond line."
+    response = await post_form(client, {**VALID, "question": question})
+    assert response.status == 200
+    page = await response.text()
+    link = LINK_RE.search(page)
+    assert link, page
+    url, ref, secret = link.groups()
+    assert REF_RE.fullmatch(ref) and f"<strong>{ref}</strong>" in page
+    assert urlsplit(url).netloc == f"{client.host}:{client.port}"
+    assert "anyone who has it can see the status" in page
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+    [row] = await stored(db)
+    assert row.ref == ref and row.status == "new"
+    assert row.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert all(secret not in str(getattr(row, column.key))
+               for column in AdvisoryRequest.__table__.columns)
+    assert (row.organisation, row.email, row.sector, row.location, row.language) == (
+        "Studio Nord", "anna@example.org", "games", "rostock", "en")
+    assert row.question == question
+    assert (row.room_id, row.event_id) == ("!advisory", "$sent1")
+
+    [notice] = gateway.sent
+    assert notice.room_id == "!advisory" and notice.msgtype == "m.notice"
+    assert notice.txn_id == f"sbcc.advice.{ref}"
+    assert "<script>" not in (notice.html or "")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; test?<br>Second line." in notice.html
+    assert question in notice.body
+    for text in (ref, "Studio Nord", "anna@example.org", "Games", "Rostock (DE)"):
+        assert text in notice.body and text in notice.html
+
+
+async def test_status_link_uses_public_url_and_cookie_is_secure_there(
+        db: Database, gateway: FakeGateway, translator: Translator, clock: Clock) -> None:
+    deps = await network_deps(db, gateway, translator, clock,
+                              config(public_url="https://sbcc.example.org/"), ROOM)
+    async with TestClient(TestServer(make_app(deps))) as client:
+        form = await client.get("/advice")
+        assert form.cookies["sbcc_advice_csrf"]["secure"]  # the public side is https
+        answer = await (await client.post("/advice", json={**VALID, "consent": True})).json()
+    assert re.fullmatch(r"https://sbcc\.example\.org/advice/ADV-\w{6}\?t=[\w-]+",
+                        answer["status_url"])
+
+
+async def test_notice_speaks_the_advisory_rooms_language(client: TestClient, db: Database,
+                                                         gateway: FakeGateway) -> None:
+    async with db.session() as session:
+        await RoomSettingsService(session).set("!advisory", language="de")
+    assert (await post_form(client)).status == 200
+    assert "Standort: Rostock (DE)" in gateway.sent[0].body
+
+
+@pytest.mark.parametrize("case", ["no field", "no cookie", "different", "forged", "expired"])
+async def test_form_without_a_valid_csrf_token_is_refused(
+        case: str, client: TestClient, db: Database, gateway: FakeGateway, clock: Clock) -> None:
+    token = await form_token(client)
+    if case == "no field":
+        token = ""
+    elif case == "no cookie":
+        client.session.cookie_jar.clear()
+    elif case == "different":
+        other = TestClient(TestServer(make_app(client.app[DEPS])))
+        async with other:
+            token = await form_token(other)  # a valid token of another process
+    elif case == "forged":
+        nonce, issued, signature = token.split(".")
+        token = f"{nonce}.{issued}.{'0' * len(signature)}"
+        client.session.cookie_jar.update_cookies({"sbcc_advice_csrf": token})
+    elif case == "expired":
+        clock.now += timedelta(hours=2, seconds=1)
+    response = await post_form(client, token=token)
+    assert response.status == 403
+    page = await response.text()
+    assert "This form has expired" in page and "Nothing was sent" in page
+    assert 'href="/advice?lang=en"' in page
+    assert await stored(db) == [] and gateway.sent == []
+
+
+INVALID = [
+    ("organisation", "", "Please give the name of your organisation.", {}),
+    ("organisation", "A", "The name of your organisation needs between %(min)d and %(max)d "
+     "characters.", {"min": 2, "max": 200}),
+    ("organisation", "x" * 201, "The name of your organisation needs between %(min)d and "
+     "%(max)d characters.", {"min": 2, "max": 200}),
+    ("email", "", "Please give an e-mail address where we can answer you.", {}),
+    ("email", "anna at example.org", "This does not look like an e-mail address, for example "
+     "name@example.org.", {}),
+    ("email", "a" * 250 + "@x.org", "An e-mail address has at most %(max)d characters.",
+     {"max": 254}),
+    ("sector", "astrology", "Please choose the sector that fits your organisation best (or "
+     "“Other”).", {}),
+    ("location", "atlantis", "Please choose one of the listed locations, or none.", {}),
+    ("question", "  ", "Please write your question.", {}),
+    ("question", "Help?", "Your question has %(length)d characters; please write between "
+     "%(min)d and %(max)d.", {"length": 5, "min": 10, "max": 4000}),
+    ("consent", "", "Please agree that we store your request and pass it on to our "
+     "coordinators.", {}),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "msgid", "params"), INVALID,
+                         ids=[f"{case[0]}-{i}" for i, case in enumerate(INVALID)])
+async def test_invalid_field_is_shown_next_to_it_and_other_values_are_kept(
+        field: str, value: str, msgid: str, params: dict, client: TestClient, db: Database,
+        gateway: FakeGateway, translator: Translator) -> None:
+    fields = {**VALID, "organisation": 'Studio <b>"Nord"</b> & Co',
+              "question": "Where is <i>the</i> partner & how\ndo we meet?", field: value}
+    if field == "consent":
+        del fields["consent"]
+    response = await post_form(client, fields)
+    assert response.status == 400
+    page = await response.text()
+    message = english(translator, msgid, **params)
+    assert f'<p id="{field}-error" class="error">{message}</p>' in page
+    assert f'<li><a href="#{field}">{message}</a></li>' in page
+    assert 'role="alert"' in page and page.count('class="error">') == 1
+    assert re.search(rf'id="{field}" name="{field}"[^>]*aria-describedby="[^"]*{field}-error"'
+                     r'[^>]*aria-invalid="true"', page)
+    if field != "organisation":
+        assert 'value="Studio &lt;b&gt;&#34;Nord&#34;&lt;/b&gt; &amp; Co"' in page
+        assert "<b>" not in page
+    if field != "question":
+        assert ">Where is &lt;i&gt;the&lt;/i&gt; partner &amp; how\ndo we meet?</textarea>" in page
+    if field != "sector":
+        assert '<option value="games" selected>' in page
+    if field != "location":
+        assert '<option value="rostock" selected>' in page
+    if field != "consent":
+        assert re.search(r'id="consent" name="consent" type="checkbox" value="yes" required '
+                         r'checked', page)
+    assert TOKEN_RE.search(page)  # the corrected form can be sent again
+    assert await stored(db) == [] and gateway.sent == []
+
+
+async def test_corrected_form_goes_through(client: TestClient, db: Database) -> None:
+    first = await post_form(client, {**VALID, "question": "Help?"})
+    assert first.status == 400
+    token = TOKEN_RE.search(await first.text())
+    assert token
+    assert (await post_form(client, token=token[1])).status == 200
+    assert len(await stored(db)) == 1
+
+
+async def test_filled_honeypot_looks_successful_but_stores_and_posts_nothing(
+        client: TestClient, db: Database, gateway: FakeGateway) -> None:
+    response = await post_form(client, {**VALID, "website": "https://spam.example"})
+    assert response.status == 200
+    page = await response.text()
+    link = LINK_RE.search(page)
+    assert link and "Thank you, your request has arrived" in page
+    assert await stored(db) == [] and gateway.sent == []
+    assert (await client.get(urlsplit(link[1]).path + "?" + urlsplit(link[1]).query)
+            ).status == 404
+
+
+# -- JSON ------------------------------------------------------------------------------
+
+
+async def test_json_request_needs_no_csrf_and_answers_201(client: TestClient, db: Database,
+                                                         gateway: FakeGateway) -> None:
+    body = {**VALID, "consent": True, "location": None, "language": "de"}
+    response = await client.post("/advice", json=body)
+    assert response.status == 201
+    answer = await response.json()
+    assert REF_RE.fullmatch(answer["ref"])
+    url = urlsplit(answer["status_url"])
+    assert url.path == f"/advice/{answer['ref']}"
+    [row] = await stored(db)
+    assert (row.ref, row.location, row.language) == (answer["ref"], None, "de")
+    assert len(gateway.sent) == 1
+    assert (await client.get(f"{url.path}?{url.query}")).status == 200
+
+
+async def test_json_errors_are_400_with_a_message_per_field(
+        client: TestClient, db: Database, translator: Translator) -> None:
+    response = await client.post("/advice", json={"organisation": "Studio Nord",
+                                                  "email": "nope", "sector": "games",
+                                                  "question": 42})
+    assert response.status == 400
+    errors = (await response.json())["errors"]
+    assert set(errors) == {"email", "question", "consent"}
+    assert errors["question"] == translator.gettext("Please write your question.", "en")
+    for body in ("[1, 2]", "{not json"):
+        bad = await client.post("/advice", data=body,
+                                headers={"Content-Type": "application/json"})
+        assert bad.status == 400 and set((await bad.json())["errors"]) == {"request"}
+    plain = await client.post("/advice", data='{"organisation": "x"}',
+                              headers={"Content-Type": "text/plain"})
+    assert plain.status == 415
+    assert await stored(db) == []
+
+
+# -- limits ----------------------------------------------------------------------------
+
+
+async def test_rate_limit_per_client_address(client: TestClient, db: Database,
+                                             clock: Clock) -> None:
+    ana = {"X-Test-Remote": "203.0.113.7"}
+    assert (await post_form(client, {**VALID, "question": "Help?"}, headers=ana)).status == 400
+    for _ in range(3):  # web.advice_rate 3/hour; the invalid one above did not count
+        assert (await post_form(client, headers=ana)).status == 200
+    refused = await post_form(client, headers=ana)
+    assert refused.status == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert "Please wait 60 minutes" in await refused.text()
+    as_json = await client.post("/advice", json={**VALID, "consent": True}, headers=ana)
+    assert as_json.status == 429 and "request" in (await as_json.json())["errors"]
+    assert as_json.headers["Retry-After"]
+    other = await post_form(client, headers={"X-Test-Remote": "198.51.100.2"})
+    assert other.status == 200
+    assert len(await stored(db)) == 4
+    clock.now += timedelta(hours=1, seconds=1)
+    assert (await post_form(client, headers=ana)).status == 200
+
+
+async def test_body_over_16_kib_is_413(client: TestClient, db: Database) -> None:
+    big = {**VALID, "question": "x" * (MAX_BODY + 1)}
+    assert (await post_form(client, big)).status == 413
+    as_json = await client.post("/advice", json={**big, "consent": True})
+    assert as_json.status == 413 and "request" in (await as_json.json())["errors"]
+    assert await stored(db) == []
+
+
+# -- the status page -------------------------------------------------------------------
+
+
+async def test_status_page_with_the_right_secret_only(client: TestClient) -> None:
+    link = LINK_RE.search(await (await post_form(client)).text())
+    assert link
+    url, ref, secret = link.groups()
+    ok = await client.get(f"/advice/{ref}?t={secret}")
+    assert ok.status == 200
+    page = await ok.text()
+    for text in (ref, "Studio Nord", "Rostock (DE)", "Received — waiting for a coordinator",
+                 "27 Nov 2026"):
+        assert text in page
+    assert ok.headers["Referrer-Policy"] == "no-referrer"
+    wrong_secret = await client.get(f"/advice/{ref}?t={secret[:-2]}xx")
+    wrong_ref = await client.get(f"/advice/ADV-ZZZZZZ?t={secret}")
+    no_secret = await client.get(f"/advice/{ref}")
+    assert wrong_secret.status == wrong_ref.status == no_secret.status == 404
+    # the same page (but for the path in the language links): nothing tells which was wrong
+    assert (await wrong_secret.text()).replace(ref, "ADV-ZZZZZZ") == await wrong_ref.text()
+    assert "Request not found" in await wrong_ref.text()
+
+
+async def test_status_page_in_the_readers_language(client: TestClient) -> None:
+    link = LINK_RE.search(await (await post_form(client)).text())
+    assert link
+    _url, ref, secret = link.groups()
+    page = await (await client.get(f"/advice/{ref}?t={secret}&lang=de")).text()
+    assert '<html lang="de">' in page
+    assert "Standort:" in page and "27. Nov. 2026" in page
+
+
+async def test_page_language_from_query_and_accept_language(client: TestClient) -> None:
+    page = await (await client.get("/advice?lang=de")).text()
+    assert '<html lang="de">' in page and 'action="/advice?lang=de"' in page
+    page = await (await client.get(
+        "/advice", headers={"Accept-Language": "fr-FR, de-DE;q=0.8, en;q=0.5"})).text()
+    assert '<html lang="de">' in page
+    page = await (await client.get(
+        "/advice", headers={"Accept-Language": "pl;q=0.9, lt"})).text()
+    assert '<html lang="lt">' in page
+
+
+# -- without an advisory room, and when posting fails ----------------------------------
+
+
+async def test_without_advisory_room_the_request_is_stored_and_a_warning_logged(
+        db: Database, gateway: FakeGateway, translator: Translator, clock: Clock,
+        caplog: pytest.LogCaptureFixture) -> None:
+    network = {k: v for k, v in NETWORK.items() if k != "advisory_room"}
+    deps = await network_deps(db, gateway, translator, clock,
+                              base_config(network=network),
+                              {k: v for k, v in ROOM.items() if k != "advisory"})
+    with caplog.at_level(logging.WARNING, logger="bot.services.advice"):
+        async with TestClient(TestServer(make_app(deps))) as client:
+            page = await (await post_form(client)).text()
+            link = LINK_RE.search(page)
+            assert link
+            assert (await client.get(f"/advice/{link[2]}?t={link[3]}")).status == 200
+    [row] = await stored(db)
+    assert row.event_id is None and gateway.sent == []
+    assert "no network.advisory_room is configured" in caplog.text
+
+
+async def test_when_posting_fails_the_sender_still_gets_the_link(
+        client: TestClient, db: Database, gateway: FakeGateway) -> None:
+    gateway.fail_sends = 1
+    response = await post_form(client)
+    assert response.status == 200 and LINK_RE.search(await response.text())
+    [row] = await stored(db)
+    assert row.event_id is None
+
+
+# -- the service -----------------------------------------------------------------------
+
+
+async def test_reference_clash_is_retried(deps: Deps, db: Database,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    refs = iter(["ADV-AAAAAA", "ADV-AAAAAA", "ADV-BBBBBB"])
+    monkeypatch.setattr(advice_service, "new_ref", lambda: next(refs))
+    async with db.session() as session:
+        service = AdviceService(session, deps)
+        first, _ = await service.create("Studio Nord", "a@example.org", "games", None,
+                                        "A question of some length", "en", consent=True)
+        second, secret = await service.create("Studio Süd", "b@example.org", "music", None,
+                                              "Another question here", "pl", consent=True)
+        assert (first.ref, second.ref) == ("ADV-AAAAAA", "ADV-BBBBBB")
+        assert await service.find("adv-bbbbbb", secret) is second
+        assert await service.find("ADV-AAAAAA", secret) is None
+
+
+def test_every_template_string_is_listed_for_extraction() -> None:
+    listed = set(advice.TEMPLATE_STRINGS)
+    for name in ("advice_form.html", "advice_done.html", "advice_status.html"):
+        text = (TEMPLATES_DIR / name).read_text(encoding="utf-8")
+        msgids = re.findall(r"_\('((?:[^'\\]|\\.)*)'", text)
+        assert msgids, name
+        assert set(msgids) <= listed, (name, set(msgids) - listed)

@@ -1,0 +1,339 @@
+"""Inbound webhooks (`POST /hooks/{name}`) through aiohttp's test client, and the HTML
+sanitiser they use. On SQLite and PostgreSQL (the `db` fixture)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from sqlalchemy import delete
+
+from bot.db import Database
+from bot.db.models import NetworkRoom
+from bot.deps import Deps
+from bot.i18n import Translator
+from bot.web import MAX_BODY, WebState
+from bot.web.sanitize import sanitize_html
+from tests.conftest import Clock, base_config, network_deps
+from tests.fakes import FakeGateway
+from tests.unit.test_web_basics import NETWORK, ROOM, TOKEN, WEB, make_app, serve
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+ROSTOCK, PARTNERS = ROOM["location:rostock"], ROOM["partners"]
+
+
+@pytest.fixture
+async def deps(db: Database, gateway: FakeGateway, translator: Translator,
+               clock: Clock) -> Deps:
+    return await network_deps(db, gateway, translator, clock,
+                              base_config(network=NETWORK, web=WEB), ROOM)
+
+
+@pytest.fixture
+def seen() -> list[web.Request]:
+    return []
+
+
+@pytest.fixture
+async def client(deps: Deps, seen: list[web.Request]) -> AsyncIterator[TestClient]:
+    @web.middleware
+    async def record(request: web.Request,
+                     handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+                     ) -> web.StreamResponse:
+        seen.append(request)
+        return await handler(request)
+
+    async with serve(make_app(deps, WebState(), middlewares=(record,))) as client:
+        yield client
+
+
+async def post(client: TestClient, payload: object, headers: dict[str, str] | None = None,
+               name: str = "city") -> tuple[int, dict]:
+    resp = await client.post(f"/hooks/{name}", json=payload,
+                             headers=AUTH if headers is None else headers)
+    return resp.status, await resp.json()
+
+
+# -- refused ----------------------------------------------------------------------------------
+
+
+async def test_unknown_hook_is_404(client: TestClient, gateway: FakeGateway) -> None:
+    assert await post(client, {"text": "hi"}, name="nope") == (404, {"error": "no such hook"})
+    assert gateway.sent == []
+
+
+@pytest.mark.parametrize("headers", [
+    {},
+    {"Authorization": "Bearer wrong-token-wrong-token-wrong-tok"},
+    {"Authorization": f"Bearer {TOKEN}x"},
+    {"Authorization": f"Bearer {TOKEN[:-1]}"},
+    {"Authorization": f"Basic {TOKEN}"},
+    {"Authorization": TOKEN},
+    {"Authorization": "Bearer"},
+    {"Authorization": "Bearer "},
+    {"Authorization": "Bearer żółw"},
+])
+async def test_missing_or_wrong_token_is_401_and_nothing_is_posted(
+        client: TestClient, gateway: FakeGateway, headers: dict[str, str]) -> None:
+    resp = await client.post("/hooks/city", json={"text": "hi"}, headers=headers)
+    assert resp.status == 401
+    assert resp.headers["WWW-Authenticate"] == "Bearer"
+    assert (await resp.json())["error"] == "missing or wrong bearer token"
+    assert gateway.sent == []
+
+
+async def test_the_bearer_scheme_is_case_insensitive(client: TestClient) -> None:
+    status, _ = await post(client, {"text": "hi"}, {"Authorization": f"bearer {TOKEN}"})
+    assert status == 202
+
+
+@pytest.mark.parametrize(("body", "reason"), [
+    (b"{", "the body is not JSON"),
+    (b"", "the body is not JSON"),
+    (b"\xff\xfe{}", "the body is not JSON"),
+    (b"[" * 5000 + b"]" * 5000, "the body is not JSON"),
+    (b'["text"]', "the body must be a JSON object"),
+    (b'"text"', "the body must be a JSON object"),
+    (b"{}", "text is missing"),
+    (b'{"title": "T"}', "text is missing"),
+    (b'{"text": null}', "text is missing"),
+    (b'{"text": ""}', "text is empty"),
+    (b'{"text": " \\n\\t"}', "text is empty"),
+    (b'{"text": 5}', "text must be a string"),
+    (b'{"text": ["a"]}', "text must be a string"),
+    (b'{"text": "a", "html": 5}', "html must be a string"),
+    (b'{"text": "a", "html": {"b": 1}}', "html must be a string"),
+    (b'{"text": "a", "title": ["T"]}', "title must be a string"),
+    (b'{"text": "a", "title": 1}', "title must be a string"),
+    (b'{"text": "a", "link": 5}', "link must be a string"),
+    (b'{"text": "a", "link": "ftp://example.org/x"}', "link must be an http:// or https:// URL"),
+    (b'{"text": "a", "link": "javascript:alert(1)"}',
+     "link must be an http:// or https:// URL"),
+    (b'{"text": "a", "link": "https://"}', "link must be an http:// or https:// URL"),
+    (b'{"text": "a", "link": "https://ex ample.org"}',
+     "link must be an http:// or https:// URL"),
+    (b'{"text": "a", "link": "example.org"}', "link must be an http:// or https:// URL"),
+    (b'{"text": "a", "title": "' + b"T" * 201 + b'"}', "title is longer than 200 characters"),
+    (b'{"text": "' + b"x" * 8001 + b'"}', "text is longer than 8000 characters"),
+])
+async def test_bad_payload_is_400_naming_the_problem(
+        client: TestClient, gateway: FakeGateway, body: bytes, reason: str) -> None:
+    resp = await client.post("/hooks/city", data=body,
+                             headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status == 400
+    assert await resp.json() == {"error": reason}
+    assert gateway.sent == []
+
+
+async def test_limits_are_inclusive(client: TestClient, gateway: FakeGateway) -> None:
+    status, _ = await post(client, {"text": "x" * 8000, "title": "T" * 200})
+    assert status == 202
+
+
+async def test_a_body_over_16_kib_with_content_length_is_413(
+        client: TestClient, gateway: FakeGateway, seen: list[web.Request]) -> None:
+    body = b'{"text": "' + b"x" * MAX_BODY + b'"}'
+    resp = await client.post("/hooks/city", data=body,
+                             headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status == 413
+    assert seen[-1].content_length == len(body)
+    assert gateway.sent == []
+
+
+async def test_a_chunked_body_over_16_kib_is_413(
+        client: TestClient, gateway: FakeGateway, seen: list[web.Request]) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"text": "'
+        for _ in range(5):
+            yield b"x" * 4096
+        yield b'"}'
+
+    resp = await client.post("/hooks/city", data=chunks(),
+                             headers={**AUTH, "Content-Type": "application/json"})
+    assert resp.status == 413
+    assert seen[-1].content_length is None
+    assert seen[-1].headers.get("Transfer-Encoding") == "chunked"
+    assert gateway.sent == []
+
+
+async def test_a_small_chunked_body_is_accepted(
+        client: TestClient, gateway: FakeGateway, seen: list[web.Request]) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"text": "'
+        yield b"x" * 4000
+        yield b'"}'
+
+    resp = await client.post("/hooks/city", data=chunks(), headers=AUTH)
+    assert resp.status == 202
+    assert seen[-1].content_length is None
+    assert len(gateway.sent) == 2
+
+
+async def test_over_the_rate_is_429_until_the_window_moves(
+        client: TestClient, gateway: FakeGateway, clock: Clock) -> None:
+    start = clock.now
+    assert (await post(client, {"text": "one"}))[0] == 202
+    clock.now = start + timedelta(seconds=20)
+    assert (await post(client, {"text": "two"}))[0] == 202
+    clock.now = start + timedelta(seconds=30)
+    resp = await client.post("/hooks/city", json={"text": "three"}, headers=AUTH)
+    assert resp.status == 429
+    assert resp.headers["Retry-After"] == "30"
+    assert "error" in await resp.json()
+    assert len(gateway.sent) == 4  # two posts, two rooms each
+    clock.now = start + timedelta(seconds=60)  # the first post leaves the window
+    assert (await post(client, {"text": "three"}))[0] == 202
+    assert (await post(client, {"text": "four"}))[0] == 429
+
+
+async def test_unauthenticated_requests_do_not_use_up_the_rate(client: TestClient) -> None:
+    for _ in range(5):
+        assert (await post(client, {"text": "x"}, {"Authorization": "Bearer nope"}))[0] == 401
+    assert (await post(client, {"text": "one"}))[0] == 202
+    assert (await post(client, {"text": "two"}))[0] == 202
+
+
+async def test_rooms_not_provisioned_are_skipped(
+        client: TestClient, deps: Deps, gateway: FakeGateway,
+        caplog: pytest.LogCaptureFixture) -> None:
+    async with deps.db.session() as s:
+        await s.execute(delete(NetworkRoom).where(NetworkRoom.key == "partners"))
+    with caplog.at_level(logging.WARNING, logger="bot.web.hooks"):
+        assert await post(client, {"text": "hi"}) == (202, {"posted": [ROSTOCK]})
+    assert [m.room_id for m in gateway.sent] == [ROSTOCK]
+    assert any("partners" in r.getMessage() and "not provisioned" in r.getMessage()
+               for r in caplog.records)
+
+
+async def test_no_provisioned_room_is_503(client: TestClient, deps: Deps,
+                                          gateway: FakeGateway) -> None:
+    async with deps.db.session() as s:
+        await s.execute(delete(NetworkRoom).where(
+            NetworkRoom.key.in_(("partners", "location:rostock"))))
+    assert await post(client, {"text": "hi"}) == (503, {"error": "no room to post in"})
+    assert gateway.sent == []
+
+
+async def test_a_failed_send_leaves_that_room_out(client: TestClient,
+                                                  gateway: FakeGateway) -> None:
+    gateway.fail_sends = 1
+    assert await post(client, {"text": "hi"}) == (202, {"posted": [PARTNERS]})
+    gateway.fail_sends = 2
+    assert await post(client, {"text": "hi"}) == (502, {"error": "could not post into any room"})
+
+
+# -- accepted ---------------------------------------------------------------------------------
+
+
+async def test_accepted_post_reaches_both_rooms_sanitised(
+        client: TestClient, gateway: FakeGateway, caplog: pytest.LogCaptureFixture) -> None:
+    payload = {
+        "title": "Build <failed>",
+        "text": "Step 3 & 4 failed",
+        "html": '<b onclick="steal()">Step 3</b> &amp; 4 failed<script>alert(1)</script>'
+                '<img src="https://tracker.example/pixel.png"><img src="mxc://test/abc">',
+        "link": "https://ci.example.org/run/1?a=1&b=2",
+    }
+    with caplog.at_level(logging.DEBUG):
+        status, data = await post(client, payload)
+    assert (status, data) == (202, {"posted": [ROSTOCK, PARTNERS]})
+    assert [m.room_id for m in gateway.sent] == [ROSTOCK, PARTNERS]
+    first, second = gateway.sent
+    assert first.body == second.body == (
+        "Build <failed>\nStep 3 & 4 failed\nhttps://ci.example.org/run/1?a=1&b=2")
+    assert first.html == second.html == (
+        "<b>Build &lt;failed&gt;</b><br><b>Step 3</b> &amp; 4 failed"
+        '<img src="mxc://test/abc"><br>'
+        '<a href="https://ci.example.org/run/1?a=1&amp;b=2">'
+        "https://ci.example.org/run/1?a=1&amp;b=2</a>")
+    for message in gateway.sent:
+        assert message.msgtype == "m.notice"
+        assert message.mentions == ()
+        assert message.content()["m.mentions"] == {}
+        assert message.txn_id is not None and message.txn_id.startswith("sbcc.hook.city.")
+    assert first.txn_id != second.txn_id
+    posted = [r for r in caplog.records if r.name == "bot.web.hooks" and "posted" in r.message]
+    assert len(posted) == 1 and "city" in posted[0].getMessage()
+    for record in caplog.records:
+        assert TOKEN not in record.getMessage()
+        assert TOKEN not in repr(record.args)
+
+
+async def test_plain_text_is_escaped_when_there_is_no_html(client: TestClient,
+                                                           gateway: FakeGateway) -> None:
+    status, _ = await post(client, {"text": "<b>not bold</b> & co\nline two"})
+    assert status == 202
+    message = gateway.sent[0]
+    assert message.body == "<b>not bold</b> & co\nline two"
+    assert message.html == "&lt;b&gt;not bold&lt;/b&gt; &amp; co<br>line two"
+
+
+async def test_html_that_sanitises_to_nothing_falls_back_to_the_text(
+        client: TestClient, gateway: FakeGateway) -> None:
+    status, _ = await post(client, {"text": "fallback", "html": "<script>x()</script>",
+                                    "title": None, "link": None})
+    assert status == 202
+    assert gateway.sent[0].html == "fallback"
+    assert gateway.sent[0].body == "fallback"
+
+
+async def test_title_whitespace_is_collapsed(client: TestClient, gateway: FakeGateway) -> None:
+    await post(client, {"text": "t", "title": "  Two\nlines  "})
+    assert gateway.sent[0].body == "Two lines\nt"
+    assert gateway.sent[0].html == "<b>Two lines</b><br>t"
+
+
+# -- sanitize_html ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("dirty", "clean"), [
+    ("<b>bold</b> <i>it</i> <strong>s</strong> <em>e</em>",
+     "<b>bold</b> <i>it</i> <strong>s</strong> <em>e</em>"),
+    ('<b onclick="x()" style="color:red" id="a">b</b>', "<b>b</b>"),
+    ("<p>a<script>alert(1)</script><style>p{}</style>b</p>", "<p>ab</p>"),
+    ('<a href="https://example.org" onmouseover="x">l</a>',
+     '<a href="https://example.org" rel="noopener">l</a>'),
+    ('<a href="javascript:alert(1)">j</a>', '<a rel="noopener">j</a>'),
+    ('<a href="mxc://test/x">m</a>', '<a rel="noopener">m</a>'),
+    ('<a href="/relative">r</a>', '<a rel="noopener">r</a>'),
+    ('<a href="mailto:a@b.c" target="_blank" name="n">m</a>',
+     '<a href="mailto:a@b.c" target="_blank" name="n" rel="noopener">m</a>'),
+    ('<a href="magnet:?xt=urn:btih:abc" target="_top">m</a>',
+     '<a href="magnet:?xt=urn:btih:abc" rel="noopener">m</a>'),
+    ('<img src="https://example.org/x.png" alt="x">', ""),
+    ('<img src="data:image/png;base64,AAAA">', ""),
+    ("<img>", ""),
+    ('<p><img src="mxc://test/abc" width="64" height="x" alt="a" onerror="e()"></p>',
+     '<p><img src="mxc://test/abc" width="64" alt="a"></p>'),
+    ('<font color="#ff0000" data-mx-color="red" data-mx-bg-color="#00FF00">f</font>',
+     '<font color="#ff0000" data-mx-bg-color="#00FF00">f</font>'),
+    ('<span data-mx-spoiler="plot" data-mx-color="#123456" class="x">s</span>',
+     '<span data-mx-spoiler="plot" data-mx-color="#123456">s</span>'),
+    ('<code class="language-python hljs">x</code>', '<code class="language-python">x</code>'),
+    ('<code class="evil">x</code>', "<code>x</code>"),
+    ('<ol start="3" type="a"><li>x</li></ol>', '<ol start="3"><li>x</li></ol>'),
+    ("<iframe src='https://x'>i</iframe><object>o</object><form><input>f</form>", "iof"),
+    ("<mx-reply><blockquote>forged</blockquote></mx-reply>real", "real"),
+    ("a<!-- comment -->b", "ab"),
+    ("<details><summary>s</summary>d</details><hr><pre>p</pre><del>d</del>",
+     "<details><summary>s</summary>d</details><hr><pre>p</pre><del>d</del>"),
+    ("<table><caption>c</caption><thead><tr><th>h</th></tr></thead>"
+     "<tbody><tr><td>d</td></tr></tbody></table>",
+     "<table><caption>c</caption><thead><tr><th>h</th></tr></thead>"
+     "<tbody><tr><td>d</td></tr></tbody></table>"),
+    ("<h1>1</h1><h6>6</h6><blockquote>q</blockquote><sup>s</sup><sub>s</sub><u>u</u><s>s</s>",
+     "<h1>1</h1><h6>6</h6><blockquote>q</blockquote><sup>s</sup><sub>s</sub><u>u</u><s>s</s>"),
+    ("<b>unclosed", "<b>unclosed</b>"),
+    ("&lt;img src=x&gt; <b>", "&lt;img src=x&gt; <b></b>"),
+])
+def test_sanitize_html(dirty: str, clean: str) -> None:
+    assert sanitize_html(dirty) == clean
+
+
+def test_sanitize_html_keeps_no_img_whose_alt_pretends_a_source() -> None:
+    dirty = '<img alt=\'x" src="mxc://a/b\' src="https://evil.example/p.png">'
+    assert sanitize_html(dirty) == ""
