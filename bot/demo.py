@@ -1,13 +1,16 @@
 """`sbcc-bot demo`: a complete local set-up with nothing configured.
 
 Starts a Synapse from the installed `matrix-synapse` package on 127.0.0.1, registers the bot
-and a coordinator by shared secret, writes a config, opens a room with the coordinator and
-the bot, prints how to log in from any Matrix client, and runs the bot. Everything lives in
-the data directory, so a second start reuses the same server, accounts and room.
+and a coordinator by shared secret, writes a config (with the network of config.example.yaml
+and the web side on a free port), provisions the Space and its rooms, opens a room with the
+coordinator and the bot, prints how to log in from any Matrix client, and runs the bot.
+Everything lives in the data directory, so a second start reuses the same server, accounts
+and room.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import secrets
 from pathlib import Path
@@ -17,6 +20,7 @@ import aiohttp
 import yaml
 
 from bot.config import load_config
+from bot.homeserver import free_port
 
 DEMO_FILE = "demo.json"
 
@@ -31,6 +35,7 @@ def demo_state(data_dir: Path) -> dict[str, Any]:
         "bot_password": secrets.token_urlsafe(18),
         "coordinator_password": secrets.token_urlsafe(9),
         "room_id": None,
+        "web_port": free_port(),
     }
     path.write_text(json.dumps(state, indent=2))
     path.chmod(0o600)
@@ -55,8 +60,21 @@ async def _ensure_room(base_url: str, token: str, bot_id: str, state: dict[str, 
     return str(data["room_id"])
 
 
+EXAMPLE = Path(__file__).resolve().parents[1] / "config.example.yaml"
+# what the demo takes over from the example config: the real network and its settings
+EXAMPLE_SECTIONS = ("network", "tags", "matchmaking", "forums", "digest")
+
+
+def example_sections() -> dict[str, Any]:
+    """The network of config.example.yaml (from a source checkout), if there is one."""
+    if not EXAMPLE.exists():
+        return {}
+    example = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8")) or {}
+    return {key: example[key] for key in EXAMPLE_SECTIONS if key in example}
+
+
 def write_config(path: Path, base_url: str, bot_id: str, password: str, db_path: Path,
-                 coordinator: str) -> None:
+                 coordinator: str, web_port: int) -> None:
     config = {
         "matrix": {"homeserver": base_url, "user_id": bot_id, "password": password,
                    "device_id": "SBCCDEMO"},
@@ -64,18 +82,20 @@ def write_config(path: Path, base_url: str, bot_id: str, password: str, db_path:
         "command_prefix": "!",
         "default_language": "en",
         "coordinators": [coordinator],
+        **example_sections(),
+        "web": {"listen": f"127.0.0.1:{web_port}",
+                "public_url": f"http://127.0.0.1:{web_port}"},
     }
     path.write_text("# written by `sbcc-bot demo`\n" + yaml.safe_dump(config, sort_keys=False))
     path.chmod(0o600)
 
 
 async def run_demo(data_dir: Path, state: dict[str, Any]) -> int:
-    try:
-        from bot.homeserver import EmbeddedSynapse
-    except ImportError:  # pragma: no cover - depends on the environment
+    if importlib.util.find_spec("synapse") is None:
         print("sbcc-bot demo needs the matrix-synapse package: pip install matrix-synapse")
         return 1
-    from bot.cli import run_bot
+    from bot.cli import provision, run_bot
+    from bot.homeserver import EmbeddedSynapse
 
     async with EmbeddedSynapse(data_dir / "synapse") as hs:
         bot = await hs.register("sbcc", state["bot_password"], displayname="SBCC bot")
@@ -84,15 +104,21 @@ async def run_demo(data_dir: Path, state: dict[str, Any]) -> int:
         room_id = await _ensure_room(hs.base_url, coord.access_token, bot.user_id, state,
                                      data_dir)
         config_path = data_dir / "config.yaml"
+        web_port = state.setdefault("web_port", free_port())
         write_config(config_path, hs.base_url, bot.user_id, state["bot_password"],
-                     data_dir / "sbcc.db", coord.user_id)
+                     data_dir / "sbcc.db", coord.user_id, web_port)
+        config = load_config(config_path)
+        if config.network.configured:
+            print("  Provisioning the network's Space and rooms:", flush=True)
+            await provision(config)
         print(
             "\n  sbcc-bot demo is running.\n"
             f"  Homeserver:  {hs.base_url}\n"
             f"  Log in as:   {coord.user_id}  password: {state['coordinator_password']}\n"
             f"  Room:        {room_id} (\"sbcc-bot demo\"; try !help)\n"
+            f"  Web side:    http://127.0.0.1:{web_port}/showcase  /advice  /healthz\n"
             f"  Config:      {config_path}\n"
             "  Stop with Ctrl-C.\n",
             flush=True,
         )
-        return await run_bot(load_config(config_path))
+        return await run_bot(config)

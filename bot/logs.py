@@ -53,4 +53,6 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     root.setLevel(level)
     for noisy in ("nio", "aiohttp.access", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # nio warns about every expected 404 (a free alias) that it cannot parse as a success
+    logging.getLogger("nio.responses").setLevel(logging.ERROR)
     return redactor
