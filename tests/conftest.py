@@ -131,3 +131,16 @@ async def network_deps(db: Database, gateway: FakeGateway, translator: Translato
             if spec.language:
                 await RoomSettingsService(session).set(room_id, language=spec.language)
     return deps
+
+
+# The network's places as tests configure them (a subset per test: `LOCATIONS["rostock"]`).
+LOCATIONS: dict[str, dict[str, str]] = {
+    "szczecin": {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
+                 "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
+    "elblag": {"key": "elblag", "name": "Elbląg", "country": "PL", "language": "pl",
+               "timezone": "Europe/Warsaw", "alias": "t-elblag"},
+    "rostock": {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
+                "timezone": "Europe/Berlin", "alias": "t-rostock"},
+    "blekinge": {"key": "blekinge", "name": "Blekinge", "country": "SE", "language": "sv",
+                 "timezone": "Europe/Stockholm", "alias": "t-blekinge"},
+}

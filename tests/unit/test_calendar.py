@@ -12,16 +12,14 @@ from bot.config import parse_config
 from bot.db.models import ForumEvent
 from bot.services.calendar import DEFAULT_DURATION, PRODID, calendar_ics, event_filename
 from rooms.topology import NetworkConfig
-from tests.conftest import base_config
+from tests.conftest import LOCATIONS, base_config
 
 NETWORK = {
     "name": "Test Clusters",
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["rostock"],
     ],
 }
 NOW = datetime(2027, 1, 15, 8, 30, tzinfo=UTC)

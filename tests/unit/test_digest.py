@@ -26,16 +26,14 @@ from bot.i18n import SUPPORTED_LANGUAGES, Translator
 from bot.services.activity import ActivityCounter
 from bot.services.digest import EVENT_LIMIT, DigestComposer
 from bot.services.digest_delivery import DigestSender
-from tests.conftest import Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["rostock"],
     ],
     "topics": [{"key": "design", "name": "Design", "alias": "t-design", "tags": ["design"]}],
     "partners_room": {"alias": "t-partners", "language": "de"},

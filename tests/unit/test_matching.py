@@ -18,18 +18,15 @@ from bot.scheduler import is_round_week, round_trigger
 from bot.services.matching import MatchingService
 from bot.services.profiles import ProfileService
 from bot.services.rounds import RoundRunner, round_stats
-from tests.conftest import Clock, base_config
+from tests.conftest import LOCATIONS, Clock, base_config
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "elblag", "name": "Elbląg", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-elblag"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["elblag"],
+        LOCATIONS["rostock"],
     ],
 }
 SYNONYMS = {"synonyms": {"video": ["wideo", "film", "filmas"]}}

@@ -17,17 +17,15 @@ from rooms.arrivals import Arrivals
 from rooms.introductions import tags_meet
 from rooms.network import matrix_to
 from rooms.welcome import NAMES_SHOWN, Welcomer
-from tests.conftest import Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
     "name": "Test Clusters",
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["rostock"],
     ],
     "topics": [{"key": "design", "name": "Design & Media", "alias": "t-design",
                 "tags": ["design", "video"]},

@@ -8,18 +8,15 @@ from bot.db import Database
 from bot.deps import Deps
 from bot.i18n import Translator
 from rooms.relays import SHARES_PER_HOUR, hashtags, split_languages, version_for
-from tests.conftest import Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
-        {"key": "blekinge", "name": "Blekinge", "country": "SE", "language": "sv",
-         "timezone": "Europe/Stockholm", "alias": "t-blekinge"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["rostock"],
+        LOCATIONS["blekinge"],
     ],
     "topics": [{"key": "design", "name": "Design & Media", "alias": "t-design",
                 "tags": ["design", "video"]},

@@ -25,17 +25,15 @@ from bot.services import advice as advice_service
 from bot.services.advice import AdviceService
 from bot.web import DEPS, MAX_BODY, STATE, TEMPLATES, WebState, advice, templates
 from rooms.settings import RoomSettingsService
-from tests.conftest import Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import FakeGateway
 
 NETWORK = {
     "name": "Test Clusters",
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["rostock"],
     ],
     "advisory_room": {"alias": "t-advisory", "language": "en"},
 }

@@ -22,7 +22,7 @@ from bot.db.models import Collaboration, Connection, ForumEvent, NetworkRoom, Ro
 from bot.deps import Deps
 from bot.i18n import Translator
 from bot.web import DEPS, MAX_BODY, STATE, TEMPLATES, WebState, templates
-from tests.conftest import Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import FakeGateway
 
 TOKEN = "t" * 32
@@ -30,10 +30,8 @@ NETWORK = {
     "name": "Test Clusters",
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["rostock"],
     ],
     "partners_room": {"alias": "t-partners"},
 }

@@ -27,16 +27,14 @@ from bot.services import showcase as showcase_service
 from bot.services.showcase import ShowcaseService, public_name
 from bot.web import DEPS, STATE, TEMPLATES, WebState, create_app, templates
 from bot.web import showcase as showcase_web
-from tests.conftest import Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
     "space": {"alias": "t"},
     "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "t-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "t-rostock"},
+        LOCATIONS["szczecin"],
+        LOCATIONS["rostock"],
     ],
 }
 ROOMS = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros"}
