@@ -227,5 +227,35 @@ class ActiveRooms:
         return section
 
 
+class AdvisoryRequests:
+    """Questions from organisations outside the network (the advice form): how many came
+    this week and how many are still open, by sector — no names, which were not given for
+    this."""
+
+    async def build(self, session: AsyncSession, deps: Deps, window: Window,
+                    reader: Reader) -> Section | None:
+        from bot.db.models import AdvisoryRequest
+        from bot.services.advice import SECTOR_LABELS
+
+        new = (await session.execute(
+            select(AdvisoryRequest.sector, func.count()).where(
+                AdvisoryRequest.created_at >= window.start,
+                AdvisoryRequest.created_at < window.end).group_by(AdvisoryRequest.sector)
+        )).all()
+        still_open = await session.scalar(select(func.count()).select_from(
+            AdvisoryRequest).where(AdvisoryRequest.status == "new")) or 0
+        if not new and not still_open:
+            return None
+        section = Section(reader._(N_("Advisory requests")))
+        arrived = sum(n for _, n in new)
+        section.summary = reader.ngettext(
+            "%(num)d new request this week; %(open)d open in all.",
+            "%(num)d new requests this week; %(open)d open in all.", arrived, open=still_open)
+        for sector, n in sorted(new, key=lambda r: (-r[1], r[0])):
+            text = f"{reader._(SECTOR_LABELS.get(sector, sector))}: {n}"
+            section.lines.append((text, escape(text)))
+        return section
+
+
 SECTIONS: list[SectionSource] = [NewMembers(), Collaborations(), UpcomingEvents(), Meetings(),
-                                 ActiveRooms()]
+                                 ActiveRooms(), AdvisoryRequests()]

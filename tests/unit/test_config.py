@@ -101,3 +101,58 @@ def test_cli_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert any(line.strip().startswith("matrix.user_id: is required") for line in lines)
     assert any(line.strip().startswith("default_language:") for line in lines)
+
+
+def network_problems(**network: object) -> list[str]:
+    return problems(base_config(network={"space": {"alias": "sbcc"}, **network}))
+
+
+LOC = {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
+       "timezone": "Europe/Warsaw", "alias": "sbcc-szczecin"}
+
+
+def test_network_duplicate_keys_and_alias_clash() -> None:
+    found = network_problems(locations=[LOC, {**LOC, "alias": "other"}],
+                             topics=[{"key": "design", "name": "D", "alias": "sbcc-szczecin"}])
+    joined = "\n".join(found)
+    assert "network.locations: the key 'szczecin' is used twice" in joined
+    assert "the alias 'sbcc-szczecin' is used by both 'szczecin' and 'design'" in joined
+
+
+def test_network_language_timezone_and_room_references() -> None:
+    found = network_problems(locations=[{**LOC, "language": "fr", "timezone": "Mars/Olympus"},
+                                        {**LOC, "key": "x", "alias": None,
+                                         "room": "not a room"}])
+    joined = "\n".join(found)
+    assert "network.locations[0].language: must be one of en, pl, de, lt, sv" in joined
+    assert "network.locations[0].timezone: 'Mars/Olympus' is not a timezone" in joined
+    assert "network.locations[1].room: must be a room alias (#name:server) or a room id" \
+        in joined
+
+
+def test_network_rooms_need_a_space_and_adopted_rooms_parse() -> None:
+    assert problems(base_config(network={"locations": [LOC]})) == [
+        "network.space: is required when rooms are configured"]
+    config = parse_config(base_config(network={
+        "space": {"alias": "sbcc"},
+        "locations": [{**LOC, "alias": None, "room": "#kreativ:rostock.de"}],
+        "partners_room": {"alias": "sbcc-partners", "language": "en"}}), environ={})
+    [location] = config.network.locations
+    assert location.room == "#kreativ:rostock.de" and location.alias is None
+    assert config.network.partners.name == "Partners"
+
+
+def test_feature_sections_are_validated() -> None:
+    found = "\n".join(problems(base_config(
+        forums={"reminders": ["30d", "soon"], "grace": "forever"},
+        matchmaking={"rounds": "sometimes"},
+        digest={"schedule": "someday"},
+        web={"listen": "nowhere", "hooks": {"city": {"token": "short", "rooms": []}}})))
+    for expected in ("forums.reminders: 'soon' is not an offset",
+                     "forums.grace: 'forever' is not a duration",
+                     "matchmaking.rounds: must look like",
+                     "digest.schedule: must look like 'mon 09:00'",
+                     "web.listen: must look like 127.0.0.1:8080",
+                     "web.hooks.city.token: must be at least 16 characters",
+                     "web.hooks.city.rooms: must name at least one network room key"):
+        assert expected in found, expected

@@ -209,3 +209,37 @@ async def test_digest_commands(deps: Deps, driver: Driver, gateway: FakeGateway)
     await driver.send("!digest subscribe sv", sender="@coord:test", room_id="!des")
     await driver.send("!digest unsubscribe", sender="@coord:test", room_id="!par")
     assert await DigestSender(deps).targets() == [("!des", "sv")]
+
+
+async def test_advisory_requests_section(deps: Deps, clock: Clock) -> None:
+    from bot.db.models import AdvisoryRequest
+
+    async with deps.db.session() as s:
+        for i, (sector, status, days) in enumerate([("design", "new", 2), ("design", "new", 3),
+                                                    ("heritage", "answered", 1),
+                                                    ("tourism", "new", 30)]):
+            s.add(AdvisoryRequest(ref=f"ADV-{i}", secret_hash="x" * 64, organisation="Org",
+                                  email="a@b.example", sector=sector, question="q" * 20,
+                                  language="en", status=status,
+                                  created_at=SLOT - timedelta(days=days)))
+    text = (await compose(deps)).text
+    assert "3 new requests this week; 3 open in all." in text
+    assert "Design: 2" in text and "Museums and heritage: 1" in text
+    assert "Org" not in text and "ADV-" not in text
+
+
+def test_cli_prints_a_preview(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+    import sys
+
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "matrix: {homeserver: 'http://h', user_id: '@a:b', access_token: tok}\n"
+        f"database: {{url: 'sqlite+aiosqlite:///{tmp_path / 'd.db'}'}}\n"
+        "network: {name: Preview Net}\n")
+    result = subprocess.run([sys.executable, "-m", "bot", "digest", "--config", str(config),
+                             "--preview", "--lang", "de"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Preview Net")
+    assert "Woche" in result.stdout
