@@ -74,11 +74,13 @@ class App:
     async def start(self) -> None:
         await self.connect()
         self.scheduler.start()
-        await import_all_members(self.deps)
-        await self.welcomer.flush_all()
-        await self.rounds.schedule_pending()
-        await self.reminders.catch_up()
-        await self.digests.catch_up()
+        for step in (import_all_members(self.deps), self.welcomer.flush_all(),
+                     self.rounds.schedule_pending(), self.reminders.catch_up(),
+                     self.digests.catch_up()):
+            try:
+                await step
+            except Exception:  # what was due is in the database and is tried again later
+                log.exception("a catch-up step at start failed; the bot starts anyway")
         if self.web is not None:
             await self.web.start()
         log.info("sbcc-bot started as %s (device %s)", self.gateway.user_id,

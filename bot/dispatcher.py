@@ -61,12 +61,14 @@ class Dispatcher:
     async def handle_batch(self, batch: SyncBatch) -> None:
         """Handle one sync batch: invites first, then each room's events in order, rooms
         concurrently. Returns when everything in the batch is handled."""
-        for invite in batch.invites:
-            await self.on_invite(invite)
         by_room: dict[str, list[RoomEvent]] = defaultdict(list)
         for event in batch.events:
             by_room[event.room_id].append(event)
-        await asyncio.gather(*(self._room_events(r, evs) for r, evs in by_room.items()))
+        # the rooms' tasks first, so each takes its room's lock before any later batch's can
+        rooms = [asyncio.create_task(self._room_events(r, evs)) for r, evs in by_room.items()]
+        for invite in batch.invites:
+            await self.on_invite(invite)
+        await asyncio.gather(*rooms)
 
     async def _room_events(self, room_id: str, events: list[RoomEvent]) -> None:
         async with self._room_locks[room_id]:
@@ -76,16 +78,20 @@ class Dispatcher:
     async def on_event(self, event: RoomEvent) -> None:
         """Never raises: a broken event or handler must not stop the sync loop."""
         self.deps.metrics.events.inc()
-        try:
-            for hook in self._hooks:
-                await hook(event)
-            if isinstance(event, Message):
-                await self.on_message(event)
-        except (asyncio.CancelledError, HomeserverUnavailable):
-            self.aborted = True
-            raise
-        except Exception:
-            log.exception("failed to handle event %s in %s", event.event_id, event.room_id)
+        for step in [*self._hooks, *([self.on_message] if isinstance(event, Message) else [])]:
+            try:
+                await step(event)
+            except asyncio.CancelledError:
+                self.aborted = True
+                raise
+            except HomeserverUnavailable:
+                # transient failures are retried until the homeserver answers, so this only
+                # happens at shutdown: leave the position, the event comes again next start
+                self.aborted = True
+                raise
+            except Exception:  # one feature's failure never costs the others the event
+                log.exception("failed to handle event %s in %s", event.event_id,
+                              event.room_id)
 
     async def on_invite(self, invite: Invite) -> None:
         if invite.inviter is None or not self.deps.config.may_invite(invite.inviter):
@@ -144,11 +150,11 @@ class Dispatcher:
             name, _, more = name.partition("\n")
             args = more + " " + args
         deps = self.deps
-        await self._meet(message.sender)
         async with deps.db.sessionmaker() as session:
             ctx: Context | None = None
             failure: BaseException | None = None
             try:
+                await self._meet(message.sender)
                 async with session.begin():
                     if await is_handled(session, message.event_id):
                         return None

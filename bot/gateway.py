@@ -192,6 +192,11 @@ class MatrixGateway:
         """Make retry loops give up (used at shutdown)."""
         self._stopping.set()
 
+    @property
+    def stopping(self) -> bool:
+        """True once shutting down: only then do transient failures reach the callers."""
+        return self._stopping.is_set()
+
     async def close(self) -> None:
         await self.client.close()
 
@@ -320,7 +325,7 @@ class MatrixGateway:
     async def upload(self, data: bytes, content_type: str, filename: str) -> str:
         """Upload a file to the homeserver's media repository; returns its mxc:// URI."""
         resp = await self._retry(
-            lambda: self._upload(data, content_type, filename), "upload", attempts=5)
+            lambda: self._upload(data, content_type, filename), "upload")
         return resp.content_uri
 
     async def _upload(self, data: bytes, content_type: str, filename: str):  # noqa: ANN202
@@ -340,15 +345,14 @@ class MatrixGateway:
         return resp.event_id
 
     async def join(self, room_id: str) -> str:
-        resp = await self._retry(lambda: self.client.join(room_id), "join", attempts=5)
+        resp = await self._retry(lambda: self.client.join(room_id), "join")
         return resp.room_id
 
     async def leave(self, room_id: str) -> None:
-        await self._retry(lambda: self.client.room_leave(room_id), "leave", attempts=5)
+        await self._retry(lambda: self.client.room_leave(room_id), "leave")
 
     async def invite(self, room_id: str, user_id: str) -> None:
-        await self._retry(lambda: self.client.room_invite(room_id, user_id), "invite",
-                          attempts=5)
+        await self._retry(lambda: self.client.room_invite(room_id, user_id), "invite")
 
     # -- rooms and state -----------------------------------------------------------------
 
@@ -363,7 +367,7 @@ class MatrixGateway:
                 initial_state=initial_state or (), power_level_override=power_levels,
                 invite=invite, is_direct=is_direct,
             ),
-            "create room", attempts=5,
+            "create room",
         )
         return resp.room_id
 
@@ -371,7 +375,7 @@ class MatrixGateway:
         """The room id behind `#alias:server`, or None when the alias is free."""
         try:
             resp = await self._retry(lambda: self.client.room_resolve_alias(alias), "alias",
-                                     attempts=5)
+                                     )
         except GatewayError as exc:
             if exc.errcode == "M_NOT_FOUND":
                 return None
@@ -380,23 +384,21 @@ class MatrixGateway:
 
     async def room_state(self, room_id: str) -> list[dict[str, Any]]:
         """Every current state event of the room (raw dicts)."""
-        resp = await self._retry(lambda: self.client.room_get_state(room_id), "state",
-                                 attempts=5)
+        resp = await self._retry(lambda: self.client.room_get_state(room_id), "state")
         return list(resp.events)
 
     async def put_state(self, room_id: str, event_type: str, content: dict[str, Any],
                         state_key: str = "") -> str:
         resp = await self._retry(
             lambda: self.client.room_put_state(room_id, event_type, content, state_key),
-            "put state", attempts=5,
+            "put state",
         )
         self._invalidate(room_id, event_type)
         return resp.event_id
 
     async def joined_members(self, room_id: str) -> dict[str, str | None]:
         """Who is joined now: MXID → display name."""
-        resp = await self._retry(lambda: self.client.joined_members(room_id), "members",
-                                 attempts=5)
+        resp = await self._retry(lambda: self.client.joined_members(room_id), "members")
         self._joined_cache[room_id] = len(resp.members)
         return {m.user_id: m.display_name for m in resp.members}
 
@@ -405,7 +407,7 @@ class MatrixGateway:
     async def _room_state(self, room_id: str) -> list[dict[str, Any]]:
         if room_id not in self._state_cache:
             resp = await self._retry(lambda: self.client.room_get_state(room_id), "state",
-                                     attempts=5)
+                                     )
             self._state_cache[room_id] = [
                 ev for ev in resp.events
                 if ev.get("type") in ("m.room.create", "m.room.power_levels")
@@ -425,6 +427,6 @@ class MatrixGateway:
     async def joined_count(self, room_id: str) -> int:
         if room_id not in self._joined_cache:
             resp = await self._retry(lambda: self.client.joined_members(room_id), "members",
-                                     attempts=5)
+                                     )
             self._joined_cache[room_id] = len(resp.members)
         return self._joined_cache[room_id]

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.i18n import N_
 from commands.registry import Check
+from rooms.network import NetworkRooms
 
 if TYPE_CHECKING:
     from bot.context import Context
@@ -15,14 +16,16 @@ ADMIN_LEVEL = 100
 
 
 async def is_coordinator(ctx: Context) -> bool:
-    """Listed in `coordinators`, or power ≥ 50 in a room the bot administers.
+    """Listed in `coordinators`, or power ≥ 50 in one of the network's own rooms.
 
-    A room's power levels only count where the bot itself is an administrator (power 100 or a
-    room-version-12 creator): otherwise anyone could create a room, invite the bot, and be
-    its creator — and so "coordinator" — there.
+    Power levels only count in rooms the bot provisioned (and administers: power 100 or a
+    room-version-12 creator). Anyone can create a room, give themselves and the bot power
+    100 and invite it; such a room's levels must not make them a coordinator.
     """
     if ctx.sender in ctx.deps.config.coordinators:
         return True
+    if await NetworkRooms(ctx.session, ctx.deps.config.network).by_room_id(ctx.room_id) is None:
+        return False
     gateway = ctx.deps.gateway
     if await gateway.power_level(ctx.room_id, gateway.user_id) < ADMIN_LEVEL:
         return False

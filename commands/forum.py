@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from bot.context import Context, txn_base
@@ -20,10 +21,10 @@ FORUM_ACTIONS = "add, edit, cancel, ics"
 
 
 def _forum_id(raw: str) -> int:
-    try:
-        return int(raw.lstrip("#"))
-    except ValueError:
-        raise BadArgument(N_("“%(value)s” is not an event number."), value=raw) from None
+    digits = raw.lstrip("#")
+    if not re.fullmatch(r"[0-9]{1,9}", digits):  # also keeps huge numbers from the database
+        raise BadArgument(N_("“%(value)s” is not an event number."), value=raw)
+    return int(digits)
 
 
 def _reader_tz(ctx: Context, member_tz: str | None, fallback: str) -> str:

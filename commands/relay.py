@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+
 from bot.context import Context
-from bot.errors import UsageError, UserError
+from bot.errors import GatewayError, UsageError, UserError
 from bot.formatting import fill, pill
 from bot.i18n import N_
 from commands.checks import coordinator
 from commands.registry import Rest, check, command
+from rooms.network import KnownRoom
 from rooms.relays import Relays, split_languages, version_for
 from rooms.settings import RoomSettingsService
+
+log = logging.getLogger(__name__)
 
 
 @command("share", help=N_("Share something from your location room with the topic rooms it "
@@ -29,15 +34,36 @@ async def share(ctx: Context, text: Rest) -> None:
     member = await ctx.services.members.get(ctx.sender)
     who = pill(ctx.sender, member.display_name if member else None)
     settings = RoomSettingsService(ctx.session)
+    failed = []
     for room in targets:
         locale = await settings.language(room.room_id) or ctx.deps.config.default_language
         template = ctx.deps.translator.gettext(N_("📣 %(who)s from %(place)s shares: %(text)s"),
                                                locale)
         out_text, out_html = fill(template, who=who, place=here.spec.name, text=body)
-        await ctx.send(room.room_id, out_text, out_html, mentions=(ctx.sender,))
+        if not await _post(ctx, room.room_id, out_text, out_html, (ctx.sender,)):
+            failed.append(room)
     relays.record(ctx.sender, ctx.room_id)
-    await ctx.reply(ctx._(N_("Shared to: %(rooms)s."),
-                          rooms=", ".join(r.spec.name for r in targets)))
+    reached = [r.spec.name for r in targets if r not in failed]
+    await ctx.reply(_outcome(ctx, ctx._(N_("Shared to: %(rooms)s."), rooms=", ".join(reached)),
+                             failed))
+
+
+async def _post(ctx: Context, room_id: str, text: str, html: str,
+                mentions: tuple[str, ...] = ()) -> bool:
+    """Post into one room; a room that refuses (4xx) is reported, not fatal for the rest."""
+    try:
+        await ctx.send(room_id, text, html, mentions=mentions)
+        return True
+    except GatewayError as exc:
+        log.warning("could not relay into %s: %s", room_id, exc)
+        return False
+
+
+def _outcome(ctx: Context, done: str, failed: list[KnownRoom]) -> str:
+    if not failed:
+        return done
+    return done + " " + ctx._(N_("I could not post in: %(rooms)s."),
+                              rooms=", ".join(r.spec.name for r in failed))
 
 
 @command("announce", help=N_("Post an announcement to every network room; give versions "
@@ -51,12 +77,15 @@ async def announce(ctx: Context, text: Rest) -> None:
         raise UserError(N_("The network's rooms are not set up yet; a coordinator can run "
                            "%(command)s."), command=f"{ctx.prefix}provision")
     settings = RoomSettingsService(ctx.session)
+    failed = []
     for room in rooms:
         language = await settings.language(room.room_id) or ctx.deps.config.default_language
         body = version_for(versions, language)
         title = ctx.deps.translator.gettext(N_("📢 Announcement from the coordinators"),
                                             language)
         out_text, out_html = fill("%(title)s\n%(body)s", title=title, body=body)
-        await ctx.send(room.room_id, out_text, out_html)
-    await ctx.reply(ctx.ngettext("Announced in %(num)d room.", "Announced in %(num)d rooms.",
-                                 len(rooms)))
+        if not await _post(ctx, room.room_id, out_text, out_html):
+            failed.append(room)
+    done = ctx.ngettext("Announced in %(num)d room.", "Announced in %(num)d rooms.",
+                        len(rooms) - len(failed))
+    await ctx.reply(_outcome(ctx, done, failed))

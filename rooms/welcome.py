@@ -18,6 +18,7 @@ from sqlalchemy import delete, select
 
 from bot.db.models import Member, PendingWelcome
 from bot.deps import Deps
+from bot.errors import GatewayError
 from bot.events import Outgoing
 from bot.formatting import Rich, fill, pill
 from bot.i18n import use_locale
@@ -66,7 +67,13 @@ class Welcomer:
                     row.batch = new_batch
                 unfinished.append(new_batch)
         for batch in unfinished:
-            await self._send(room_id, batch)
+            try:
+                await self._send(room_id, batch)
+            except GatewayError as exc:  # final (4xx): we may not post there any more
+                log.warning("cannot welcome in %s (%s); dropping batch %s", room_id, exc, batch)
+                async with self.deps.db.session() as session:
+                    await session.execute(delete(PendingWelcome).where(
+                        PendingWelcome.batch == batch))
 
     async def _send(self, room_id: str, batch: str) -> None:
         deps = self.deps

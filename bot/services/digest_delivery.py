@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from bot.db.models import DigestDelivery, DigestSubscription
 from bot.deps import Deps
+from bot.errors import GatewayError
 from bot.events import Outgoing
 from bot.services.digest import Digest, DigestComposer
 from rooms.network import NetworkRooms
@@ -87,7 +88,10 @@ class DigestSender:
         week = self.week_of(slot, self.config.timezone)
         sent = 0
         for room_id, locale in await self.targets():
-            sent += await self.deliver_room(room_id, locale, week, slot)
+            try:
+                sent += await self.deliver_room(room_id, locale, week, slot)
+            except GatewayError as exc:  # one room's refusal never stops the others
+                log.warning("digest %s not delivered to %s: %s", week, room_id, exc)
         return sent
 
     async def catch_up(self) -> None:

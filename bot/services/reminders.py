@@ -17,6 +17,7 @@ from sqlalchemy import select
 from bot.dates import event_time, relative
 from bot.db.models import ForumEvent, Member, Reminder, Rsvp
 from bot.deps import Deps
+from bot.errors import GatewayError
 from bot.events import Outgoing
 from bot.formatting import fill, pill
 from bot.i18n import N_
@@ -86,11 +87,16 @@ class ReminderSender:
                             row.id, row.offset, event.id, row.target, row.due_at, now)
                 return
             row.state = "sending"
-        await self._send(reminder_id)
+        state = "sent"
+        try:
+            await self._send(reminder_id)
+        except GatewayError as exc:  # final (4xx), e.g. the bot was removed from the room
+            log.warning("reminder %d cannot be sent (%s); marked missed", reminder_id, exc)
+            state = "missed"
         async with deps.db.session() as session:
             row = await session.get(Reminder, reminder_id)
             if row is not None:
-                row.state, row.sent_at = "sent", deps.clock()
+                row.state, row.sent_at = state, deps.clock()
 
     async def _send(self, reminder_id: int) -> None:
         deps = self.deps

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
 from bot.db.models import MatchRound, Member, MemberTag, RoomMembership, RoundAnswer, RoundGroup
 from bot.deps import Deps
+from bot.errors import GatewayError
 from bot.events import Outgoing, Reaction, RoomEvent
 from bot.formatting import fill
 from bot.i18n import N_
@@ -109,9 +110,9 @@ class RoundRunner:
                 session.add_all(RoundGroup(round_id=existing.id, members=" ".join(g),
                                            cross_border=is_cross_border(g, countries))
                                 for g in groups)
-            round_id = existing.id
+            round_id, followup_at = existing.id, existing.followup_at
         people = await self.open_rooms(round_id)
-        self.schedule_follow_up(round_id)
+        self.schedule_follow_up(round_id, followup_at)
         return round_id, people
 
     async def open_rooms(self, round_id: int) -> int:
@@ -121,7 +122,10 @@ class RoundRunner:
                 RoundGroup.round_id == round_id).order_by(RoundGroup.id))).all()
         for group in groups:
             if group.room_id is None:
-                await self._open(group.id, round_id)
+                try:
+                    await self._open(group.id, round_id)
+                except GatewayError as exc:  # one group's trouble never stops the others
+                    log.warning("round %d: no room for group %d (%s)", round_id, group.id, exc)
         return sum(len(g.members.split()) for g in groups)
 
     async def _open(self, group_id: int, round_id: int) -> None:
@@ -141,7 +145,8 @@ class RoundRunner:
 
     # -- the follow-up ----------------------------------------------------------------------
 
-    def schedule_follow_up(self, round_id: int, when=None) -> None:  # noqa: ANN001
+    def schedule_follow_up(self, round_id: int, when: datetime) -> None:
+        """Ask "did you meet?" at `when` (a job rebuilt from the rows at every start)."""
         scheduler = self.deps.scheduler
         if scheduler is None:
             return
@@ -167,7 +172,10 @@ class RoundRunner:
                 RoundGroup.round_id == round_id, RoundGroup.room_id.is_not(None),
                 RoundGroup.question_event_id.is_(None)))).all()
         for group in groups:
-            await self._ask(group.id)
+            try:
+                await self._ask(group.id)
+            except GatewayError as exc:
+                log.warning("round %d: cannot ask group %d (%s)", round_id, group.id, exc)
         async with self.deps.db.session() as session:
             row = await session.get(MatchRound, round_id)
             if row is not None:

@@ -22,6 +22,7 @@ Abuse protection:
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -366,7 +367,7 @@ async def _submit(request: web.Request, is_json: bool, tr: Callable[..., str]
     if is_json:
         try:
             data = json.loads(body)
-        except (UnicodeDecodeError, ValueError):
+        except (ValueError, RecursionError):  # not JSON, or nested beyond reason
             data = None
         if not isinstance(data, dict):
             return web.json_response({"errors": {"request": tr(BAD_BODY)}}, status=400), False
@@ -398,7 +399,7 @@ async def _submit(request: web.Request, is_json: bool, tr: Callable[..., str]
         return _form(request, 400, values, errors), False
 
     try:  # stored and committed: a failure to post must not cost the sender their link
-        async with deps.db.session() as session:
+        async with asyncio.timeout(15), deps.db.session() as session:
             await AdviceService(session, deps).post(ref)
     except Exception:  # noqa: BLE001 - logged; the request waits for the advisory workflow
         log.exception("advisory request %s stored but not posted to the advisory room", ref)

@@ -36,6 +36,7 @@ logged with the hook's name — never with the token.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -62,6 +63,7 @@ from rooms.network import NetworkRooms
 from rooms.topology import NetworkConfig, RoomSpec
 
 log = logging.getLogger(__name__)
+SEND_TIMEOUT = 15  # seconds: the homeserver retries itself; a web client will not wait longer
 
 MAX_TITLE = 200
 MAX_TEXT = 8000
@@ -256,7 +258,8 @@ async def receive(request: web.Request) -> web.Response:
     for room_id in room_ids:
         txn = f"sbcc.hook.{hook.name}.{uuid.uuid4()}"
         try:
-            await deps.gateway.send(Outgoing(room_id, body, html, txn_id=txn))
+            async with asyncio.timeout(SEND_TIMEOUT):
+                await deps.gateway.send(Outgoing(room_id, body, html, txn_id=txn))
         except Exception:
             log.exception("hook %s: could not post into %s", hook.name, room_id)
             continue

@@ -79,7 +79,9 @@ def setup(app: web.Application) -> None:
 def _page_number(request: web.Request) -> int:
     """?page=N (1 when missing or not a sensible number)."""
     raw = request.query.get("page", "1")
-    return min(int(raw), MAX_PAGE) if raw.isdigit() and int(raw) > 0 else 1
+    if not re.fullmatch(r"[0-9]{1,6}", raw) or int(raw) == 0:  # ("²".isdigit() is True)
+        return 1
+    return min(int(raw), MAX_PAGE)
 
 
 def _cached(response: web.StreamResponse, *, by_language: bool) -> web.StreamResponse:

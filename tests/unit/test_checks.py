@@ -6,14 +6,25 @@ import math
 
 import pytest
 
+from bot.db import Database
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
-from bot.i18n import N_
+from bot.i18n import N_, Translator
 from commands.checks import coordinator
 from commands.registry import Registry, check
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
-ROOM = "!net:test"
+ROOM = "!net:test"  # the network's Szczecin room
+OTHER = "!someones:test"  # a room someone created and invited the bot to
+
+
+@pytest.fixture
+async def deps(db: Database, gateway: FakeGateway, translator: Translator,
+               clock: Clock) -> Deps:
+    network = {"space": {"alias": "t"}, "locations": [LOCATIONS["szczecin"]]}
+    return await network_deps(db, gateway, translator, clock, base_config(network=network),
+                              {"space": "!space:test", "location:szczecin": ROOM})
 
 
 @pytest.fixture
@@ -46,7 +57,17 @@ async def test_power_50_counts_where_the_bot_administers(coord_driver: Driver,
     [out] = await coord_driver.send("!secret", sender="@mod:test", room_id=ROOM)
     assert out.body == "granted"
     [denied] = await coord_driver.send("!secret", sender="@ala:test", room_id=ROOM)
-    assert "coordinators" in denied.body and denied.body.startswith("⚠️")
+    # the room speaks Polish
+    assert denied.body == "⚠️ " + Translator().gettext("Only coordinators may use this command.",
+                                                       "pl")
+
+
+async def test_power_in_a_room_outside_the_network_does_not_count(
+        coord_driver: Driver, gateway: FakeGateway) -> None:
+    gateway.power[(OTHER, gateway.user_id)] = 100  # Eve gave the bot power 100 …
+    gateway.power[(OTHER, "@eve:test")] = 100  # … and herself
+    [out] = await coord_driver.send("!secret", sender="@eve:test", room_id=OTHER)
+    assert out.body != "granted" and out.body.startswith("⚠️")
 
 
 async def test_own_room_creator_is_not_a_coordinator(coord_driver: Driver,

@@ -277,3 +277,26 @@ async def test_forum_ics_is_uploaded_as_a_file(deps: Deps, driver: Driver,
     assert content["msgtype"] == "m.file" and content["url"] == "mxc://test/1"
     [vevent] = Calendar.from_ical(data).walk("VEVENT")
     assert str(vevent["SUMMARY"]) == "Annual Forum 2027"
+
+
+async def test_odd_event_numbers_get_a_clear_answer(driver: Driver) -> None:
+    for raw in ("99999999999999999999", "²", "#-1"):
+        [out] = await driver.send(f"!rsvp {raw} yes")
+        assert out.body.startswith("⚠️") and "Something went wrong" not in out.body
+
+
+async def test_a_room_that_refuses_the_reminder_marks_it_missed(
+        deps: Deps, driver: Driver, reminders: ReminderSender, gateway: FakeGateway,
+        clock: Clock) -> None:
+    from bot.errors import GatewayError
+
+    await add_event(driver)
+    row = {r.offset: r for r in await rows(deps, Reminder)}["7d"]
+    clock.now = row.due_at
+
+    async def refuse(message):  # noqa: ANN001, ANN202
+        raise GatewayError("send: M_FORBIDDEN", "M_FORBIDDEN", 403)
+
+    gateway.send = refuse  # type: ignore[method-assign]
+    await reminders.catch_up()  # never raises: the bot must start
+    assert {r.id: r.state for r in await rows(deps, Reminder)}[row.id] == "missed"

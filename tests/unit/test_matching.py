@@ -247,3 +247,15 @@ def test_scheduled_rounds_keep_their_weekday_and_hour_across_dst(deps: Deps) -> 
     assert len(rounds) == 4
     assert all((b - a).days == 14 for a, b in zip(rounds, rounds[1:], strict=False))
     assert is_round_week(date(2026, 1, 5), 2) and not is_round_week(date(2026, 1, 12), 2)
+
+
+async def test_the_follow_up_is_scheduled_a_week_later(deps: Deps, clock: Clock) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    for mxid, loc in (("@a:x", "szczecin"), ("@b:x", "rostock")):
+        await person(deps, mxid, loc, rounds=True)
+    deps.scheduler = AsyncIOScheduler(timezone="UTC")  # not started: only its jobs are read
+    round_id, _ = await RoundRunner(deps).start("k-later", None, None)
+    job = deps.scheduler.get_job(f"round-followup:{round_id}")
+    assert job is not None
+    assert job.trigger.run_date == clock() + timedelta(days=7)

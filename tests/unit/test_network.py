@@ -194,3 +194,17 @@ def test_matrix_to_links() -> None:
 async def test_provision_needs_a_coordinator(driver: Driver) -> None:
     [out] = await driver.send("!provision", sender="@ala:x")
     assert out.body.startswith("⚠️")
+
+
+async def test_a_welcome_the_room_refuses_is_dropped_not_retried_forever(
+        deps: Deps, arrivals: Arrivals, gateway: FakeGateway) -> None:
+    from bot.errors import GatewayError
+
+    await arrivals.on_event(member_event("!szn", "@ala:x", "join"))
+
+    async def refuse(message):  # noqa: ANN001, ANN202
+        raise GatewayError("send: M_FORBIDDEN", "M_FORBIDDEN", 403)
+
+    gateway.send = refuse  # type: ignore[method-assign]
+    await arrivals.welcomer.flush_all()  # no exception: the bot starts regardless
+    assert await pending(deps) == []

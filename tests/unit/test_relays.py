@@ -96,3 +96,21 @@ def test_parsing_helpers() -> None:
     assert split_languages("Just text | with a bar") == {"": "Just text | with a bar"}
     assert version_for({"pl": "Cześć", "de": "Hallo"}, "sv") == "Cześć"
     assert version_for({"en": "Hi", "pl": "Cześć"}, "sv") == "Hi"
+
+
+async def test_a_refusing_room_is_reported_not_fatal(driver: Driver, gateway: FakeGateway
+                                                     ) -> None:
+    from bot.errors import GatewayError
+
+    real_send = gateway.send
+
+    async def refuse_rostock(message):  # noqa: ANN001, ANN202
+        if message.room_id == "!ros":
+            raise GatewayError("send: M_FORBIDDEN", "M_FORBIDDEN", 403)
+        return await real_send(message)
+
+    gateway.send = refuse_rostock  # type: ignore[method-assign]
+    out = await driver.send("!share --all Open studio", room_id="!szn")
+    assert set(relayed(out)) == {"!ble"}
+    reply = next(o for o in out if o.room_id == "!szn")
+    assert "Blekinge" in reply.body and "Rostock" in reply.body  # reached, and not reached
