@@ -194,10 +194,12 @@ class RoundRunner:
             event_id = await deps.gateway.send(Outgoing(
                 group.room_id, text, html, mentions=tuple(m.mxid for m in members),
                 txn_id=f"sbcc.round.{group_id}.ask"))
-            for key, suffix in ((YES, "yes"), (NO, "no")):
-                await deps.gateway.react(group.room_id, event_id, key,
-                                         f"sbcc.round.{group_id}.ask.{suffix}")
             group.question_event_id = event_id
+            room_id = group.room_id
+        # recorded first, so an answer given the moment the question appears is understood;
+        # the two prompts after (a resend folds into the first by its transaction id)
+        for key, suffix in ((YES, "yes"), (NO, "no")):
+            await deps.gateway.react(room_id, event_id, key, f"sbcc.round.{group_id}.ask.{suffix}")
 
     # -- answers and figures -------------------------------------------------------------
 

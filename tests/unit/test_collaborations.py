@@ -275,6 +275,12 @@ async def test_only_members_or_coordinators_change_it(driver: Driver, deps: Deps
 async def test_power_in_an_administered_room_makes_a_coordinator(driver: Driver,
                                                                  gateway: FakeGateway) -> None:
     await driver.send("!collab add Expo with @bob:test")
+    config = driver.dispatcher.deps.config  # power counts in the network's own rooms only
+    async with driver.dispatcher.deps.db.session() as session:
+        from rooms.network import NetworkRooms
+
+        await NetworkRooms(session, config.network).record(
+            config.network.locations[0], "!room:test", None, driver.dispatcher.deps.clock())
     gateway.power[("!room:test", "@sbcc:test")] = 100
     gateway.power[("!room:test", "@mod:test")] = 50
     assert "is now active" in await one(driver, "!collab status 1 active", sender="@mod:test")
