@@ -26,6 +26,12 @@ SECTIONS = (("location", N_("Locations")), ("topic", N_("Topics")),
             ("partners", N_("Partners")), ("advisory", N_("Advisory")))
 
 
+def not_provisioned(ctx: Context) -> UserError:
+    """The error for commands that need the network's rooms before they exist."""
+    return UserError(N_("The network's rooms are not set up yet; a coordinator can run "
+                        "%(command)s."), command=f"{ctx.prefix}provision")
+
+
 def _require_network(ctx: Context) -> None:
     if not ctx.deps.config.network.configured:
         raise UserError(N_("No network is configured yet: the configuration needs a network "
@@ -64,8 +70,7 @@ async def rooms(ctx: Context) -> None:
     _require_network(ctx)
     known = await NetworkRooms(ctx.session, ctx.deps.config.network).known()
     if not known:
-        raise UserError(N_("The network's rooms are not set up yet; a coordinator can run "
-                           "%(command)s."), command=f"{ctx.prefix}provision")
+        raise not_provisioned(ctx)
     text_lines, html = [], []
     space = next((r for r in known if r.spec.kind == "space"), None)
     if space is not None:
@@ -97,8 +102,7 @@ async def members(ctx: Context, location: str | None = None) -> None:
                               value=location, choices=", ".join(network.location_by_key))
         known = [r for r in known if r.spec.kind == "location" and r.spec.key == key]
     if not known:
-        raise UserError(N_("The network's rooms are not set up yet; a coordinator can run "
-                           "%(command)s."), command=f"{ctx.prefix}provision")
+        raise not_provisioned(ctx)
     service = MembershipService(ctx.session, ctx.deps.clock)
     counts = await service.counts([r.room_id for r in known])
     show_names = await is_coordinator(ctx)

@@ -9,6 +9,7 @@ from bot.errors import GatewayError, UsageError, UserError
 from bot.formatting import fill, pill
 from bot.i18n import N_
 from commands.checks import coordinator
+from commands.network import not_provisioned
 from commands.registry import Rest, check, command
 from rooms.network import KnownRoom
 from rooms.relays import Relays, split_languages, version_for
@@ -74,8 +75,7 @@ async def announce(ctx: Context, text: Rest) -> None:
     relays = Relays(ctx.session, ctx.deps)
     rooms = await relays.all_rooms()
     if not rooms:
-        raise UserError(N_("The network's rooms are not set up yet; a coordinator can run "
-                           "%(command)s."), command=f"{ctx.prefix}provision")
+        raise not_provisioned(ctx)
     settings = RoomSettingsService(ctx.session)
     failed = []
     for room in rooms:
