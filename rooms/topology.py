@@ -40,7 +40,7 @@ class NetworkConfig:
     topics: tuple[RoomSpec, ...] = ()
     partners: RoomSpec | None = None
     advisory: RoomSpec | None = None  # where advisory requests from the web form arrive
-    welcome_delay: int = 20  # seconds to gather joins into one welcome
+    welcome_delay: int = 60  # seconds to gather joins into one welcome ("a dozen in a minute")
     location_by_key: dict[str, RoomSpec] = field(default_factory=dict, compare=False)
 
     @property
