@@ -134,6 +134,8 @@ class App:
     def stop(self) -> None:
         log.info("stopping: finishing in-flight commands")
         self.sync.stop()
+        # retries give up from now on: what cannot be finished is redelivered next start
+        self.gateway.stop()
 
     async def close(self) -> None:
         if self.web is not None:
