@@ -6,10 +6,7 @@ from __future__ import annotations
 from bot.context import Context
 from bot.errors import BadArgument
 from bot.i18n import N_
-
-# `_switch` is private to commands/profile.py; it is imported rather than copied so that
-# every on/off switch of the bot accepts the same words (on/off, yes/no, true/false, 1/0).
-from commands.profile import _switch
+from commands.converters import parse_switch
 from commands.registry import command
 
 TOPICS = ("showcase",)
@@ -47,7 +44,7 @@ async def consent(ctx: Context, topic: str = "", choice: str = "") -> None:
     if not choice:
         await _show(ctx)
         return
-    on = _switch(choice)
+    on = parse_switch(choice)
     member = await ctx.services.members.get_or_create(ctx.sender)
     member.showcase = on
     off_usage = f"{ctx.prefix}consent showcase off"

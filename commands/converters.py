@@ -67,3 +67,13 @@ def user_argument(ctx: Context, raw: str) -> str:
         return mentioned[0]
     raise BadArgument(N_("“%(value)s” is not a Matrix ID. Write it like @name:server, or "
                          "mention the person."), value=raw.strip()[:80])
+
+
+def parse_switch(value: str) -> bool:
+    """on/off (yes/no, true/false, 1/0), for switches."""
+    word = value.strip().casefold()
+    if word in ("on", "yes", "true", "1"):
+        return True
+    if word in ("off", "no", "false", "0"):
+        return False
+    raise BadArgument(N_("“%(value)s” is neither on nor off."), value=value[:40])

@@ -27,10 +27,6 @@ def _forum_id(raw: str) -> int:
     return int(digits)
 
 
-def _reader_tz(ctx: Context, member_tz: str | None, fallback: str) -> str:
-    return member_tz or fallback
-
-
 async def _reschedule(ctx: Context, forum_id: int) -> None:
     sender = ReminderSender(ctx.deps)
     ctx.after_commit(lambda: sender.schedule(forum_id))
@@ -45,7 +41,7 @@ async def forums(ctx: Context) -> None:
     me = await ctx.services.members.get(ctx.sender)
     lines, items = [], []
     for event in events:
-        tz = _reader_tz(ctx, me.timezone if me else None, event.timezone)
+        tz = (me.timezone if me else None) or event.timezone
         when = event_time(event.starts_at, tz, ctx.locale)
         soon = relative(event.starts_at, ctx.deps.clock(), ctx.locale)
         place = place_of(ctx.deps, event)
@@ -137,7 +133,7 @@ async def _show(ctx: Context, forum_id: int) -> None:
     event = await service.get(forum_id)
     counts = await service.counts(event)
     me = await ctx.services.members.get(ctx.sender)
-    tz = _reader_tz(ctx, me.timezone if me else None, event.timezone)
+    tz = (me.timezone if me else None) or event.timezone
     lines = [f"#{event.id} {event.title}",
              f"{event_time(event.starts_at, tz, ctx.locale)} — "
              f"{relative(event.starts_at, ctx.deps.clock(), ctx.locale)}",

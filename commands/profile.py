@@ -19,7 +19,7 @@ from bot.services.profiles import (
     parse_tags,
     profile_card,
 )
-from commands.converters import unquote_value, user_argument
+from commands.converters import parse_switch, unquote_value, user_argument
 from commands.registry import Rest, command
 
 
@@ -77,7 +77,7 @@ async def _set_bio(ctx: Context, value: str) -> str:
 
 
 async def _set_connect(ctx: Context, value: str) -> str:
-    on = _switch(value)
+    on = parse_switch(value)
     member = await ctx.services.members.get_or_create(ctx.sender)
     member.connect_ok = on
     if on:
@@ -85,16 +85,6 @@ async def _set_connect(ctx: Context, value: str) -> str:
                         "show up in their matches."), connect=f"{ctx.prefix}connect")
     return ctx._(N_("Nobody can open an introduction with you now, and you are left out of "
                     "matches. Switch back with %(usage)s."), usage=f"{ctx.prefix}set connect on")
-
-
-def _switch(value: str) -> bool:
-    """on/off (yes/no, true/false, 1/0), for switches."""
-    word = value.strip().casefold()
-    if word in ("on", "yes", "true", "1"):
-        return True
-    if word in ("off", "no", "false", "0"):
-        return False
-    raise BadArgument(N_("“%(value)s” is neither on nor off."), value=value[:40])
 
 
 SETTERS: dict[str, Setter] = {

@@ -10,10 +10,10 @@ wall clock of the event's timezone, so daylight saving never shifts a reminder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import ForumEvent, Member, Reminder, Rsvp
@@ -263,16 +263,6 @@ class ForumService:
                                           due_at=due, state="pending"))
         await self.session.flush()
 
-    async def pending_reminders(self, forum_id: int | None = None) -> list[Reminder]:
-        query = select(Reminder).where(Reminder.state.in_(("pending", "sending")))
-        if forum_id is not None:
-            query = query.where(Reminder.forum_id == forum_id)
-        return list((await self.session.scalars(query.order_by(Reminder.due_at))).all())
-
-    async def drop_pending(self, forum_id: int) -> None:
-        await self.session.execute(delete(Reminder).where(
-            Reminder.forum_id == forum_id, Reminder.state == "pending"))
-
 
 def clean_title(text: str) -> str:
     title = " ".join(text.split())
@@ -293,10 +283,3 @@ def parse_capacity(text: str) -> int | None:
     if not 1 <= value <= 100_000:
         raise BadArgument(N_("“%(value)s” is not a number of places."), value=text)
     return value
-
-
-def reminder_timedelta(offset_text: str) -> timedelta:
-    from bot.forums_config import parse_offset
-
-    parsed = parse_offset(offset_text)
-    return parsed.delta if parsed else timedelta(0)

@@ -26,10 +26,11 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import case, func, select
 
-from bot.db.models import Collaboration, Connection, RoomMembership
+from bot.db.models import Connection
 from bot.deps import Deps
-from bot.services.collaborations import STATUSES
+from bot.services.collaborations import CollaborationService
 from bot.web import DEPS, STATE, WebState
+from rooms.membership import MembershipService
 from rooms.network import NetworkRooms
 
 log = logging.getLogger(__name__)
@@ -53,24 +54,17 @@ async def _refresh_from_database(deps: Deps) -> None:
     async with deps.db.session() as session:
         known = await NetworkRooms(session, network).known()
         location_of = {k.room_id: k.spec.key for k in known if k.spec.kind == "location"}
-        members: dict[str, int] = {}
-        if location_of:
-            rows = await session.execute(
-                select(RoomMembership.room_id, func.count())
-                .where(RoomMembership.room_id.in_(list(location_of)),
-                       RoomMembership.until.is_(None))
-                .group_by(RoomMembership.room_id))
-            members = {location_of[room_id]: count for room_id, count in rows.all()}
-        by_status = dict((await session.execute(
-            select(Collaboration.status, func.count()).group_by(Collaboration.status))).all())
+        counts = await MembershipService(session, deps.clock).counts(list(location_of))
+        members = {location_of[room_id]: n for room_id, n in counts.items()}
+        by_status = await CollaborationService(session, deps).counts_by_status()
         total, crossing = (await session.execute(
             select(func.count(), func.coalesce(
                 func.sum(case((Connection.cross_border.is_(True), 1), else_=0)), 0))
             .select_from(Connection))).one()
     for spec in network.locations:
         metrics.members.labels(location=spec.key).set(members.get(spec.key, 0))
-    for status in STATUSES:
-        metrics.collaborations.labels(status=status).set(by_status.get(status, 0))
+    for status, n in by_status.items():
+        metrics.collaborations.labels(status=status).set(n)
     metrics.cross_border.set(crossing / total if total else 0)
 
 
