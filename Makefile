@@ -30,10 +30,12 @@ run: $(STAMP)
 
 test: $(TSTAMP)
 	$(BIN)/ruff check bot commands rooms tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check bot commands rooms tests bench
+	$(BIN)/mypy
 
 # Re-extract source strings and merge them into every catalog.
 translations: $(TSTAMP)

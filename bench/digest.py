@@ -34,7 +34,7 @@ from bot.db.models import (  # noqa: E402
 )
 from bot.deps import Deps  # noqa: E402
 from bot.i18n import Translator  # noqa: E402
-from bot.services.digest import DigestComposer  # noqa: E402
+from bot.features.digest.composer import DigestComposer  # noqa: E402
 from rooms.network import room_key  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
@@ -102,7 +102,7 @@ async def main() -> None:
               f"{time.perf_counter() - t0:.0f} s")
         deps = Deps(config=config, db=db, gateway=None,  # type: ignore[arg-type]
                     translator=Translator(), registry=None)  # type: ignore[arg-type]
-        composer = DigestComposer(deps)
+        composer = DigestComposer(deps.config, deps.translator)
         times, chart_times, size = [], [], 0
         for run in range(5):
             async with db.session() as s:

@@ -25,7 +25,7 @@ from bot.config import load_config  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.db.models import Member, MemberTag  # noqa: E402
 from bot.deps import Deps  # noqa: E402
-from bot.services.matching import MatchingService  # noqa: E402
+from bot.features.matchmaking.matching import MatchingService  # noqa: E402
 
 TAGS = 2000
 LANGS = ["pl", "de", "lt", "sv", "en"]
@@ -95,7 +95,7 @@ async def main(args: argparse.Namespace) -> None:
 
 async def round_benchmark(members: list[dict]) -> None:
     try:
-        from bot.services.pairing import Participant, make_groups, pairs_of
+        from bot.features.matchmaking.pairing import Participant, make_groups, pairs_of
     except ImportError:
         print("round: pairing not available")
         return

@@ -1,40 +1,107 @@
 """The App owns everything that lives for the bot's lifetime and starts/stops it in order:
-config → database → translator → gateway (login) → scheduler → sync loop."""
+config → database → translator → gateway (login) → scheduler → features' catch-ups → web →
+sync loop. The features are a list: adding one is one line in `FEATURES`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.config import Config
+import commands
+from bot import config as config_module
+from bot.config import Config, SectionSpec
 from bot.db import Database
 from bot.db.models import BotSession
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
 from bot.errors import GatewayError
+from bot.feature import Feature, Wiring
+from bot.features import (
+    advice,
+    collaborations,
+    digest,
+    forums,
+    matchmaking,
+    profiles,
+    relays,
+    showcase,
+    webhooks,
+)
+from bot.framework import Registry
 from bot.gateway import MatrixGateway
 from bot.i18n import Translator
 from bot.logs import RedactSecrets
-from bot.scheduler import add_foundation_jobs, add_round_jobs
-from bot.services.activity import ActivityCounter
-from bot.services.digest_delivery import DigestSender
-from bot.services.forum_reactions import ForumReactions
-from bot.services.reminders import ReminderSender
-from bot.services.rounds import RoundRunner
+from bot.members import MemberService
 from bot.sync_loop import SyncLoop
-from bot.web import WebServer
-from commands import load_commands
-from rooms.arrivals import Arrivals
-from rooms.provisioning import import_all_members
-from rooms.welcome import Welcomer
+from bot.sync_store import prune_handled
+from bot.web.pages import WebState
+from bot.web.server import WebServer, create_app
+from rooms import feature as network
 
 log = logging.getLogger(__name__)
+HANDLED_EVENTS_KEPT = timedelta(days=7)
+
+FEATURES: tuple[Feature, ...] = (
+    network.FEATURE,
+    profiles.FEATURE,
+    matchmaking.FEATURE,
+    collaborations.FEATURE,
+    forums.FEATURE,
+    digest.FEATURE,
+    relays.FEATURE,
+    showcase.FEATURE,
+    webhooks.FEATURE,
+    advice.FEATURE,
+)
+
+
+def config_sections(features: Sequence[Feature] = FEATURES) -> list[SectionSpec[Any]]:
+    return [spec for feature in features for spec in feature.config]
+
+
+def parse_config(raw: Any, environ: Mapping[str, str] | None = None,
+                 features: Sequence[Feature] = FEATURES) -> Config:
+    """The configuration with every feature's section (see `bot.config.parse_config`)."""
+    return config_module.parse_config(raw, environ, config_sections(features))
+
+
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
+                features: Sequence[Feature] = FEATURES) -> Config:
+    return config_module.load_config(path, environ, config_sections(features))
+
+
+def load_commands() -> Registry:
+    """A registry with every command module's commands."""
+    return commands.load(Registry())
+
+
+def wire(deps: Deps, features: Sequence[Feature] = FEATURES) -> Wiring:
+    """The core's own services and jobs, then each feature's."""
+    wiring = Wiring(deps)
+    wiring.service("members", lambda session: MemberService(session, deps.clock))
+
+    async def prune() -> None:
+        async with deps.db.session() as session:
+            removed = await prune_handled(session, deps.clock(), HANDLED_EVENTS_KEPT)
+        if removed:
+            log.info("pruned %d handled event ids", removed)
+
+    wiring.job(prune, "interval", id="prune-handled-events", hours=1,
+               next_run_time=deps.clock() + timedelta(minutes=1), coalesce=True)
+    for feature in features:
+        feature.setup(wiring)
+    return wiring
 
 
 class App:
-    def __init__(self, config: Config, *, redactor: RedactSecrets | None = None) -> None:
+    def __init__(self, config: Config, *, redactor: RedactSecrets | None = None,
+                 features: Sequence[Feature] = FEATURES) -> None:
         self.config = config
         self.redactor = redactor
         self.db = Database(config.database.url, schema=config.database.schema)
@@ -43,28 +110,21 @@ class App:
                                      config.matrix.device_id)
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.deps = Deps(config=config, db=self.db, gateway=self.gateway,
-                         translator=self.translator, registry=load_commands(),
-                         scheduler=self.scheduler)
-        add_foundation_jobs(self.scheduler, self.deps)
-        self.dispatcher = Dispatcher(self.deps, self.deps.registry)
-        self.welcomer = Welcomer(self.deps)
-        self.dispatcher.add_hook(Arrivals(self.deps, self.welcomer).on_event)
-        self.rounds = RoundRunner(self.deps)
-        self.dispatcher.add_hook(self.rounds.on_event)
-        add_round_jobs(self.scheduler, self.deps, self.rounds)
-        self.reminders = ReminderSender(self.deps)
-        self.dispatcher.add_hook(ForumReactions(self.deps, self.reminders).on_event)
-        self.dispatcher.add_hook(ActivityCounter(self.deps).on_event)
-        self.digests = DigestSender(self.deps)
-        self.scheduler.add_job(self.digests.deliver, self.digests.trigger(), id="digest",
-                               coalesce=True, misfire_grace_time=3600)
+                         translator=self.translator, scheduler=self.scheduler)
+        self.wiring = wire(self.deps, features)
+        for job in self.wiring.jobs:
+            self.scheduler.add_job(job.func, job.trigger, id=job.id, **job.options)
+        self.registry = load_commands()
+        self.dispatcher = Dispatcher(self.deps, self.registry, self.wiring.services,
+                                     self.wiring.listeners)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
         self.web: WebServer | None = None
         if config.web.listen:
-            from bot.web import WebState, create_app
-
-            state = WebState(last_sync=lambda: self.sync.last_sync)
-            self.web = WebServer(create_app(self.deps, state), *config.web.host_port)
+            state = WebState(last_sync=lambda: self.sync.last_sync,
+                             scrape_steps=self.wiring.scrape_steps)
+            app = create_app(self.deps, state, self.wiring.route_setups,
+                             self.wiring.template_packages)
+            self.web = WebServer(app, *config.web.host_port)
 
     async def connect(self) -> None:
         """Database schema and Matrix login: what every subcommand needs."""
@@ -74,11 +134,9 @@ class App:
     async def start(self) -> None:
         await self.connect()
         self.scheduler.start()
-        for step in (import_all_members(self.deps), self.welcomer.flush_all(),
-                     self.rounds.schedule_pending(), self.reminders.catch_up(),
-                     self.digests.catch_up()):
+        for step in self.wiring.startup:
             try:
-                await step
+                await step()
             except Exception:  # what was due is in the database and is tried again later
                 log.exception("a catch-up step at start failed; the bot starts anyway")
         if self.web is not None:

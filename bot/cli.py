@@ -5,14 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 from pathlib import Path
 
 from bot import __version__
-from bot.config import Config, load_config
-from bot.errors import ConfigError, GatewayError
+from bot.app import load_config
+from bot.config import Config
+from bot.db import Database
+from bot.demo import demo_state, run_demo
+from bot.deps import utcnow
+from bot.errors import ConfigError
+from bot.features.digest.composer import DigestComposer
+from bot.i18n import Translator
 from bot.logs import setup_logging
+from bot.runner import provision, run_bot
 
 log = logging.getLogger("bot")
 EXIT_CONFIG = 2
@@ -28,62 +34,15 @@ def _load(path: str) -> Config:
         raise SystemExit(EXIT_CONFIG) from None
 
 
-async def run_bot(config: Config) -> int:
-    from bot.app import App
-
-    redactor = setup_logging(config.log_level, config.secrets())
-    app = App(config, redactor=redactor)
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, app.stop)
-    try:
-        await app.serve()
-    except GatewayError as exc:
-        log.error("cannot talk to the homeserver: %s", exc)
-        return 1
-    return 0
-
-
-async def provision(config: Config) -> int:
-    from bot.app import App
-    from rooms.provisioning import Outcome, Provisioner
-
-    redactor = setup_logging("WARNING", config.secrets())
-    if not config.network.configured:
-        print("sbcc-bot: the configuration has no network.space: nothing to provision",
-              file=sys.stderr)
-        return EXIT_CONFIG
-    app = App(config, redactor=redactor)
-
-    async def show(outcome: Outcome) -> None:
-        print(outcome.line(), flush=True)
-
-    try:
-        await app.connect()
-        outcomes = await Provisioner(app.deps, progress=show).run()
-    except GatewayError as exc:
-        print(f"sbcc-bot: cannot talk to the homeserver: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await app.close()
-    return 1 if any(o.failed for o in outcomes) else 0
-
-
 async def digest_preview(config: Config, days: int, language: str | None) -> int:
     """Print a digest composed from the database (no Matrix connection needed)."""
-    from bot.db import Database
-    from bot.deps import Deps, utcnow
-    from bot.i18n import Translator
-    from bot.services.digest import DigestComposer
-
     setup_logging("WARNING", config.secrets())
     db = Database(config.database.url, schema=config.database.schema)
     try:
         await db.migrate()
-        deps = Deps(config=config, db=db, gateway=None, translator=Translator(),  # type: ignore[arg-type]
-                    registry=None)  # type: ignore[arg-type]
+        composer = DigestComposer(config, Translator())
         async with db.session() as session:
-            composed = await DigestComposer(deps).compose(
+            composed = await composer.compose(
                 session, language or config.default_language, utcnow(), days, chart=False)
     finally:
         await db.close()
@@ -92,8 +51,6 @@ async def digest_preview(config: Config, days: int, language: str | None) -> int
 
 
 async def migrate(config: Config) -> int:
-    from bot.db import Database
-
     setup_logging(config.log_level, config.secrets())
     db = Database(config.database.url, schema=config.database.schema)
     try:
@@ -125,8 +82,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.cmd == "demo":
-        from bot.demo import demo_state, run_demo
-
         return asyncio.run(run_demo(args.data_dir, demo_state(args.data_dir)))
     config = _load(args.config)
     if args.cmd == "check-config":

@@ -1,34 +1,33 @@
 """Typed, validated configuration.
 
-`load_config(path)` reads YAML, applies secrets from the environment and returns a frozen
-`Config`, or raises `ConfigError` with one line per problem ("matrix.user_id: must look like
-@name:server"). Unknown keys are errors with a hint, so a typo never silently does nothing.
+`load_config(path, sections)` reads YAML, applies secrets from the environment and returns a
+frozen `Config`, or raises `ConfigError` with one line per problem ("matrix.user_id: must look
+like @name:server"). Unknown keys are errors with a hint, so a typo never silently does
+nothing.
+
+This module reads the core's keys (matrix, database, network, web's address, the prefix,
+languages, coordinators); each feature owns its own section's parser and hands it in as a
+`SectionSpec` (see `bot.feature`). A feature reads its section back with
+`config.section(ForumsConfig)`.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import yaml
 
-from bot.config_reader import Section
-from bot.digest_config import DigestConfig, parse_digest
+from bot.config_reader import ConfigSection
 from bot.errors import ConfigError
-from bot.forums_config import ForumsConfig, parse_forums
 from bot.i18n import SUPPORTED_LANGUAGES
-from bot.matching_config import (
-    MatchmakingConfig,
-    TagsConfig,
-    parse_matchmaking,
-    parse_tags,
-)
-from bot.web_config import WebConfig, parse_web
 from rooms.topology import NetworkConfig, parse_network
+
+T = TypeVar("T")
 
 MXID_RE = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 SERVER_RE = re.compile(r"^:[A-Za-z0-9.\-]+(:\d+)?$")
@@ -60,20 +59,48 @@ class DatabaseConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    """The HTTP side's address; features add their own keys under `web:` (hooks, …)."""
+
+    listen: str | None = None  # "127.0.0.1:8080"; None: no HTTP side
+    public_url: str | None = None
+
+    @property
+    def host_port(self) -> tuple[str, int]:
+        host, _, port = (self.listen or "").rpartition(":")
+        return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@dataclass(frozen=True)
+class SectionSpec(Generic[T]):
+    """A feature's config section: the YAML key it lives under and its parser. Several
+    features may share a key (`web`): each reads its own keys of the same mapping."""
+
+    key: str
+    parse: Callable[[ConfigSection, NetworkConfig], T]
+
+
+class HasSecrets(Protocol):
+    def secrets(self) -> list[str]: ...
+
+
+@dataclass(frozen=True)
 class Config:
     matrix: MatrixConfig
     database: DatabaseConfig = DatabaseConfig()
     network: NetworkConfig = NetworkConfig()
-    tags: TagsConfig = TagsConfig()
-    matchmaking: MatchmakingConfig = MatchmakingConfig()
-    forums: ForumsConfig = ForumsConfig()
-    digest: DigestConfig = DigestConfig()
     web: WebConfig = WebConfig()
     command_prefix: str = "!"
     default_language: str = "en"
     coordinators: tuple[str, ...] = ()
     allowed_inviters: tuple[str, ...] = ()
     log_level: str = "INFO"
+    sections: Mapping[type, object] = field(default_factory=dict, repr=False)
+
+    def section(self, kind: type[T]) -> T:
+        """A feature's section, by its class; its defaults when it was not parsed."""
+        found = self.sections.get(kind)
+        return cast(T, found) if found is not None else kind()
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a reply."""
@@ -81,7 +108,9 @@ class Config:
         url_password = re.search(r"://[^:/@]+:([^@]+)@", self.database.url)
         if url_password:
             values.append(url_password.group(1))
-        values.extend(hook.token for hook in self.web.hooks.values())
+        for section in self.sections.values():
+            if hasattr(section, "secrets"):
+                values.extend(cast(HasSecrets, section).secrets())
         return [v for v in values if v]
 
     def may_invite(self, inviter: str) -> bool:
@@ -100,7 +129,7 @@ def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
                 target[key] = environ[var]
 
 
-def _matrix(sec: Section) -> MatrixConfig:
+def _matrix(sec: ConfigSection) -> MatrixConfig:
     homeserver = sec.string("homeserver", required=True) or ""
     if homeserver and not re.match(r"^https?://[^\s/]+", homeserver):
         sec.fail("homeserver", "must be an http:// or https:// URL")
@@ -120,7 +149,7 @@ def _matrix(sec: Section) -> MatrixConfig:
     return MatrixConfig(homeserver.rstrip("/"), user_id, token, password, device_id)
 
 
-def _database(sec: Section) -> DatabaseConfig:
+def _database(sec: ConfigSection) -> DatabaseConfig:
     url = sec.string("url", DatabaseConfig.url)
     if url.startswith("sqlite:///"):
         url = "sqlite+aiosqlite:///" + url.removeprefix("sqlite:///")
@@ -137,7 +166,7 @@ def _database(sec: Section) -> DatabaseConfig:
     return DatabaseConfig(url, schema)
 
 
-def _mxids(top: Section, name: str, allow_servers: bool) -> tuple[str, ...]:
+def _mxids(top: ConfigSection, name: str, allow_servers: bool) -> tuple[str, ...]:
     values = top.strings(name)
     for value in values:
         if not (MXID_RE.match(value) or (allow_servers and SERVER_RE.match(value))):
@@ -148,40 +177,41 @@ def _mxids(top: Section, name: str, allow_servers: bool) -> tuple[str, ...]:
     return values
 
 
-def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
-    """Validate a decoded YAML document; raises ConfigError listing every problem."""
+def _web(sec: ConfigSection) -> WebConfig:
+    listen = sec.string("listen")
+    if listen is not None:
+        host, _, port = listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            sec.fail("listen", "must look like 127.0.0.1:8080")
+    public_url = sec.string("public_url")
+    if public_url is not None and not public_url.startswith(("https://", "http://")):
+        sec.fail("public_url", "must be an http:// or https:// URL")
+    return WebConfig(listen, public_url.rstrip("/") if public_url else None)
+
+
+def parse_config(raw: Any, environ: Mapping[str, str] | None = None,
+                 sections: Sequence[SectionSpec[Any]] = ()) -> Config:
+    """Validate a decoded YAML document, with the features' `sections`; raises ConfigError
+    listing every problem."""
     problems: list[str] = []
     if raw is None:
         raw = {}
     if isinstance(raw, dict):
         raw = {k: (dict(v) if isinstance(v, dict) else v) for k, v in raw.items()}
         _apply_env(raw, os.environ if environ is None else environ)
-    top = Section(raw, "", problems)
+    top = ConfigSection(raw, "", problems)
     matrix = _matrix(top.section("matrix"))
     database = _database(top.section("database"))
     network = parse_network(top.section("network"))
-    tags = parse_tags(top.section("tags"))
-    matchmaking = parse_matchmaking(top.section("matchmaking"))
-    forums = parse_forums(top.section("forums"))
-    digest = parse_digest(top.section("digest"))
-    web = parse_web(top.section("web"))
-    hook_keys = {"partners", "advisory", *network.location_by_key,
-                 *(t.key for t in network.topics)}
-    for hook in web.hooks.values():
-        for key in hook.rooms:
-            if key not in hook_keys:
-                problems.append(f"web.hooks.{hook.name}.rooms: '{key}' is not a network room "
-                                "(partners, advisory, a location key or a topic key)")
-    room_keys = {"partners", *network.location_by_key, *(t.key for t in network.topics)}
-    for key in digest.rooms:
-        if network.configured and key not in room_keys:
-            problems.append(f"digest.rooms: '{key}' is not a network room (partners, a "
-                            "location key or a topic key)")
-    topic_keys = {t.key for t in network.topics}
-    for key in forums.announce_topics:
-        if key not in topic_keys:
-            problems.append(f"forums.announce_topics: '{key}' is not a topic key of "
-                            f"network.topics ({', '.join(sorted(topic_keys)) or 'none'})")
+    shared: dict[str, ConfigSection] = {"web": top.section("web")}
+    web = _web(shared["web"])
+    parsed: dict[type, object] = {}
+    for spec in sections:
+        sec = shared.get(spec.key) or shared.setdefault(spec.key, top.section(spec.key))
+        value = spec.parse(sec, network)
+        parsed[type(value)] = value
+    for sec in shared.values():
+        sec.finish()
     prefix = top.string("command_prefix", "!")
     if prefix and (len(prefix) > 3 or any(c.isspace() for c in prefix)):
         top.fail("command_prefix", "must be 1 to 3 characters without spaces")
@@ -200,20 +230,18 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None) -> Config:
         matrix=matrix,
         database=database,
         network=network,
-        tags=tags,
-        matchmaking=matchmaking,
-        forums=forums,
-        digest=digest,
         web=web,
         command_prefix=prefix,
         default_language=language,
         coordinators=coordinators,
         allowed_inviters=inviters,
         log_level=log_level,
+        sections=parsed,
     )
 
 
-def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None) -> Config:
+def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None = None,
+                sections: Sequence[SectionSpec[Any]] = ()) -> Config:
     """Read and validate the YAML file at `path`."""
     p = Path(path)
     try:
@@ -226,4 +254,4 @@ def load_config(path: str | os.PathLike[str], environ: Mapping[str, str] | None 
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError([f"{p}: not valid YAML{where}"]) from None
-    return parse_config(raw, environ)
+    return parse_config(raw, environ, sections)

@@ -1,5 +1,5 @@
-"""What a command handler gets: the event, who sent it, the locale, the DB session,
-services, and ways to reply and translate."""
+"""What a command handler gets: the event, who sent it, the reader's translator, the DB
+session, the services, and ways to reply."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.db import after_commit
 from bot.events import Message, Outgoing
 from bot.formatting import text_to_html
 
@@ -15,8 +16,8 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.deps import Deps
-    from bot.services import Services
-    from commands.registry import Command
+    from bot.feature import Services
+    from bot.i18n import BoundTranslator
 
 
 def txn_base(event_id: str) -> str:
@@ -30,21 +31,14 @@ class Context:
     deps: Deps
     session: AsyncSession
     services: Services
-    locale: str
+    tr: BoundTranslator  # the reader's language: their choice, else the room's, else default
     prefix: str
-    command: Command | None = None
-    is_direct: bool = False
     _sends: int = field(default=0, repr=False)
-    _after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list, repr=False)
 
     def after_commit(self, action: Callable[[], Awaitable[None]]) -> None:
         """Run `action` once the command's transaction has committed (e.g. schedule jobs
         that read what the command wrote)."""
-        self._after_commit.append(action)
-
-    async def run_after_commit(self) -> None:
-        for action in self._after_commit:
-            await action()
+        after_commit(self.session, action)
 
     @property
     def sender(self) -> str:
@@ -54,11 +48,15 @@ class Context:
     def room_id(self) -> str:
         return self.message.room_id
 
+    @property
+    def locale(self) -> str:
+        return self.tr.locale
+
     def _(self, msgid: str, **params: Any) -> str:
-        return self.deps.translator.gettext(msgid, self.locale, **params)
+        return self.tr(msgid, **params)
 
     def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
-        return self.deps.translator.ngettext(singular, plural, n, self.locale, **params)
+        return self.tr.ngettext(singular, plural, n, **params)
 
     def next_txn_id(self) -> str:
         """Deterministic: the n-th message sent while handling this event."""

@@ -19,8 +19,9 @@ from typing import Any
 import aiohttp
 import yaml
 
-from bot.config import load_config
-from bot.homeserver import free_port
+from bot.app import load_config
+from bot.homeserver import EmbeddedSynapse, free_port
+from bot.runner import provision, run_bot
 
 DEMO_FILE = "demo.json"
 
@@ -94,9 +95,6 @@ async def run_demo(data_dir: Path, state: dict[str, Any]) -> int:
     if importlib.util.find_spec("synapse") is None:
         print("sbcc-bot demo needs the matrix-synapse package: pip install matrix-synapse")
         return 1
-    from bot.cli import provision, run_bot
-    from bot.homeserver import EmbeddedSynapse
-
     async with EmbeddedSynapse(data_dir / "synapse") as hs:
         bot = await hs.register("sbcc", state["bot_password"], displayname="SBCC bot")
         coord = await hs.register("coordinator", state["coordinator_password"], admin=True,

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Outgoing
+from bot.metrics import Metrics
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -15,8 +16,6 @@ if TYPE_CHECKING:
     from bot.config import Config
     from bot.db import Database
     from bot.i18n import Translator
-    from bot.metrics import Metrics
-    from commands.registry import Registry
 
 
 class Gateway(Protocol):
@@ -43,12 +42,6 @@ class Gateway(Protocol):
                         state_key: str = "") -> str: ...
 
 
-def _metrics() -> Metrics:
-    from bot.metrics import Metrics
-
-    return Metrics()
-
-
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -59,8 +52,7 @@ class Deps:
     db: Database
     gateway: Gateway
     translator: Translator
-    registry: Registry
     clock: Callable[[], datetime] = utcnow
     started_at: datetime = field(default_factory=utcnow)
     scheduler: AsyncIOScheduler | None = None  # None in unit tests: jobs are called directly
-    metrics: Metrics = field(default_factory=lambda: _metrics())
+    metrics: Metrics = field(default_factory=Metrics)

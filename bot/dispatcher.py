@@ -14,23 +14,24 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping, Sequence
 
 from bot.context import Context
+from bot.db.database import run_after_commit
 from bot.deps import Deps
-from bot.errors import GatewayError, HomeserverUnavailable, NotAllowed, UserError
+from bot.errors import GatewayError, HomeserverUnavailable, UserError
 from bot.events import Invite, Message, RoomEvent, SyncBatch
+from bot.feature import Listener, ServiceFactory, Services
 from bot.formatting import escape, markup
-from bot.i18n import N_, resolve_locale, use_locale
-from bot.services import Services
-from bot.services.members import MemberService
+from bot.framework import Command, Invocation, Registry
+from bot.framework.parsing import strip_reply_fallback
+from bot.i18n import N_
+from bot.members import MemberService
 from bot.sync_store import is_handled, mark_handled
-from commands.parsing import strip_reply_fallback
-from commands.registry import Registry
+from rooms.settings import Locales
 
 log = logging.getLogger(__name__)
 
-EventHook = Callable[[RoomEvent], Awaitable[None]]
 COMMAND_MSGTYPES = frozenset({"m.text"})
 
 
@@ -40,21 +41,24 @@ def error_reference(event_id: str) -> str:
 
 
 class Dispatcher:
-    def __init__(self, deps: Deps, registry: Registry) -> None:
+    def __init__(self, deps: Deps, registry: Registry,
+                 services: Mapping[str, ServiceFactory] | None = None,
+                 listeners: Sequence[Listener] = ()) -> None:
         self.deps = deps
         self.registry = registry
+        self.services = services or {}
         self.prefix = deps.config.command_prefix
         self._inflight: set[str] = set()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._hooks: list[EventHook] = []
+        self._listeners: list[Listener] = list(listeners)
         self._known_members: set[str] = set()
         # Set when a handler could not finish (shutdown while the homeserver was away): the
         # sync position must then not move past that event, so it is redelivered next start.
         self.aborted = False
 
-    def add_hook(self, hook: EventHook) -> None:
+    def add_listener(self, listener: Listener) -> None:
         """Let a feature see every room event (memberships, state, messages)."""
-        self._hooks.append(hook)
+        self._listeners.append(listener)
 
     # -- batches -------------------------------------------------------------------------
 
@@ -78,7 +82,7 @@ class Dispatcher:
     async def on_event(self, event: RoomEvent) -> None:
         """Never raises: a broken event or handler must not stop the sync loop."""
         self.deps.metrics.events.inc()
-        for step in [*self._hooks, *([self.on_message] if isinstance(event, Message) else [])]:
+        for step in [*self._listeners, *([self.on_message] if isinstance(event, Message) else [])]:
             try:
                 await step(event)
             except asyncio.CancelledError:
@@ -89,7 +93,7 @@ class Dispatcher:
                 # happens at shutdown: leave the position, the event comes again next start
                 self.aborted = True
                 raise
-            except Exception:  # one feature's failure never costs the others the event
+            except Exception:  # one listener's failure never costs the others the event
                 log.exception("failed to handle event %s in %s", event.event_id,
                               event.room_id)
 
@@ -150,6 +154,7 @@ class Dispatcher:
             name, _, more = name.partition("\n")
             args = more + " " + args
         deps = self.deps
+        seen = Invocation()
         async with deps.db.sessionmaker() as session:
             ctx: Context | None = None
             failure: BaseException | None = None
@@ -158,36 +163,31 @@ class Dispatcher:
                 async with session.begin():
                     if await is_handled(session, message.event_id):
                         return None
-                    services = Services(session, deps)
-                    member = await services.members.get_or_create(message.sender)
-                    locale = resolve_locale(member.language, await services.rooms.language(
-                        message.room_id), deps.config.default_language)
-                    ctx = Context(message, deps, session, services, locale, self.prefix,
-                                  is_direct=not line.startswith(self.prefix))
-                    with use_locale(locale):
-                        await self._invoke(ctx, name, args)
-                        mark_handled(session, message.event_id, message.room_id, deps.clock())
+                    services = Services(session, self.services)
+                    member = await MemberService(session, deps.clock).get_or_create(
+                        message.sender)
+                    locale = await Locales(session, deps.config.default_language).reader(
+                        member, message.room_id)
+                    ctx = Context(message, deps, session, services,
+                                  deps.translator.bind(locale), self.prefix)
+                    await self.registry.resolve(name, self.prefix).invoke(ctx, args, seen)
+                    mark_handled(session, message.event_id, message.room_id, deps.clock())
             except (asyncio.CancelledError, HomeserverUnavailable):
                 raise
             except Exception as exc:  # the transaction is rolled back; answer, then record
                 failure = exc
-            if failure is None and ctx is not None:
-                try:
-                    await ctx.run_after_commit()
-                except Exception:
-                    log.exception("after-commit work of %s failed", message.event_id)
+            if failure is None:
+                await run_after_commit(session)
+            elif ctx is None:
+                log.error("could not start handling %s", message.event_id, exc_info=failure)
+                return "unknown", "error"
             if failure is None or ctx is None:
-                if failure is not None:
-                    log.error("could not start handling %s", message.event_id, exc_info=failure)
-                    return "unknown", "error"
-                return (ctx.command.name if ctx and ctx.command else "unknown"), "ok"
-            with use_locale(ctx.locale):
-                await self._reply_error(ctx, failure)
+                return _label(seen.command), "ok"
+            await self._reply_error(ctx, failure, seen.command)
             async with session.begin():
                 mark_handled(session, message.event_id, message.room_id, deps.clock())
         # command names only: what users typed would make the label set unbounded
-        label = ctx.command.name if ctx.command else "unknown"
-        return label, "user_error" if isinstance(failure, UserError) else "error"
+        return _label(seen.command), "user_error" if isinstance(failure, UserError) else "error"
 
     async def _meet(self, mxid: str) -> None:
         """Make sure the sender has a member row, outside the command's transaction: meeting
@@ -199,26 +199,18 @@ class Dispatcher:
             await MemberService(session, self.deps.clock).get_or_create(mxid)
         self._known_members.add(mxid)
 
-    async def _invoke(self, ctx: Context, name: str, args: str) -> None:
-        cmd = self.registry.resolve(name, self.prefix)
-        ctx.command = cmd
-        failed = await cmd.allowed(ctx)
-        if failed is not None:
-            raise NotAllowed(failed.denied)
-        kwargs = await cmd.parse(ctx, args)
-        log.debug("command %s from %s in %s", cmd.name, ctx.sender, ctx.room_id)
-        await cmd.callback(ctx, **kwargs)
-
-    async def _reply_error(self, ctx: Context, exc: BaseException) -> None:
+    async def _reply_error(self, ctx: Context, exc: BaseException,
+                           command: Command | None) -> None:
         if isinstance(exc, UserError):
             text = ctx._(exc.msgid, **exc.params)
             html = escape(text)
-            if exc.show_usage and ctx.command is not None:
-                usage = ctx.command.usage(self.prefix)
+            if exc.show_usage and command is not None:
+                usage = command.usage_lines(self.prefix)
                 label = ctx._(N_("Usage:"))
-                text += f"\n{label} {usage}"
-                html += markup("<br>%(label)s <code>%(usage)s</code>", label=label, usage=usage)
-            elif ctx.command is None:
+                text += f"\n{label} " + "\n".join(usage)
+                html += markup("<br>%(label)s ", label=label) + "<br>".join(
+                    markup("<code>%(usage)s</code>", usage=u) for u in usage)
+            elif command is None:
                 hint = ctx._(N_("Send %(help)s for the list of commands."),
                              help=self.prefix + "help")
                 text += " " + hint
@@ -235,3 +227,7 @@ class Dispatcher:
         except GatewayError as send_error:
             log.warning("could not send the error reply for %s: %s", ctx.message.event_id,
                         send_error)
+
+
+def _label(command: Command | None) -> str:
+    return command.qualified_name if command is not None else "unknown"

@@ -1,17 +1,13 @@
-"""Translations: catalogs compiled from the `.po` files at load time, and the current locale.
+"""Translations: catalogs compiled from the `.po` files at load time.
 
-The current locale lives in a ContextVar that the dispatcher sets around each handler and the
-scheduler around each job (per recipient), so code deep inside a service can translate
-without being handed the locale explicitly.
+Code translates through a translator bound to one locale (`translator.bind("pl")`), handed
+to it explicitly: a command's context carries the reader's, a notice to a room the room's.
 """
 
 from __future__ import annotations
 
 import gettext
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,8 +19,6 @@ from babel.messages.pofile import read_po
 SUPPORTED_LANGUAGES: tuple[str, ...] = ("en", "pl", "de", "lt", "sv")
 SOURCE_LANGUAGE = "en"
 DOMAIN = "messages"
-
-current_locale: ContextVar[str] = ContextVar("sbcc_locale", default=SOURCE_LANGUAGE)
 
 
 def N_(msgid: str) -> str:
@@ -70,32 +64,46 @@ class Translator:
             else:
                 self._catalogs[lang] = gettext.NullTranslations()
 
-    def _catalog(self, locale: str | None) -> gettext.NullTranslations:
-        return self._catalogs.get(locale or current_locale.get()) or self._catalogs[SOURCE_LANGUAGE]
+    def _catalog(self, locale: str) -> gettext.NullTranslations:
+        return self._catalogs.get(locale) or self._catalogs[SOURCE_LANGUAGE]
 
-    def gettext(self, msgid: str, locale: str | None = None, **params: Any) -> str:
+    def bind(self, locale: str) -> BoundTranslator:
+        """This translator for one reader's language."""
+        return BoundTranslator(self, locale if locale in self._catalogs else SOURCE_LANGUAGE)
+
+    def gettext(self, msgid: str, locale: str, **params: Any) -> str:
         text = self._catalog(locale).gettext(msgid)
         return text % params if params else text
 
-    def ngettext(
-        self, singular: str, plural: str, n: int, locale: str | None = None, **params: Any
-    ) -> str:
+    def ngettext(self, singular: str, plural: str, n: int, locale: str, **params: Any) -> str:
         return self.ngettext_template(singular, plural, n, locale) % {"num": n, **params}
 
-    def ngettext_template(self, singular: str, plural: str, n: int,
-                          locale: str | None = None) -> str:
+    def ngettext_template(self, singular: str, plural: str, n: int, locale: str) -> str:
         """The plural form for `n`, unfilled (for `bot.formatting.fill` with rich values)."""
         return self._catalog(locale).ngettext(singular, plural, n)
 
 
-@contextmanager
-def use_locale(locale: str) -> Iterator[str]:
-    """Make `locale` current for the duration of the block."""
-    token = current_locale.set(locale)
-    try:
-        yield locale
-    finally:
-        current_locale.reset(token)
+class BoundTranslator:
+    """A translator for one locale: `tr("Hello %(name)s", name=…)`, `tr.ngettext(…)`."""
+
+    def __init__(self, translator: Translator, locale: str) -> None:
+        self.translator = translator
+        self.locale = locale
+
+    def __call__(self, msgid: str, **params: Any) -> str:
+        return self.translator.gettext(msgid, self.locale, **params)
+
+    gettext = __call__
+
+    def ngettext(self, singular: str, plural: str, n: int, **params: Any) -> str:
+        return self.translator.ngettext(singular, plural, n, self.locale, **params)
+
+    def ngettext_template(self, singular: str, plural: str, n: int) -> str:
+        return self.translator.ngettext_template(singular, plural, n, self.locale)
+
+    def bind(self, locale: str) -> BoundTranslator:
+        """The same catalogs for another locale."""
+        return self.translator.bind(locale)
 
 
 def resolve_locale(member_choice: str | None, room_language: str | None, default: str) -> str:

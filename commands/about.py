@@ -7,8 +7,8 @@ from babel.dates import format_timedelta
 from bot import __version__
 from bot.context import Context
 from bot.formatting import markup
+from bot.framework.command import command
 from bot.i18n import N_
-from commands.registry import command
 
 
 @command("about", help=N_("What this bot is, its version and how long it has been running."))

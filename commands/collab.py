@@ -12,9 +12,7 @@ from babel.dates import format_datetime
 from bot.context import Context
 from bot.db.models import Collaboration, CollaborationEvent, CollaborationMember
 from bot.errors import BadArgument, UsageError, UserError
-from bot.formatting import Rich, escape, fill, markup, pill
-from bot.i18n import N_
-from bot.services.collaborations import (
+from bot.features.collaborations.service import (
     CREATED,
     NOTE,
     STATUS,
@@ -22,17 +20,19 @@ from bot.services.collaborations import (
     CollaborationService,
     Page,
 )
-from bot.services.profiles import find_location, location_label
-from commands.checks import is_coordinator
-from commands.converters import (
+from bot.features.profiles.service import find_location, location_label
+from bot.formatting import Rich, escape, fill, markup, pill
+from bot.framework.checks import is_coordinator
+from bot.framework.command import Rest, command
+from bot.framework.converters import (
     MATRIX_TO_RE,
     MXID_RE,
     message_html,
     pills,
-    unquote_value,
     user_argument,
 )
-from commands.registry import Rest, command
+from bot.framework.parsing import unquote_value
+from bot.i18n import N_
 
 ACTIONS = ("add", "list", "show", "status", "note")
 STATUS_LABELS = {

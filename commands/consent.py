@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import BadArgument
+from bot.framework.command import command
+from bot.framework.converters import parse_switch
 from bot.i18n import N_
-from commands.converters import parse_switch
-from commands.registry import command
 
 TOPICS = ("showcase",)
 

@@ -2,46 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from bot.context import Context
-from bot.errors import BadArgument, UsageError
+from bot.framework import LanguageCode, Range, coordinator, subcommands
 from bot.i18n import N_, language_name
-from bot.services.digest import DigestComposer
-from bot.services.digest_delivery import DigestSender
-from commands.checks import coordinator
-from commands.converters import LanguageCode
-from commands.registry import check, command
 
 MAX_DAYS = 60
+Days = Annotated[int, Range(1, MAX_DAYS, N_("Preview 1 to %(max)d days."))]
+
+digest = subcommands("digest", help=N_("The weekly digest: preview [days], subscribe "
+                                       "[language] or unsubscribe this room."),
+                     checks=(coordinator,))
 
 
-@command("digest", help=N_("The weekly digest: preview [days], subscribe [language] or "
-                           "unsubscribe this room."))
-@check(coordinator)
-async def digest(ctx: Context, action: str, value: str | None = None) -> None:
-    word = action.casefold()
-    if word == "preview":
-        days = 7
-        if value is not None:
-            try:
-                days = int(value)
-            except ValueError:
-                raise BadArgument(N_("“%(value)s” is not a whole number."), value=value) from None
-            if not 1 <= days <= MAX_DAYS:
-                raise BadArgument(N_("Preview 1 to %(max)d days."), max=MAX_DAYS)
-        sender = DigestSender(ctx.deps)
-        language = await sender.language_for(ctx.room_id)  # the room reads it, not just you
-        composed = await DigestComposer(ctx.deps).compose(ctx.session, language,
-                                                          ctx.deps.clock(), days)
-        await sender.post(ctx.room_id, composed, ctx.next_txn_id())
-    elif word == "subscribe":
-        language = await LanguageCode.convert(ctx, value) if value else None
-        await ctx.services.digests.subscribe(ctx.room_id, language)
-        shown = language_name(language or ctx.locale, ctx.locale)
-        await ctx.reply(ctx._(N_("This room gets the weekly digest, in %(language)s."),
-                              language=shown))
-    elif word == "unsubscribe":
-        await ctx.services.digests.unsubscribe(ctx.room_id)
-        await ctx.reply(ctx._(N_("This room no longer gets the weekly digest.")))
-    else:
-        raise UsageError(N_("“%(value)s” is not one of: %(actions)s."), value=action,
-                         actions="preview, subscribe, unsubscribe")
+@digest.command("preview", help=N_("Post the digest of the last days here, now."))
+async def preview(ctx: Context, days: Days = 7) -> None:
+    await ctx.services.digest.preview(ctx.room_id, days, ctx.next_txn_id())
+
+
+@digest.command("subscribe", help=N_("This room gets the weekly digest (in a language of "
+                                     "its own, if given)."))
+async def subscribe(ctx: Context, language: LanguageCode | None = None) -> None:
+    await ctx.services.digests.subscribe(ctx.room_id, language)
+    shown = language_name(language or ctx.locale, ctx.locale)
+    await ctx.reply(ctx._(N_("This room gets the weekly digest, in %(language)s."),
+                          language=shown))
+
+
+@digest.command("unsubscribe", help=N_("This room no longer gets the weekly digest."))
+async def unsubscribe(ctx: Context) -> None:
+    await ctx.services.digests.unsubscribe(ctx.room_id)
+    await ctx.reply(ctx._(N_("This room no longer gets the weekly digest.")))

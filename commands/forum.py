@@ -8,14 +8,20 @@ from collections import Counter
 from bot.context import Context, txn_base
 from bot.dates import event_time, relative
 from bot.errors import BadArgument, UsageError, UserError
+from bot.features.forums.messages import CANCELLED, CHANGED, PROMOTED, announce, notify, place_of
+from bot.features.forums.reminders import ReminderSender
+from bot.features.forums.service import (
+    ANSWERS,
+    ForumService,
+    clean_title,
+    local_start,
+    parse_capacity,
+)
 from bot.formatting import escape, markup, pill
+from bot.framework.checks import coordinator, is_coordinator
+from bot.framework.command import Rest, check, command
+from bot.framework.parsing import tokenize
 from bot.i18n import N_
-from bot.services.forum_notices import CANCELLED, CHANGED, PROMOTED, announce, notify, place_of
-from bot.services.forums import ANSWERS, ForumService, clean_title, local_start, parse_capacity
-from bot.services.reminders import ReminderSender
-from commands.checks import coordinator, is_coordinator
-from commands.parsing import tokenize
-from commands.registry import Rest, check, command
 
 FORUM_ACTIONS = "add, edit, cancel, ics"
 
@@ -186,7 +192,7 @@ async def _cancel(ctx: Context, details: str) -> None:
 
 
 async def _ics(ctx: Context, details: str) -> None:
-    from bot.services.calendar import calendar_ics, event_filename
+    from bot.features.forums.calendar import calendar_ics, event_filename
 
     if not details.strip():
         raise UsageError(N_("Write it as: %(usage)s"), usage=f"{ctx.prefix}forum ics <id>")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.context import Context
+from bot.features.profiles.introductions import Introductions
+from bot.framework.command import Rest, command
 from bot.i18n import N_
-from commands.registry import Rest, command
-from rooms.introductions import Introductions
 
 
 @command("intro", help=N_("Introduce yourself: a few words about you and your work; your card "

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.i18n import N_, SUPPORTED_LANGUAGES, language_name, use_locale
-from commands.converters import LanguageCode
-from commands.registry import command
+from bot.framework.command import command
+from bot.framework.converters import LanguageCode
+from bot.i18n import N_, SUPPORTED_LANGUAGES, language_name
 
 
 def _choices() -> str:
@@ -23,7 +23,6 @@ async def lang(ctx: Context, code: LanguageCode | None = None) -> None:
         ))
         return
     await ctx.services.members.set_language(ctx.sender, code)
-    ctx.locale = code
-    with use_locale(code):
-        await ctx.reply(ctx._(N_("From now on I speak %(language)s with you."),
-                              language=language_name(code)))
+    ctx.tr = ctx.tr.bind(code)
+    await ctx.reply(ctx._(N_("From now on I speak %(language)s with you."),
+                          language=language_name(code)))

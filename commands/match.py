@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import BadArgument, UserError
+from bot.features.matchmaking.connections import ConnectionService
+from bot.features.matchmaking.matching import MatchingService, Suggestion
+from bot.features.profiles.service import normalise_tag
 from bot.formatting import escape, fill, markup, pill
+from bot.framework.command import Rest, command
+from bot.framework.converters import user_argument
 from bot.i18n import N_, language_name
-from bot.services.connections import ConnectionService
-from bot.services.matching import MatchingService, Suggestion
-from bot.services.profiles import normalise_tag
-from commands.converters import user_argument
-from commands.registry import Rest, command
 
 MAX_SUGGESTIONS = 20
 

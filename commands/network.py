@@ -7,9 +7,9 @@ from collections import Counter
 from bot.context import Context
 from bot.errors import BadArgument, UserError
 from bot.formatting import Rich, escape, fill, markup, pill
+from bot.framework.checks import coordinator, is_coordinator
+from bot.framework.command import check, command
 from bot.i18n import N_
-from commands.checks import coordinator, is_coordinator
-from commands.registry import check, command
 from rooms.membership import MembershipService
 from rooms.network import KnownRoom, NetworkRooms, matrix_to
 from rooms.provisioning import Outcome, Provisioner

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.formatting import markup
+from bot.framework.command import Rest, command
 from bot.i18n import N_
-from commands.registry import Rest, command
 
 
 @command("ping", help=N_("Check that the bot answers; it repeats your text."))

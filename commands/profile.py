@@ -9,8 +9,7 @@ from babel.dates import format_time
 
 from bot.context import Context
 from bot.errors import BadArgument, UsageError, UserError
-from bot.i18n import N_
-from bot.services.profiles import (
+from bot.features.profiles.service import (
     MAX_TAGS_PER_KIND,
     TAG_SEPARATORS,
     language_names,
@@ -19,8 +18,10 @@ from bot.services.profiles import (
     parse_tags,
     profile_card,
 )
-from commands.converters import parse_switch, unquote_value, user_argument
-from commands.registry import Rest, command
+from bot.framework.command import Rest, command
+from bot.framework.converters import parse_switch, user_argument
+from bot.framework.parsing import unquote_value
+from bot.i18n import N_
 
 
 @command("profile", help=N_("Show your profile card, or someone else's."))

@@ -6,13 +6,13 @@ import logging
 
 from bot.context import Context
 from bot.errors import GatewayError, UsageError, UserError
+from bot.features.relays.service import Relays, split_languages, version_for
 from bot.formatting import fill, pill
+from bot.framework.checks import coordinator
+from bot.framework.command import Rest, check, command
 from bot.i18n import N_
-from commands.checks import coordinator
 from commands.network import not_provisioned
-from commands.registry import Rest, check, command
 from rooms.network import KnownRoom
-from rooms.relays import Relays, split_languages, version_for
 from rooms.settings import RoomSettingsService
 
 log = logging.getLogger(__name__)

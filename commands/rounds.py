@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import BadArgument, UserError
+from bot.features.matchmaking.rounds import RoundRunner, round_stats
+from bot.framework.checks import coordinator
+from bot.framework.command import check, command
 from bot.i18n import N_
-from bot.services.rounds import RoundRunner, round_stats
-from commands.checks import coordinator
-from commands.registry import check, command
 
 
 @command("rounds", help=N_("Take part in matchmaking rounds (on/off), or see how they went "

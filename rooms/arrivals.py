@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from bot.db.models import PendingWelcome
 from bot.deps import Deps
 from bot.events import MembershipChange, RoomEvent
-from bot.services.members import MemberService
+from bot.members import MemberService
 from bot.sync_store import is_handled, mark_handled
 from rooms.membership import MembershipService
 from rooms.network import NetworkRooms

@@ -13,6 +13,10 @@ from bot.db.models import NetworkRoom
 from rooms.topology import NetworkConfig, RoomSpec
 
 SINGLE_ROOMS = ("space", "partners", "advisory")  # one of each: the kind is the key
+# Power levels in the network's rooms: the bot administers them, coordinators moderate.
+# Provisioning sets these, and the coordinator check reads them.
+BOT_LEVEL = 100
+COORDINATOR_LEVEL = 50
 
 
 def room_key(spec: RoomSpec) -> str:

@@ -12,14 +12,11 @@ from typing import Any
 from bot.deps import Deps
 from bot.errors import GatewayError
 from rooms.membership import MembershipService
-from rooms.network import NetworkRooms, room_key
+from rooms.network import BOT_LEVEL, COORDINATOR_LEVEL, NetworkRooms, room_key
 from rooms.settings import RoomSettingsService
 from rooms.topology import RoomSpec
 
 log = logging.getLogger(__name__)
-
-BOT_LEVEL = 100
-COORDINATOR_LEVEL = 50
 
 
 @dataclass

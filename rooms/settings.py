@@ -1,10 +1,18 @@
-"""Per-room settings: the language and timezone a room speaks when a member has no choice."""
+"""Per-room settings (the language and timezone a room speaks when a member has no choice),
+and which language a reader gets: the member's own choice, else the room's, else the
+configured default — decided here, once."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import RoomSetting
+from bot.i18n import resolve_locale
+
+if TYPE_CHECKING:
+    from bot.db.models import Member
 
 
 class RoomSettingsService:
@@ -29,3 +37,22 @@ class RoomSettingsService:
         if timezone is not None:
             setting.timezone = timezone
         return setting
+
+
+class Locales:
+    """The language to write in: for a room (a notice everyone reads), for a member (a
+    message to them), or for a member in a room (a reply)."""
+
+    def __init__(self, session: AsyncSession, default: str) -> None:
+        self.settings = RoomSettingsService(session)
+        self.default = default
+
+    async def room(self, room_id: str) -> str:
+        return resolve_locale(None, await self.settings.language(room_id), self.default)
+
+    def member(self, member: Member | None) -> str:
+        return resolve_locale(member.language if member else None, None, self.default)
+
+    async def reader(self, member: Member | None, room_id: str) -> str:
+        return resolve_locale(member.language if member else None,
+                              await self.settings.language(room_id), self.default)

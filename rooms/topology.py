@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config_reader import Section
-from bot.i18n import SUPPORTED_LANGUAGES
+from babel import Locale
+
+from bot.config_reader import ConfigSection
+from bot.errors import BadArgument, UserError
+from bot.i18n import N_, SUPPORTED_LANGUAGES
 
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 ALIAS_RE = re.compile(r"^[a-z0-9._=/-]{1,64}$")
@@ -53,20 +55,69 @@ class NetworkConfig:
     def configured(self) -> bool:
         return self.space is not None
 
+    def room_by_key(self, key: str) -> RoomSpec | None:
+        """A room named as config and commands name rooms: partners, advisory, a location's
+        key or a topic's key."""
+        if key == "partners":
+            return self.partners
+        if key == "advisory":
+            return self.advisory
+        if key in self.location_by_key:
+            return self.location_by_key[key]
+        return next((t for t in self.topics if t.key == key), None)
 
-def _timezone(sec: Section, default: str | None = None) -> str | None:
-    tz = sec.string("timezone", default)
-    if tz is None:
-        return None
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        sec.fail("timezone", f"'{tz}' is not a timezone like Europe/Warsaw")
-        return None
-    return tz
+    @property
+    def room_keys(self) -> list[str]:
+        """Every key `room_by_key` knows."""
+        return [*(k for k, r in (("partners", self.partners), ("advisory", self.advisory))
+                  if r is not None), *self.location_by_key, *(t.key for t in self.topics)]
+
+    def find_location(self, value: str) -> RoomSpec:
+        """A configured location by key or by name, in any case."""
+        wanted = value.strip().casefold()
+        for spec in self.locations:
+            if wanted in (spec.key.casefold(), spec.name.casefold()):
+                return spec
+        if not self.locations:
+            raise UserError(N_("This network has no locations configured yet."))
+        shown = " ".join(value.split())
+        raise BadArgument(N_("“%(value)s” is not one of our locations. Choose one of: "
+                             "%(choices)s."), value=shown if len(shown) <= 40 else
+                          shown[:39] + "…",
+                          choices=", ".join(spec.key for spec in self.locations))
+
+    def find_topic(self, value: str) -> RoomSpec:
+        """A configured topic by its key ("#design" or "design", any case)."""
+        wanted = value.strip().lstrip("#").casefold()
+        for spec in self.topics:
+            if spec.key.casefold() == wanted:
+                return spec
+        if not self.topics:
+            raise UserError(N_("This network has no topics configured yet."))
+        raise BadArgument(N_("“%(value)s” is not one of our topics. Choose one of: "
+                             "%(choices)s."), value=value.strip()[:40],
+                          choices=", ".join(spec.key for spec in self.topics))
+
+    def place(self, key: str | None, locale: str | None = None) -> str:
+        """How a location reads: "Szczecin, Polska" for a reader of `locale`, without one
+        "Szczecin (PL)"; a key no longer configured as it is."""
+        spec = self.location_by_key.get(key or "")
+        if spec is None:
+            return key or ""
+        if not spec.country:
+            return spec.name
+        if locale is None:
+            return f"{spec.name} ({spec.country})"
+        country = Locale.parse(locale).territories.get(spec.country)
+        return f"{spec.name}, {country}" if country else spec.name
+
+    def country(self, key: str | None) -> str | None:
+        """The country code of a location key, None for none."""
+        spec = self.location_by_key.get(key or "")
+        return spec.country if spec else None
 
 
-def _room(sec: Section, kind: str, fixed_key: str | None = None) -> RoomSpec:
+def _room(sec: ConfigSection, kind: str, fixed_key: str | None = None) -> RoomSpec:
     key = fixed_key or sec.string("key", required=True) or "?"
     if fixed_key is None and key != "?" and not KEY_RE.match(key):
         sec.fail("key", "must be lower-case letters, digits, - or _ (at most 32)")
@@ -93,7 +144,7 @@ def _room(sec: Section, kind: str, fixed_key: str | None = None) -> RoomSpec:
             sec.fail("country", "is required for a location")
         elif not COUNTRY_RE.match(country):
             sec.fail("country", "must be a two-letter country code like PL")
-    timezone = _timezone(sec)
+    timezone = sec.timezone("timezone")
     if kind == "location" and timezone is None and "timezone" not in sec.data:
         sec.fail("timezone", "is required for a location")
     tags = tuple(t.lower() for t in sec.strings("tags")) if kind == "topic" else ()
@@ -103,7 +154,7 @@ def _room(sec: Section, kind: str, fixed_key: str | None = None) -> RoomSpec:
                     country if kind == "location" else None, tags)
 
 
-def parse_network(sec: Section) -> NetworkConfig:
+def parse_network(sec: ConfigSection) -> NetworkConfig:
     name = sec.string("name", NetworkConfig.name)
     space_sec = sec.get("space")
     space = _room(sec.section("space"), "space", "space") if space_sec is not None else None

@@ -21,9 +21,9 @@ from bot.deps import Deps
 from bot.errors import GatewayError
 from bot.events import Outgoing
 from bot.formatting import Rich, fill, pill
-from bot.i18n import use_locale
+from bot.i18n import BoundTranslator
 from rooms.network import NetworkRooms
-from rooms.settings import RoomSettingsService
+from rooms.settings import Locales
 
 log = logging.getLogger(__name__)
 NAMES_SHOWN = 12
@@ -84,28 +84,27 @@ class Welcomer:
             if not rows:
                 return
             room = await NetworkRooms(session, deps.config.network).by_room_id(room_id)
-            language = await RoomSettingsService(session).language(room_id)
+            locale = await Locales(session, deps.config.default_language).room(room_id)
             mxids = list(dict.fromkeys(r.mxid for r in rows))
             members = {m.mxid: m for m in (await session.scalars(
                 select(Member).where(Member.mxid.in_(mxids)))).all()}
             names = [pill(x, members[x].display_name if x in members else None) for x in mxids]
-            locale = language or deps.config.default_language
             room_name = room.spec.name if room else ""
-            with use_locale(locale):
-                text, html = self.compose(room_name, names, locale)
+            text, html = self.compose(room_name, names, deps.translator.bind(locale))
             await deps.gateway.send(Outgoing(room_id, text, html, mentions=tuple(mxids),
                                              txn_id=f"sbcc.welcome.{batch}"))
             await session.execute(delete(PendingWelcome).where(PendingWelcome.batch == batch))
         log.info("welcomed %d member(s) in %s", len(mxids), room_id)
 
-    def compose(self, room_name: str, names: list[Rich], locale: str) -> tuple[str, str]:
-        tr = self.deps.translator
+    def compose(self, room_name: str, names: list[Rich], tr: BoundTranslator
+                ) -> tuple[str, str]:
+        locale = tr.locale
         shown = names[:NAMES_SHOWN]
         rest = len(names) - len(shown)
         text_list = [n.text for n in shown]
         html_list = [n.html for n in shown]
         if rest:
-            more = tr.ngettext("%(num)d more", "%(num)d more", rest, locale)
+            more = tr.ngettext("%(num)d more", "%(num)d more", rest)
             text_list.append(more)
             html_list.append(more)
         listed = Rich(format_list(text_list, locale=locale), format_list(html_list,
@@ -118,7 +117,7 @@ class Welcomer:
             "Welcome to %(room)s, %(names)s! Tell the network who you are with %(intro)s, "
             "and what you offer and need with %(offer)s and %(need)s — each of you. "
             "%(help)s shows everything I can do.",
-            len(names), locale,
+            len(names),
         )
         return fill(template, num=len(names), room=room_name, names=listed,
                     intro=f"{prefix}intro", offer=f"{prefix}offer", need=f"{prefix}need",

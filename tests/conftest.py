@@ -3,6 +3,7 @@ the real dispatcher with a recording fake gateway."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator
@@ -10,14 +11,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from sqlalchemy import text
 
-from bot.config import parse_config
+from bot.app import load_commands, parse_config, wire
 from bot.db import Database
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
 from bot.i18n import Translator
-from commands import load_commands
+from bot.web.pages import WebState
+from bot.web.server import create_app
+from rooms.network import NetworkRooms, room_key
+from rooms.settings import RoomSettingsService
 from tests.fakes import Driver, FakeGateway
 
 POSTGRES_URL = os.environ.get("SBCC_TEST_POSTGRES_URL")
@@ -97,13 +102,27 @@ def gateway() -> FakeGateway:
 @pytest.fixture
 def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock) -> Deps:
     config = parse_config(base_config(), environ={})
-    return Deps(config=config, db=db, gateway=gateway, translator=translator,
-                registry=load_commands(), clock=clock, started_at=clock())
+    return Deps(config=config, db=db, gateway=gateway, translator=translator, clock=clock,
+                started_at=clock())
+
+
+def make_dispatcher(deps: Deps) -> Dispatcher:
+    """The real dispatcher with every command and every feature wired in."""
+    wiring = wire(deps)
+    return Dispatcher(deps, load_commands(), wiring.services, wiring.listeners)
+
+
+def web_app(deps: Deps, state: WebState | None = None, middlewares: tuple = ()
+            ) -> web.Application:
+    """The HTTP side as the App builds it: the core's routes and every feature's."""
+    wiring = wire(deps)
+    state = dataclasses.replace(state or WebState(), scrape_steps=wiring.scrape_steps)
+    return create_app(deps, state, wiring.route_setups, wiring.template_packages, middlewares)
 
 
 @pytest.fixture
 def dispatcher(deps: Deps) -> Dispatcher:
-    return Dispatcher(deps, deps.registry)
+    return make_dispatcher(deps)
 
 
 @pytest.fixture
@@ -112,25 +131,42 @@ def driver(dispatcher: Dispatcher, gateway: FakeGateway) -> Driver:
 
 
 async def network_deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock,
-                       raw_config: dict, room_ids: dict[str, str]) -> Deps:
+                       raw_config: dict, room_ids: dict[str, str] | None = None) -> Deps:
     """Deps for a config with a network whose rooms are already provisioned: `room_ids` maps
-    room keys ("space", "location:szczecin", …) to room ids; languages come from config."""
-    from rooms.network import NetworkRooms, room_key
-    from rooms.settings import RoomSettingsService
-
+    room keys ("space", "location:szczecin", …) to room ids (by default `room_id(key)`);
+    languages come from config."""
     config = parse_config(raw_config, environ={})
-    deps = Deps(config=config, db=db, gateway=gateway, translator=translator,
-                registry=load_commands(), clock=clock, started_at=clock())
+    deps = Deps(config=config, db=db, gateway=gateway, translator=translator, clock=clock,
+                started_at=clock())
     network = config.network
     async with db.session() as session:
         rooms = NetworkRooms(session, network)
         for spec in (network.space, *network.rooms):
-            room_id = room_ids[room_key(spec)]
-            await rooms.record(spec, room_id, f"#{spec.alias}:test" if spec.alias else None,
+            if spec is None:
+                continue
+            key = room_key(spec)
+            room = room_ids[key] if room_ids is not None else room_id(key)
+            await rooms.record(spec, room, f"#{spec.alias}:test" if spec.alias else None,
                                clock())
             if spec.language:
-                await RoomSettingsService(session).set(room_id, language=spec.language)
+                await RoomSettingsService(session).set(room, language=spec.language)
     return deps
+
+
+def room_id(key: str) -> str:
+    """The room id a provisioned room gets by default: `!location-szczecin:test`."""
+    return f"!{key.replace(':', '-')}:test"
+
+
+@pytest.fixture
+def make_deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock):  # noqa: ANN201
+    """`await make_deps(network=network("szczecin", topics=("design",)), forums={…})`: Deps
+    for that config, its network's rooms provisioned (ids from `room_id`, unless `rooms=`
+    maps keys to ids)."""
+    async def make(rooms: dict[str, str] | None = None, **config: object) -> Deps:
+        return await network_deps(db, gateway, translator, clock, base_config(**config), rooms)
+
+    return make
 
 
 # The network's places as tests configure them (a subset per test: `LOCATIONS["rostock"]`).
@@ -144,3 +180,27 @@ LOCATIONS: dict[str, dict[str, str]] = {
     "blekinge": {"key": "blekinge", "name": "Blekinge", "country": "SE", "language": "sv",
                  "timezone": "Europe/Stockholm", "alias": "t-blekinge"},
 }
+
+TOPICS: dict[str, dict[str, object]] = {
+    "design": {"key": "design", "name": "Design & Media", "alias": "t-design",
+               "tags": ["design", "video"]},
+    "games": {"key": "games", "name": "Games", "alias": "t-games", "tags": ["games"]},
+}
+
+
+def network(*locations: str, topics: tuple[str, ...] = (), partners: str | None = None,
+            advisory: str | None = None, name: str | None = None) -> dict[str, object]:
+    """A `network:` config section of the sample places, e.g. `network("szczecin",
+    "rostock", topics=("design",), partners="en")`; `partners`/`advisory` give that room's
+    language ("" for none)."""
+    section: dict[str, object] = {"space": {"alias": "t"},
+                                  "locations": [LOCATIONS[k] for k in locations]}
+    if name is not None:
+        section["name"] = name
+    if topics:
+        section["topics"] = [TOPICS[t] for t in topics]
+    for key, language, alias in (("partners_room", partners, "t-partners"),
+                                 ("advisory_room", advisory, "t-advisory")):
+        if language is not None:
+            section[key] = {"alias": alias, **({"language": language} if language else {})}
+    return section

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -20,6 +20,23 @@ from sqlalchemy.ext.asyncio import (
 )
 
 log = logging.getLogger(__name__)
+AFTER_COMMIT = "sbcc.after_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
+    """Run `action` once `session`'s transaction has committed (e.g. set timers that read
+    what it wrote); nothing runs when it rolls back."""
+    session.info.setdefault(AFTER_COMMIT, []).append(action)
+
+
+async def run_after_commit(session: AsyncSession) -> None:
+    """What was registered with `after_commit`, each once; a failure is logged, never
+    raised: the transaction is committed, and the next one must not suffer for it."""
+    for action in session.info.pop(AFTER_COMMIT, []):
+        try:
+            await action()
+        except Exception:
+            log.exception("work after a commit failed")
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -75,8 +92,10 @@ class Database:
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session, session.begin():
-            yield session
+        async with self.sessionmaker() as session:
+            async with session.begin():
+                yield session
+            await run_after_commit(session)
 
     async def ping(self) -> bool:
         try:

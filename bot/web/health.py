@@ -11,7 +11,7 @@ import asyncio
 
 from aiohttp import web
 
-from bot.web import DEPS, STATE
+from bot.web.pages import DEPS, STATE
 
 MAX_SYNC_AGE = 90  # seconds; a long-poll sync returns at least every 30 s
 PING_TIMEOUT = 5.0

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from icalendar import Calendar, Event
 
-from bot.config import parse_config
+from bot.app import parse_config
 from bot.db.models import ForumEvent
-from bot.services.calendar import DEFAULT_DURATION, PRODID, calendar_ics, event_filename
+from bot.features.forums.calendar import DEFAULT_DURATION, PRODID, calendar_ics, event_filename
 from rooms.topology import NetworkConfig
 from tests.conftest import LOCATIONS, base_config
 

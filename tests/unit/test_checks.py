@@ -6,12 +6,12 @@ import math
 
 import pytest
 
+from bot.app import wire
 from bot.db import Database
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
+from bot.framework import Registry, check, command, coordinator
 from bot.i18n import N_, Translator
-from commands.checks import coordinator
-from commands.registry import Registry, check
 from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
@@ -29,20 +29,15 @@ async def deps(db: Database, gateway: FakeGateway, translator: Translator,
 
 @pytest.fixture
 def coord_driver(deps: Deps, gateway: FakeGateway) -> Driver:
-    registry = Registry()
+    registry = Registry()  # with the built-in !help
 
-    @registry.command("secret", help=N_("List the commands you may use, or explain one."))
+    @command("secret", help=N_("List the commands you may use, or explain one."))
     @check(coordinator)
     async def secret(ctx) -> None:  # noqa: ANN001
         await ctx.reply("granted")
 
-    @registry.command("help", help=N_("List the commands you may use, or explain one."))
-    async def help_(ctx, name: str | None = None) -> None:  # noqa: ANN001
-        from commands.help import help_ as real_help
-        await real_help(ctx, name)
-
-    deps.registry = registry
-    return Driver(Dispatcher(deps, registry), gateway)
+    registry.add(secret)
+    return Driver(Dispatcher(deps, registry, wire(deps).services), gateway)
 
 
 async def test_listed_coordinator_is_allowed_anywhere(coord_driver: Driver) -> None:

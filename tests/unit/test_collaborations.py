@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import commands.collab  # noqa: F401  (registers the command even before MODULES has it)
-from bot.config import parse_config
+from bot.app import parse_config
 from bot.db import Database
 from bot.db.models import (
     Collaboration,
@@ -21,9 +21,8 @@ from bot.db.models import (
 )
 from bot.deps import Deps
 from bot.events import Message
+from bot.features.collaborations.service import CollaborationService
 from bot.i18n import Translator
-from bot.services.collaborations import CollaborationService
-from commands import load_commands
 from tests.conftest import Clock, base_config
 from tests.fakes import Driver, FakeGateway
 
@@ -50,7 +49,7 @@ def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Cloc
     """The shared `dispatcher` and `driver` fixtures use this one: locations and topics."""
     config = parse_config(base_config(network=NETWORK), environ={})
     return Deps(config=config, db=db, gateway=gateway, translator=translator,
-                registry=load_commands(), clock=clock, started_at=clock())
+                clock=clock, started_at=clock())
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 from bot.context import txn_base
 from bot.dispatcher import Dispatcher, error_reference
 from bot.i18n import default_catalog_dir
-from bot.services.members import MemberService
+from bot.members import MemberService
 from tests.fakes import Driver, FakeGateway
 
 

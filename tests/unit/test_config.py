@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config, parse_config
+from bot.app import load_config, parse_config
 from bot.errors import ConfigError
 from tests.conftest import base_config
 

@@ -53,7 +53,7 @@ async def test_position_and_handled_events(db: Database, clock) -> None:
 
 
 async def test_datetimes_come_back_aware_utc(db: Database, clock) -> None:
-    from bot.services.members import MemberService
+    from bot.members import MemberService
 
     async with db.session() as s:
         await MemberService(s, clock).get_or_create("@ala:x", "Ala")

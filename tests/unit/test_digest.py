@@ -22,10 +22,10 @@ from bot.db.models import (
 )
 from bot.deps import Deps
 from bot.events import Message
+from bot.features.digest.activity import ActivityCounter
+from bot.features.digest.composer import EVENT_LIMIT, DigestComposer
+from bot.features.digest.delivery import DigestSender
 from bot.i18n import SUPPORTED_LANGUAGES, Translator
-from bot.services.activity import ActivityCounter
-from bot.services.digest import EVENT_LIMIT, DigestComposer
-from bot.services.digest_delivery import DigestSender
 from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 
@@ -91,7 +91,7 @@ async def seed(deps: Deps, intros: int = 2) -> None:
 
 async def compose(deps: Deps, locale: str = "en", chart: bool = False):  # noqa: ANN201
     async with deps.db.session() as s:
-        return await DigestComposer(deps).compose(s, locale, SLOT, chart=chart)
+        return await DigestComposer(deps.config, deps.translator).compose(s, locale, SLOT, chart=chart)
 
 
 async def test_every_section_from_a_seeded_week(deps: Deps) -> None:
@@ -160,7 +160,7 @@ async def test_crash_between_sending_and_sent_posts_once(deps: Deps,
     async with deps.db.session() as s:
         s.add(DigestDelivery(room_id="!par", week="2027-W09", state="sending"))
     async with deps.db.session() as s:
-        composed = await DigestComposer(deps).compose(s, "de", SLOT)
+        composed = await DigestComposer(deps.config, deps.translator).compose(s, "de", SLOT)
     await sender.post("!par", composed, "sbcc.digest.2027-W09.!par")  # then the crash
     await sender.deliver()
     assert len([o for o in gateway.sent if o.msgtype == "m.notice"]) == 1

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from bot.services.digest_chart import (
+from bot.features.digest.chart import (
     MAX_ALT_TEXT,
     activity_chart,
     chart_alt_text,
@@ -106,7 +106,7 @@ def test_length_mismatch_is_rejected():
 def test_import_is_cheap_and_render_touches_no_global_state():
     code = (
         "import sys\n"
-        "from bot.services.digest_chart import activity_chart\n"
+        "from bot.features.digest.chart import activity_chart\n"
         "assert 'matplotlib' not in sys.modules\n"
         "import matplotlib\n"
         # compare raw values: reading rcParams["backend"] (as Mapping.__eq__ would) resolves

@@ -13,11 +13,11 @@ from bot.db.models import Announcement, ForumEvent, Reminder, Rsvp
 from bot.deps import Deps
 from bot.errors import BadArgument
 from bot.events import Reaction, Redaction
-from bot.forums_config import parse_offset
+from bot.features.forums.config import parse_offset
+from bot.features.forums.listeners import ForumReactions
+from bot.features.forums.reminders import ReminderSender
+from bot.features.forums.service import local_start, reminder_due
 from bot.i18n import Translator
-from bot.services.forum_reactions import ForumReactions
-from bot.services.forums import local_start, reminder_due
-from bot.services.reminders import ReminderSender
 from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 

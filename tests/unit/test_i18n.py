@@ -8,11 +8,9 @@ from babel.messages.pofile import read_po
 from bot.i18n import (
     SUPPORTED_LANGUAGES,
     Translator,
-    current_locale,
     default_catalog_dir,
     normalise_language,
     resolve_locale,
-    use_locale,
 )
 
 SINGULAR = "You can use %(num)d command:"
@@ -61,12 +59,13 @@ def test_normalise_language() -> None:
     assert normalise_language("fr") is None
 
 
-def test_use_locale_sets_and_resets(translator: Translator) -> None:
-    assert current_locale.get() == "en"
-    with use_locale("de"):
-        assert current_locale.get() == "de"
-        assert translator.gettext("pong") == translator.gettext("pong", "de")
-    assert current_locale.get() == "en"
+def test_a_bound_translator_speaks_its_language(translator: Translator) -> None:
+    de = translator.bind("de")
+    assert de.locale == "de" and de("pong") == translator.gettext("pong", "de")
+    assert de.bind("pl")("pong") == translator.gettext("pong", "pl")
+    assert de.ngettext("%(num)d more", "%(num)d more", 3) == translator.ngettext(
+        "%(num)d more", "%(num)d more", 3, "de")
+    assert translator.bind("xx").locale == "en"  # an unknown language falls back to English
 
 
 def test_every_language_loads(translator: Translator) -> None:

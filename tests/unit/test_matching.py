@@ -8,16 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.config import parse_config
+from bot.app import parse_config
 from bot.db import Database
 from bot.db.models import Collaboration, CollaborationMember, Connection, RoundAnswer, RoundGroup
 from bot.deps import Deps
 from bot.events import Reaction
+from bot.features.matchmaking.config import MatchmakingConfig
+from bot.features.matchmaking.jobs import is_round_week, round_trigger
+from bot.features.matchmaking.matching import MatchingService
+from bot.features.matchmaking.rounds import RoundRunner, round_stats
+from bot.features.profiles.config import TagsConfig
+from bot.features.profiles.service import ProfileService
 from bot.i18n import Translator
-from bot.scheduler import is_round_week, round_trigger
-from bot.services.matching import MatchingService
-from bot.services.profiles import ProfileService
-from bot.services.rounds import RoundRunner, round_stats
 from tests.conftest import LOCATIONS, Clock, base_config
 from tests.fakes import Driver, FakeGateway
 
@@ -38,14 +40,14 @@ def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Cloc
                                       matchmaking={"rounds": "every 2 weeks mon 10:00"}),
                           environ={})
     return Deps(config=config, db=db, gateway=gateway, translator=translator,
-                registry=__import__("commands").load_commands(), clock=clock,
+                clock=clock,
                 started_at=clock())
 
 
 async def person(deps: Deps, mxid: str, location: str | None, offers=(), needs=(),
                  languages: str = "en", **extra) -> None:  # noqa: ANN001
     async with deps.db.session() as s:
-        profiles = ProfileService(s, deps.clock, deps.config.tags.canonical)
+        profiles = ProfileService(s, deps.clock, deps.config.section(TagsConfig).canonical)
         member = await profiles.members.get_or_create(mxid, mxid[1:4].title())
         member.languages = languages
         for key, value in extra.items():
@@ -173,7 +175,7 @@ async def test_connect_refused_politely(deps: Deps, driver: Driver) -> None:
 async def test_set_connect_off_and_on(deps: Deps, driver: Driver) -> None:
     await driver.send("!set connect off")
     async with deps.db.session() as s:
-        from bot.services.members import MemberService
+        from bot.members import MemberService
         assert (await MemberService(s, deps.clock).get("@ala:test")).connect_ok is False
     [bad] = await driver.send("!set connect maybe")
     assert "maybe" in bad.body
@@ -223,7 +225,7 @@ async def test_round_pairs_rooms_followup_and_answers(deps: Deps, gateway: FakeG
 async def test_rounds_opt_in_and_matchround_needs_people(deps: Deps, driver: Driver) -> None:
     await driver.send("!rounds on")
     async with deps.db.session() as s:
-        from bot.services.members import MemberService
+        from bot.members import MemberService
         assert (await MemberService(s, deps.clock).get("@ala:test")).rounds is True
     [out] = await driver.send("!matchround", sender="@coord:test")
     assert "!rounds on" in out.body
@@ -234,7 +236,7 @@ async def test_rounds_opt_in_and_matchround_needs_people(deps: Deps, driver: Dri
 
 
 def test_scheduled_rounds_keep_their_weekday_and_hour_across_dst(deps: Deps) -> None:
-    trigger = round_trigger(deps)
+    trigger = round_trigger(deps.config.section(MatchmakingConfig))
     tz = ZoneInfo("Europe/Berlin")
     fire = trigger.get_next_fire_time(None, datetime(2027, 3, 20, tzinfo=tz))
     fires = []

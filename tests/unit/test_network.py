@@ -12,9 +12,9 @@ from bot.db import Database
 from bot.db.models import IntroCard, PendingWelcome
 from bot.deps import Deps
 from bot.events import MembershipChange
+from bot.features.profiles.introductions import tags_meet
 from bot.i18n import Translator
 from rooms.arrivals import Arrivals
-from rooms.introductions import tags_meet
 from rooms.network import matrix_to
 from rooms.welcome import NAMES_SHOWN, Welcomer
 from tests.conftest import LOCATIONS, Clock, base_config, network_deps
@@ -85,7 +85,7 @@ async def test_first_join_to_a_location_is_welcomed_once_in_its_language(
 async def test_member_defaults_come_from_the_location_room(deps: Deps, arrivals) -> None:
     await arrivals.on_event(member_event("!ros", "@bob:x", "join"))
     async with deps.db.session() as s:
-        from bot.services.members import MemberService
+        from bot.members import MemberService
         bob = await MemberService(s, deps.clock).get("@bob:x")
     assert (bob.location, bob.language, bob.timezone) == ("rostock", "de", "Europe/Berlin")
 
@@ -176,7 +176,7 @@ async def test_intro_without_rooms_keeps_the_bio(deps: Deps, driver: Driver) -> 
     [out] = await driver.send("!intro Hello there", sender="@new:x")
     assert "!set location" in out.body
     async with deps.db.session() as s:
-        from bot.services.members import MemberService
+        from bot.members import MemberService
         assert (await MemberService(s, deps.clock).get("@new:x")).bio == "Hello there"
 
 

@@ -10,7 +10,7 @@ from itertools import combinations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.services.pairing import (
+from bot.features.matchmaking.pairing import (
     Participant,
     is_cross_border,
     make_groups,

@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.errors import BadArgument, CommandNotFound, UsageError
-from commands.parsing import strip_reply_fallback, tokenize
-from commands.registry import Registry, Rest
+from bot.framework import Registry, Rest, command
+from bot.framework.parsing import strip_reply_fallback, tokenize
 
 
 def words(line: str) -> list[str]:
@@ -44,10 +44,11 @@ def test_reply_fallback_lines_are_dropped() -> None:
 def make_registry() -> Registry:
     reg = Registry()
 
-    @reg.command("add", help="add")
+    @command("add", help="add")
     async def add(ctx, title: str, count: int = 1, note: Rest = "") -> None:  # noqa: ANN001
         pass
 
+    reg.add(add)
     return reg
 
 
@@ -85,16 +86,17 @@ def test_unknown_command_suggests_closest_with_prefix() -> None:
 
 def test_duplicate_names_are_refused() -> None:
     reg = make_registry()
+    @command("add", help="again")
+    async def again(ctx) -> None:  # noqa: ANN001
+        pass
+
     with pytest.raises(ValueError):
-        @reg.command("add", help="again")
-        async def again(ctx) -> None:  # noqa: ANN001
-            pass
+        reg.add(again)
 
 
 def test_rest_must_be_last() -> None:
-    reg = Registry()
     with pytest.raises(TypeError):
-        @reg.command("bad", help="bad")
+        @command("bad", help="bad")
         async def bad(ctx, text: Rest, n: int) -> None:  # noqa: ANN001
             pass
 

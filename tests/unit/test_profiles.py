@@ -8,13 +8,12 @@ from datetime import UTC, datetime
 import pytest
 
 import commands.profile  # noqa: F401  (registers the commands even before MODULES has them)
-from bot.config import parse_config
+from bot.app import parse_config
 from bot.db import Database
 from bot.db.models import Member
 from bot.deps import Deps
 from bot.errors import BadArgument, UsageError
-from bot.i18n import Translator
-from bot.services.profiles import (
+from bot.features.profiles.service import (
     MAX_TAGS_PER_KIND,
     ProfileService,
     normalise_tag,
@@ -23,7 +22,7 @@ from bot.services.profiles import (
     parse_timezone,
     profile_card,
 )
-from commands import load_commands
+from bot.i18n import Translator
 from tests.conftest import Clock, base_config
 from tests.fakes import Driver, FakeGateway
 
@@ -48,7 +47,7 @@ def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Cloc
          network_config) -> Deps:  # noqa: ANN001
     """The shared `dispatcher` and `driver` fixtures use this one: a config with locations."""
     return Deps(config=network_config, db=db, gateway=gateway, translator=translator,
-                registry=load_commands(), clock=clock, started_at=clock())
+                clock=clock, started_at=clock())
 
 
 async def stored(deps: Deps, mxid: str = "@ala:test") -> tuple[Member | None, list[str],

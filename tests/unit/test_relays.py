@@ -6,8 +6,8 @@ import pytest
 
 from bot.db import Database
 from bot.deps import Deps
+from bot.features.relays.service import SHARES_PER_HOUR, hashtags, split_languages, version_for
 from bot.i18n import Translator
-from rooms.relays import SHARES_PER_HOUR, hashtags, split_languages, version_for
 from tests.conftest import LOCATIONS, Clock, base_config, network_deps
 from tests.fakes import Driver, FakeGateway
 

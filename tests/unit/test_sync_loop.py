@@ -12,6 +12,7 @@ from bot.errors import HomeserverUnavailable
 from bot.events import Invite, Message, RoomEvent, SyncBatch
 from bot.sync_loop import SyncLoop
 from bot.sync_store import load_position
+from tests.conftest import make_dispatcher
 from tests.fakes import FakeGateway
 
 
@@ -42,7 +43,7 @@ def msg(event_id: str, body: str) -> Message:
 async def run_script(deps: Deps, gateway: FakeGateway, script: list, *,
                      dispatcher: Dispatcher | None = None) -> tuple[ScriptedSync, str | None]:
     source = ScriptedSync(gateway.user_id, script)
-    dispatcher = dispatcher or Dispatcher(deps, deps.registry)
+    dispatcher = dispatcher or make_dispatcher(deps)
     loop = SyncLoop(source, dispatcher, deps.db, deps.clock,
                     backoff=Backoff(base=0.001, cap=0.01))
     task = asyncio.create_task(loop.run())
@@ -63,14 +64,14 @@ async def test_first_start_skips_history_but_accepts_invites(deps, gateway) -> N
 
 
 async def test_position_moves_only_after_the_batch_is_handled(deps, gateway) -> None:
-    dispatcher = Dispatcher(deps, deps.registry)
+    dispatcher = make_dispatcher(deps)
     seen_positions: list[str | None] = []
 
     async def record(event: RoomEvent) -> None:
         async with deps.db.session() as s:
             seen_positions.append(await load_position(s, gateway.user_id))
 
-    dispatcher.add_hook(record)
+    dispatcher.add_listener(record)
     script = [SyncBatch("t1"), SyncBatch("t2", events=[msg("$a", "!ping a")]),
               SyncBatch("t3", events=[msg("$b", "!ping b")])]
     source, position = await run_script(deps, gateway, script, dispatcher=dispatcher)
@@ -93,13 +94,13 @@ async def test_outage_is_retried_with_backoff_then_caught_up(deps, gateway) -> N
 
 
 async def test_a_failing_handler_does_not_stop_the_loop(deps, gateway) -> None:
-    dispatcher = Dispatcher(deps, deps.registry)
+    dispatcher = make_dispatcher(deps)
 
     async def explode(event: RoomEvent) -> None:
         if event.event_id == "$bad":
             raise RuntimeError("boom")
 
-    dispatcher.add_hook(explode)
+    dispatcher.add_listener(explode)
     script = [SyncBatch("t1"), SyncBatch("t2", events=[msg("$bad", "!ping x")]),
               SyncBatch("t3", events=[msg("$good", "!ping y")])]
     _, position = await run_script(deps, gateway, script, dispatcher=dispatcher)

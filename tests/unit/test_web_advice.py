@@ -20,12 +20,13 @@ from sqlalchemy import select
 from bot.db import Database
 from bot.db.models import AdvisoryRequest
 from bot.deps import Deps
+from bot.features.advice import service as advice_service
+from bot.features.advice import web as advice
+from bot.features.advice.service import AdviceService
 from bot.i18n import Translator
-from bot.services import advice as advice_service
-from bot.services.advice import AdviceService
-from bot.web import DEPS, MAX_BODY, STATE, TEMPLATES, WebState, advice, templates
+from bot.web.pages import DEPS, MAX_BODY
 from rooms.settings import RoomSettingsService
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps, web_app
 from tests.fakes import FakeGateway
 
 NETWORK = {
@@ -49,8 +50,8 @@ TEMPLATES_DIR = Path(advice.__file__).parent / "templates"
 
 
 def make_app(deps: Deps) -> web.Application:
-    """What `create_app` sets up, with only the advice routes (the sibling route modules are
-    written at the same time). The middleware lets a test pick the client address."""
+    """The HTTP side as the App builds it; the middleware lets a test pick the client
+    address."""
 
     @web.middleware
     async def remote_from_header(request: web.Request,
@@ -59,12 +60,7 @@ def make_app(deps: Deps) -> web.Application:
         remote = request.headers.get("X-Test-Remote")
         return await handler(request.clone(remote=remote) if remote else request)
 
-    app = web.Application(client_max_size=MAX_BODY * 4, middlewares=[remote_from_header])
-    app[DEPS] = deps
-    app[STATE] = WebState()
-    app[TEMPLATES] = templates()
-    advice.setup(app)
-    return app
+    return web_app(deps, middlewares=(remote_from_header,))
 
 
 def config(**web_section: object) -> dict:
@@ -114,9 +110,7 @@ def english(translator: Translator, msgid: str, **params: object) -> str:
 
 
 async def test_the_app_factory_serves_the_advice_routes(deps: Deps) -> None:
-    from bot.web import create_app
-
-    async with TestClient(TestServer(create_app(deps))) as client:
+    async with TestClient(TestServer(web_app(deps))) as client:
         assert (await post_form(client)).status == 200
 
 
@@ -437,7 +431,7 @@ async def test_without_advisory_room_the_request_is_stored_and_a_warning_logged(
     deps = await network_deps(db, gateway, translator, clock,
                               base_config(network=network),
                               {k: v for k, v in ROOM.items() if k != "advisory"})
-    with caplog.at_level(logging.WARNING, logger="bot.services.advice"):
+    with caplog.at_level(logging.WARNING, logger="bot.features.advice.service"):
         async with TestClient(TestServer(make_app(deps))) as client:
             page = await (await post_form(client)).text()
             link = LINK_RE.search(page)

@@ -21,8 +21,8 @@ from bot.db import Database
 from bot.db.models import Collaboration, Connection, ForumEvent, NetworkRoom, RoomMembership
 from bot.deps import Deps
 from bot.i18n import Translator
-from bot.web import DEPS, MAX_BODY, STATE, TEMPLATES, WebState, templates
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps
+from bot.web.pages import WebState
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps, web_app
 from tests.fakes import FakeGateway
 
 TOKEN = "t" * 32
@@ -42,17 +42,8 @@ ROOM = {"space": "!space:test", "location:szczecin": "!szn:test",
 
 
 def make_app(deps: Deps, state: WebState, middlewares: tuple = ()) -> web.Application:
-    """`bot.web.create_app` restricted to the route modules under test here (the showcase
-    and advice pages have tests of their own, and these tests must not depend on them)."""
-    from bot.web import calendar_routes, health, hooks, metrics_route
-
-    app = web.Application(client_max_size=MAX_BODY * 4, middlewares=middlewares)
-    app[DEPS] = deps
-    app[STATE] = state
-    app[TEMPLATES] = templates()
-    for module in (health, metrics_route, calendar_routes, hooks):
-        module.setup(app)
-    return app
+    """The HTTP side as the App builds it."""
+    return web_app(deps, state, middlewares)
 
 
 @asynccontextmanager

@@ -15,9 +15,9 @@ from sqlalchemy import delete
 from bot.db import Database
 from bot.db.models import NetworkRoom
 from bot.deps import Deps
+from bot.features.webhooks.sanitize import sanitize_html
 from bot.i18n import Translator
-from bot.web import MAX_BODY, WebState
-from bot.web.sanitize import sanitize_html
+from bot.web.pages import MAX_BODY, WebState
 from tests.conftest import Clock, base_config, network_deps
 from tests.fakes import FakeGateway
 from tests.unit.test_web_basics import NETWORK, ROOM, TOKEN, WEB, make_app, serve
@@ -202,7 +202,7 @@ async def test_rooms_not_provisioned_are_skipped(
         caplog: pytest.LogCaptureFixture) -> None:
     async with deps.db.session() as s:
         await s.execute(delete(NetworkRoom).where(NetworkRoom.key == "partners"))
-    with caplog.at_level(logging.WARNING, logger="bot.web.hooks"):
+    with caplog.at_level(logging.WARNING, logger="bot.features.webhooks.web"):
         assert await post(client, {"text": "hi"}) == (202, {"posted": [ROSTOCK]})
     assert [m.room_id for m in gateway.sent] == [ROSTOCK]
     assert any("partners" in r.getMessage() and "not provisioned" in r.getMessage()
@@ -256,7 +256,7 @@ async def test_accepted_post_reaches_both_rooms_sanitised(
         assert message.content()["m.mentions"] == {}
         assert message.txn_id is not None and message.txn_id.startswith("sbcc.hook.city.")
     assert first.txn_id != second.txn_id
-    posted = [r for r in caplog.records if r.name == "bot.web.hooks" and "posted" in r.message]
+    posted = [r for r in caplog.records if r.name == "bot.features.webhooks.web" and "posted" in r.message]
     assert len(posted) == 1 and "city" in posted[0].getMessage()
     for record in caplog.records:
         assert TOKEN not in record.getMessage()

@@ -22,12 +22,11 @@ from sqlalchemy import select, update
 from bot.db import Database
 from bot.db.models import Collaboration, Member
 from bot.deps import Deps
+from bot.features.showcase import service as showcase_service
+from bot.features.showcase import web as showcase_web
+from bot.features.showcase.service import ShowcaseService, public_name
 from bot.i18n import Translator
-from bot.services import showcase as showcase_service
-from bot.services.showcase import ShowcaseService, public_name
-from bot.web import DEPS, STATE, TEMPLATES, WebState, create_app, templates
-from bot.web import showcase as showcase_web
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps
+from tests.conftest import LOCATIONS, Clock, base_config, network_deps, web_app
 from tests.fakes import Driver, FakeGateway
 
 NETWORK = {
@@ -58,19 +57,8 @@ async def deps(db: Database, gateway: FakeGateway, translator: Translator,
 
 
 def make_app(deps: Deps) -> web.Application:
-    """`create_app`, or, while sibling route modules (hooks, advice …) are still being
-    written, an app with the base keys and only the showcase routes."""
-    try:
-        return create_app(deps)
-    except ModuleNotFoundError as e:
-        if not (e.name or "").startswith("bot.web.") or e.name == "bot.web.showcase":
-            raise
-    app = web.Application()
-    app[DEPS] = deps
-    app[STATE] = WebState()
-    app[TEMPLATES] = templates()
-    showcase_web.setup(app)
-    return app
+    """The HTTP side as the App builds it."""
+    return web_app(deps)
 
 
 @pytest.fixture

@@ -1,0 +1,251 @@
+"""Advisory requests: questions from organisations outside the network, sent through the
+web form (`bot.features.advice.web`), stored, and posted into the invite-only advisory room.
+
+Whoever sends one gets a reference ("ADV-7KQ2MX") and a private secret for the status
+link; only the secret's SHA-256 is stored, so the database alone cannot open the link.
+`validate` checks every field at once and reports a translatable message per field, so a
+form can show each one next to its input. Storing and posting are two steps: the web side
+commits the request first, then posts it, so a homeserver hiccup never loses a request
+(`event_id` stays empty and the advisory workflow can post it again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import AdvisoryRequest
+from bot.errors import UserError
+from bot.events import Outgoing
+from bot.features.profiles.service import clean_block, clean_line
+from bot.formatting import escape, fill, text_to_html
+from bot.i18n import N_, SUPPORTED_LANGUAGES, language_name
+from rooms.network import NetworkRooms
+from rooms.settings import RoomSettingsService
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from rooms.topology import NetworkConfig
+
+log = logging.getLogger(__name__)
+
+REF_PREFIX = "ADV-"
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O, no 1/I: read aloud, typed by hand
+REF_LENGTH = 6
+REF_ATTEMPTS = 10
+SECRET_BYTES = 24
+
+ORGANISATION_MIN, ORGANISATION_MAX = 2, 200
+EMAIL_MAX = 254
+QUESTION_MIN, QUESTION_MAX = 10, 4000
+EMAIL_RE = re.compile(r"^[^@\s<>()\[\]\\,;:\"]+@[^@\s<>()\[\]\\,;:\"]+\.[^@\s<>()\[\]\\,;:\".]+$")
+
+# (key, label): the key is stored, the label is translated where it is shown.
+SECTORS: tuple[tuple[str, str], ...] = (
+    ("design", N_("Design")),
+    ("media", N_("Media")),
+    ("games", N_("Games")),
+    ("heritage", N_("Museums and heritage")),
+    ("tourism", N_("Tourism")),
+    ("crafts", N_("Crafts")),
+    ("music", N_("Music")),
+    ("business", N_("Business")),
+    ("education", N_("Education")),
+    ("public", N_("Public administration")),
+    ("other", N_("Other")),
+)
+SECTOR_LABELS = dict(SECTORS)
+
+# The advisory workflow (its own issue) moves requests on; unknown states show as "new".
+STATUS_LABELS = {
+    "new": N_("Received — waiting for a coordinator"),
+    "assigned": N_("A coordinator is looking into it"),
+    "answered": N_("Answered by e-mail"),
+    "closed": N_("Closed"),
+}
+
+FIELDS = ("organisation", "email", "sector", "location", "question", "consent")
+
+
+class InvalidRequest(Exception):  # noqa: N818 - named for what it is, like UserError
+    """Some fields are wrong: `errors` maps a field name to a translatable message."""
+
+    def __init__(self, errors: dict[str, UserError]) -> None:
+        super().__init__(", ".join(errors))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class CleanRequest:
+    organisation: str
+    email: str
+    sector: str
+    location: str | None
+    question: str
+
+
+def new_ref() -> str:
+    return REF_PREFIX + "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def location_label(network: NetworkConfig, key: str | None) -> str | None:
+    spec = network.location_by_key.get(key or "")
+    if spec is None:
+        return key
+    return f"{spec.name} ({spec.country})" if spec.country else spec.name
+
+
+def validate(network: NetworkConfig, *, organisation: str, email: str, sector: str,
+             location: str | None, question: str, consent: bool) -> CleanRequest:
+    """The cleaned request, or `InvalidRequest` naming every field that is wrong."""
+    errors: dict[str, UserError] = {}
+    org = clean_line(organisation or "")
+    if not org:
+        errors["organisation"] = UserError(N_("Please give the name of your organisation."))
+    elif not ORGANISATION_MIN <= len(org) <= ORGANISATION_MAX:
+        errors["organisation"] = UserError(
+            N_("The name of your organisation needs between %(min)d and %(max)d characters."),
+            min=ORGANISATION_MIN, max=ORGANISATION_MAX)
+    mail = (email or "").strip()
+    if not mail:
+        errors["email"] = UserError(N_("Please give an e-mail address where we can answer "
+                                       "you."))
+    elif len(mail) > EMAIL_MAX:
+        errors["email"] = UserError(N_("An e-mail address has at most %(max)d characters."),
+                                    max=EMAIL_MAX)
+    elif not EMAIL_RE.match(mail):
+        errors["email"] = UserError(N_("This does not look like an e-mail address, for "
+                                       "example name@example.org."))
+    sector = (sector or "").strip()
+    if sector not in SECTOR_LABELS:
+        errors["sector"] = UserError(N_("Please choose the sector that fits your organisation "
+                                        "best (or “Other”)."))
+    place = (location or "").strip() or None
+    if place is not None and place not in network.location_by_key:
+        errors["location"] = UserError(N_("Please choose one of the listed locations, or "
+                                          "none."))
+    text = clean_block(question or "")
+    if not text:
+        errors["question"] = UserError(N_("Please write your question."))
+    elif not QUESTION_MIN <= len(text) <= QUESTION_MAX:
+        errors["question"] = UserError(
+            N_("Your question has %(length)d characters; please write between %(min)d and "
+               "%(max)d."), length=len(text), min=QUESTION_MIN, max=QUESTION_MAX)
+    if not consent:
+        errors["consent"] = UserError(N_("Please agree that we store your request and pass it "
+                                         "on to our coordinators."))
+    if errors:
+        raise InvalidRequest(errors)
+    return CleanRequest(org, mail, sector, place, text)
+
+
+class AdviceService:
+    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+        self.session = session
+        self.deps = deps
+
+    async def create(self, organisation: str, email: str, sector: str, location: str | None,
+                     question: str, language: str, *, consent: bool
+                     ) -> tuple[AdvisoryRequest, str]:
+        """Store a new request (flushed, not posted). Returns it and the status secret,
+        which exists nowhere else: show it to the sender once. Raises `InvalidRequest`."""
+        clean = validate(self.deps.config.network, organisation=organisation, email=email,
+                         sector=sector, location=location, question=question, consent=consent)
+        ref = await self._unused_ref()
+        secret = secrets.token_urlsafe(SECRET_BYTES)
+        request = AdvisoryRequest(
+            ref=ref, secret_hash=hash_secret(secret), organisation=clean.organisation,
+            email=clean.email, sector=clean.sector, location=clean.location,
+            question=clean.question,
+            language=language if language in SUPPORTED_LANGUAGES
+            else self.deps.config.default_language,
+            status="new", created_at=self.deps.clock())
+        self.session.add(request)
+        await self.session.flush()
+        return request, secret
+
+    async def _unused_ref(self) -> str:
+        for _ in range(REF_ATTEMPTS):
+            ref = new_ref()
+            taken = await self.session.scalar(
+                select(AdvisoryRequest.id).where(AdvisoryRequest.ref == ref))
+            if taken is None:
+                return ref
+        raise RuntimeError(f"no unused advisory reference after {REF_ATTEMPTS} attempts")
+
+    async def get(self, ref: str) -> AdvisoryRequest | None:
+        return await self.session.scalar(
+            select(AdvisoryRequest).where(AdvisoryRequest.ref == ref.strip().upper()))
+
+    async def find(self, ref: str, secret: str) -> AdvisoryRequest | None:
+        """The request, if `secret` opens it; None alike for an unknown ref or wrong secret."""
+        if len(ref) > 16 or not secret or len(secret) > 128:
+            return None
+        request = await self.get(ref)
+        wanted = hash_secret(secret)
+        stored = request.secret_hash if request is not None else hash_secret("")
+        if hmac.compare_digest(stored, wanted) and request is not None:
+            return request
+        return None
+
+    async def post(self, ref: str) -> str | None:
+        """Post the request into the advisory room (once: the txn id is the ref) and record
+        where it went. None, with a warning logged, when there is no advisory room."""
+        request = await self.get(ref)
+        if request is None:
+            raise LookupError(ref)
+        network = self.deps.config.network
+        if network.advisory is None:
+            log.warning("advisory request %s stored, but no network.advisory_room is "
+                        "configured: nobody was told", ref)
+            return None
+        room_id = await NetworkRooms(self.session, network).room_id(network.advisory)
+        if room_id is None:
+            log.warning("advisory request %s stored, but the advisory room is not provisioned "
+                        "yet (run `sbcc-bot provision`): nobody was told", ref)
+            return None
+        locale = (await RoomSettingsService(self.session).language(room_id)
+                  or network.advisory.language or self.deps.config.default_language)
+        text, html = self.notice(request, locale)
+        event_id = await self.deps.gateway.send(
+            Outgoing(room_id, text, html, txn_id=f"sbcc.advice.{request.ref}"))
+        request.room_id, request.event_id = room_id, event_id
+        await self.session.flush()
+        return event_id
+
+    def notice(self, request: AdvisoryRequest, locale: str) -> tuple[str, str]:
+        """The room message: plain text and HTML (every value escaped, line breaks kept)."""
+        def tr(msgid: str) -> str:
+            return self.deps.translator.gettext(msgid, locale)
+
+        title_text, title_html = fill(
+            tr(N_("New advisory request %(ref)s from outside the network")), ref=request.ref)
+        rows = [
+            (tr(N_("Organisation:")), request.organisation),
+            (tr(N_("E-mail:")), request.email),
+            (tr(N_("Sector:")), tr(SECTOR_LABELS.get(request.sector, request.sector))),
+            (tr(N_("Location:")),
+             location_label(self.deps.config.network, request.location)
+             or tr(N_("not given"))),
+            (tr(N_("Language:")), language_name(request.language, locale)),
+        ]
+        question_label = tr(N_("Question:"))
+        text = "\n".join([title_text, *(f"{label} {value}" for label, value in rows),
+                          question_label, request.question])
+        html = (f"<p><strong>{title_html}</strong></p><p>"
+                + "<br>".join(f"{escape(label)} {escape(value)}" for label, value in rows)
+                + f"</p><p>{escape(question_label)}</p>"
+                + f"<blockquote>{text_to_html(request.question)}</blockquote>")
+        return text, html

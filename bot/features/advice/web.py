@@ -1,0 +1,382 @@
+"""The advice form for organisations outside the network: `GET /advice` (the form),
+`POST /advice` (a form post or JSON) and `GET /advice/{ref}?t=<secret>` (the private status
+page). Small, accessible HTML that works without JavaScript.
+
+Abuse protection:
+- Form posts need a CSRF token (double submit): a signed token (HMAC-SHA256 with the
+  process secret over a random nonce and the issue time, valid two hours) both in a hidden
+  field and in a SameSite=Strict, HttpOnly cookie; the two must match.
+- JSON posts need no token: a browser cannot send `Content-Type: application/json` to
+  another site without a CORS preflight, and we never answer one (no OPTIONS route, no
+  Access-Control-Allow-* headers). That is why only exactly `application/json` counts as
+  JSON; `text/plain` bodies (which a cross-site form can send) are refused.
+- A honeypot field (`website`), hidden from people and screen readers: when filled, the
+  answer looks like success but nothing is stored or posted.
+- A sliding-window rate limit per client address (`web.advice_rate`), in memory. Only
+  accepted submissions (including honeypot ones) use up the allowance, so a person who
+  corrects a mistake in the form is not locked out. Behind a reverse proxy every client
+  shares the proxy's address: size the rate accordingly (forwarded headers are not
+  trusted, anyone can send them).
+- Bodies over `MAX_BODY` (16 KiB) get 413.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+import math
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import UTC
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+from babel.dates import format_skeleton
+
+from bot.dates import date_locale
+from bot.features.advice.config import AdviceConfig
+from bot.features.advice.service import (
+    QUESTION_MAX,
+    QUESTION_MIN,
+    REF_ALPHABET,
+    REF_LENGTH,
+    REF_PREFIX,
+    SECTORS,
+    STATUS_LABELS,
+    AdviceService,
+    InvalidRequest,
+    location_label,
+)
+from bot.i18n import N_, SUPPORTED_LANGUAGES
+from bot.ratelimit import SlidingWindow
+from bot.web.pages import DEPS, MAX_BODY, STATE, locale_of, read_body, render
+
+log = logging.getLogger(__name__)
+
+CSRF_FIELD = "csrf"
+CSRF_COOKIE = "sbcc_advice_csrf"
+CSRF_TTL = 2 * 3600  # seconds a form stays valid
+CSRF_REUSE = CSRF_TTL // 2  # a GET hands out the cookie's token again while it is this young
+HONEYPOT = "website"
+TEXT_FIELDS = ("organisation", "email", "sector", "location", "question")
+YES = ("yes", "on", "true", "1")
+# Pages that carry a form token or the status secret: never cached, never framed, and the
+# secret never leaks to another site through the Referer header.
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+                   "X-Frame-Options": "DENY",
+                   "Content-Security-Policy": "frame-ancestors 'none'"}
+
+# The project's babel config extracts only .py files, so every msgid the advice templates
+# use is listed here as well (same text, same placeholders) for `pybabel extract` to see;
+# tests check that each `_('…')` in the templates appears in this tuple.
+TEMPLATE_STRINGS = (
+    N_("Languages"),  # base.html
+    N_("Ask the network for advice"),
+    N_("Is your organisation outside %(network)s? Ask our network of creative clusters a "
+       "question: a coordinator reads it and looks for someone who can help."),
+    N_("Fields marked “required” must be filled in."),
+    N_("(required)"),
+    N_("Please correct the following:"),
+    N_("Organisation"),
+    N_("Contact e-mail"),
+    N_("We use it only to answer your request."),
+    N_("Sector"),
+    N_("Choose a sector"),
+    N_("Nearest location of the network"),
+    N_("None of these, or not sure"),
+    N_("Your question"),
+    N_("Between %(min)d and %(max)d characters."),
+    N_("I agree that %(network)s stores my request and passes it on to its coordinators, "
+       "who may answer me by e-mail."),
+    N_("Leave this field empty"),
+    N_("Send request"),
+    N_("Thank you, your request has arrived"),
+    N_("Your reference:"),
+    N_("Your private status link:"),
+    N_("Keep this link to yourself and save it: anyone who has it can see the status of "
+       "your request, and we cannot send it to you again."),
+    N_("A coordinator will answer you by e-mail."),
+    N_("Ask another question"),
+    N_("Your advisory request"),
+    N_("Reference:"),
+    N_("Organisation:"),
+    N_("Location:"),
+    N_("Status:"),
+    N_("Sent on:"),
+)
+
+FORBIDDEN_TITLE = N_("This form has expired")
+FORBIDDEN_TEXT = N_("For your safety we only accept this form when it was opened on this site "
+                    "within the last two hours. Nothing was sent. Please open the form again "
+                    "and send your request once more.")
+AGAIN = N_("Open the form again")
+NOT_FOUND_TITLE = N_("Request not found")
+NOT_FOUND_TEXT = N_("We found no request for this link. Please check that you copied the "
+                    "whole link.")
+TOO_MANY_TITLE = N_("Too many requests")
+TOO_LARGE_TITLE = N_("Your request is too large")
+TOO_LARGE_TEXT = N_("A request may have at most %(kib)d KiB. Please shorten your question.")
+BAD_BODY = N_("The request could not be read: send a JSON object with the fields "
+              "organisation, email, sector, location, question and consent.")
+BAD_TYPE = N_("Send the request as a form (application/x-www-form-urlencoded) or as JSON "
+              "(application/json).")
+
+
+LIMITER = web.AppKey("advice_limiter", SlidingWindow)
+
+
+# -- CSRF ------------------------------------------------------------------------------
+
+
+def _sign(secret: bytes, nonce: str, issued: int) -> str:
+    return hmac.new(secret, f"sbcc.advice.csrf|{nonce}|{issued}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def make_token(secret: bytes, now: float) -> str:
+    nonce, issued = secrets.token_urlsafe(16), int(now)
+    return f"{nonce}.{issued}.{_sign(secret, nonce, issued)}"
+
+
+def token_age(secret: bytes, token: str, now: float) -> float | None:
+    """The token's age in seconds if it is ours and still valid, else None."""
+    nonce, _, rest = token.partition(".")
+    issued_text, _, signature = rest.partition(".")
+    if not nonce or not issued_text.isdigit() or len(issued_text) > 12:
+        return None
+    issued = int(issued_text)
+    if not hmac.compare_digest(signature, _sign(secret, nonce, issued)):
+        return None
+    age = now - issued
+    return age if -60 <= age <= CSRF_TTL else None
+
+
+def csrf_ok(request: web.Request, field: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not field or not cookie or not hmac.compare_digest(field.encode(), cookie.encode()):
+        return False
+    return token_age(request.app[STATE].secret, field, _now(request)) is not None
+
+
+def _now(request: web.Request) -> float:
+    return request.app[DEPS].clock().timestamp()
+
+
+def _secure(request: web.Request) -> bool:
+    public_url = request.app[DEPS].config.web.public_url or ""
+    return request.secure or public_url.startswith("https://")
+
+
+# -- pages -----------------------------------------------------------------------------
+
+
+def _translate(request: web.Request) -> Callable[..., str]:
+    deps, locale = request.app[DEPS], locale_of(request)
+
+    def tr(msgid: str, **params: Any) -> str:
+        return deps.translator.gettext(msgid, locale, **params)
+
+    return tr
+
+
+def _form(request: web.Request, status: int = 200, values: Mapping[str, str] | None = None,
+          errors: Mapping[str, str] | None = None) -> web.Response:
+    deps = request.app[DEPS]
+    now = _now(request)
+    token = request.cookies.get(CSRF_COOKIE, "")
+    age = token_age(request.app[STATE].secret, token, now) if token else None
+    if age is None or age > CSRF_REUSE:
+        token = make_token(request.app[STATE].secret, now)
+    kept = {name: "" for name in TEXT_FIELDS} | {"consent": ""} | dict(values or {})
+    response = render(
+        request, "advice_form.html", status=status, values=kept, errors=dict(errors or {}),
+        csrf=token, csrf_field=CSRF_FIELD, honeypot=HONEYPOT, sectors=SECTORS,
+        locations=[(spec.key, location_label(deps.config.network, spec.key))
+                   for spec in deps.config.network.locations],
+        question_min=QUESTION_MIN, question_max=QUESTION_MAX)
+    response.headers.update(PRIVATE_HEADERS)
+    response.set_cookie(CSRF_COOKIE, token, max_age=CSRF_TTL, path="/advice", httponly=True,
+                        samesite="Strict", secure=_secure(request))
+    return response
+
+
+def _problem(request: web.Request, status: int, title: str, text: str,
+             headers: Mapping[str, str] | None = None) -> web.Response:
+    """A short page: what went wrong (already translated) and a link back to the form."""
+    tr = _translate(request)
+    response = render(request, "advice_status.html", status=status, advisory=None,
+                      problem={"title": title, "text": text, "link": tr(AGAIN)},
+                      form_url=f"/advice?lang={locale_of(request)}")
+    response.headers.update(PRIVATE_HEADERS)
+    response.headers.update(headers or {})
+    return response
+
+
+def _status_url(request: web.Request, ref: str, secret: str) -> str:
+    base = request.app[DEPS].config.web.public_url or f"{request.scheme}://{request.host}"
+    return f"{base}/advice/{ref}?t={secret}"
+
+
+def _done(request: web.Request, ref: str, secret: str) -> web.Response:
+    response = render(request, "advice_done.html", ref=ref,
+                      status_url=_status_url(request, ref, secret),
+                      form_url=f"/advice?lang={locale_of(request)}")
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+# -- handlers --------------------------------------------------------------------------
+
+
+async def advice_form(request: web.Request) -> web.Response:
+    return _form(request)
+
+
+def _form_fields(body: bytes) -> tuple[dict[str, str], bool, str, str]:
+    """Text fields, consent, CSRF token and honeypot value of a urlencoded body."""
+    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    first = {name: values[0] for name, values in parsed.items()}
+    fields = {name: first.get(name, "") for name in TEXT_FIELDS}
+    consent = first.get("consent", "").strip().lower() in YES
+    return fields, consent, first.get(CSRF_FIELD, ""), first.get(HONEYPOT, "")
+
+
+def _json_fields(data: dict[str, Any]) -> tuple[dict[str, str], bool, str]:
+    fields = {name: data[name] if isinstance(data.get(name), str) else ""
+              for name in TEXT_FIELDS}
+    if data.get("location") is None:
+        fields["location"] = ""
+    raw_consent = data.get("consent")
+    consent = raw_consent is True or (isinstance(raw_consent, str)
+                                      and raw_consent.strip().lower() in YES)
+    honeypot = data.get(HONEYPOT)
+    return fields, consent, honeypot if isinstance(honeypot, str) else ""
+
+
+def _fake_ref() -> str:
+    return REF_PREFIX + "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
+
+
+async def advice_submit(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    tr = _translate(request)
+    is_json = request.content_type == "application/json"
+    is_form = request.content_type == "application/x-www-form-urlencoded"
+    if not (is_json or is_form):
+        return web.json_response({"errors": {"request": tr(BAD_TYPE)}}, status=415)
+
+    address = request.remote or "unknown"
+    limiter = request.app[LIMITER]
+    wait = limiter.acquire(address)
+    if wait:
+        minutes = math.ceil(wait / 60)
+        text = deps.translator.ngettext(
+            "Please wait %(num)d minute before you send another request.",
+            "Please wait %(num)d minutes before you send another request.",
+            minutes, locale_of(request))
+        headers = {"Retry-After": str(wait)}
+        if is_json:
+            return web.json_response({"errors": {"request": text}}, status=429,
+                                     headers=headers)
+        return _problem(request, 429, tr(TOO_MANY_TITLE), text, headers)
+    counted = False
+    try:
+        response, counted = await _submit(request, is_json, tr)
+        return response
+    finally:
+        if not counted:
+            limiter.release(address)
+
+
+async def _submit(request: web.Request, is_json: bool, tr: Callable[..., str]
+                  ) -> tuple[web.Response, bool]:
+    """The answer to a post, and whether it uses up the sender's allowance."""
+    deps = request.app[DEPS]
+    body = await read_body(request)
+    if body is None:
+        text = tr(TOO_LARGE_TEXT, kib=MAX_BODY // 1024)
+        if is_json:
+            return web.json_response({"errors": {"request": text}}, status=413), False
+        return _problem(request, 413, tr(TOO_LARGE_TITLE), text), False
+
+    language = locale_of(request)
+    if is_json:
+        try:
+            data = json.loads(body)
+        except (ValueError, RecursionError):  # not JSON, or nested beyond reason
+            data = None
+        if not isinstance(data, dict):
+            return web.json_response({"errors": {"request": tr(BAD_BODY)}}, status=400), False
+        fields, consent, honeypot = _json_fields(data)
+        if data.get("language") in SUPPORTED_LANGUAGES:
+            language = data["language"]
+    else:
+        fields, consent, token, honeypot = _form_fields(body)
+        if not csrf_ok(request, token):
+            return _problem(request, 403, tr(FORBIDDEN_TITLE), tr(FORBIDDEN_TEXT)), False
+
+    if honeypot.strip():
+        log.info("advice form: honeypot filled from %s; nothing stored", request.remote)
+        ref, secret = _fake_ref(), secrets.token_urlsafe(24)
+        return _created(request, is_json, ref, secret), True
+
+    try:
+        async with deps.db.session() as session:
+            advisory, secret = await AdviceService(session, deps).create(
+                fields["organisation"], fields["email"], fields["sector"],
+                fields["location"] or None, fields["question"], language, consent=consent)
+            ref = advisory.ref
+    except InvalidRequest as invalid:
+        errors = {name: tr(error.msgid, **error.params)
+                  for name, error in invalid.errors.items()}
+        if is_json:
+            return web.json_response({"errors": errors}, status=400), False
+        values = {**fields, "consent": "yes" if consent else ""}
+        return _form(request, 400, values, errors), False
+
+    try:  # stored and committed: a failure to post must not cost the sender their link
+        async with asyncio.timeout(15), deps.db.session() as session:
+            await AdviceService(session, deps).post(ref)
+    except Exception:  # noqa: BLE001 - logged; the request waits for the advisory workflow
+        log.exception("advisory request %s stored but not posted to the advisory room", ref)
+    return _created(request, is_json, ref, secret), True
+
+
+def _created(request: web.Request, is_json: bool, ref: str, secret: str) -> web.Response:
+    if is_json:
+        return web.json_response({"ref": ref, "status_url": _status_url(request, ref, secret)},
+                                 status=201, headers={"Cache-Control": "no-store"})
+    return _done(request, ref, secret)
+
+
+async def advice_status(request: web.Request) -> web.Response:
+    deps = request.app[DEPS]
+    tr = _translate(request)
+    async with deps.db.session() as session:
+        found = await AdviceService(session, deps).find(request.match_info["ref"],
+                                                        request.query.get("t", ""))
+    if found is None:  # the same answer for an unknown reference and a wrong secret
+        return _problem(request, 404, tr(NOT_FOUND_TITLE), tr(NOT_FOUND_TEXT))
+    locale = locale_of(request)
+    response = render(
+        request, "advice_status.html", problem=None,
+        advisory={"ref": found.ref, "organisation": found.organisation,
+                  "location": location_label(deps.config.network, found.location),
+                  "status": STATUS_LABELS.get(found.status, STATUS_LABELS["new"]),
+                  "created": format_skeleton("yMMMd", found.created_at, tzinfo=UTC,
+                                             locale=date_locale(locale))},
+        form_url=f"/advice?lang={locale}")
+    response.headers.update(PRIVATE_HEADERS)
+    return response
+
+
+def setup(app: web.Application) -> None:
+    deps = app[DEPS]
+    app[LIMITER] = SlidingWindow(deps.config.section(AdviceConfig).rate, lambda: deps.clock().timestamp())
+    app.router.add_get("/advice", advice_form)
+    app.router.add_post("/advice", advice_submit)
+    app.router.add_get("/advice/{ref}", advice_status)

@@ -1,0 +1,45 @@
+"""Matchmaking across borders: `!match` and `!find` over offers and needs, `!connect`
+rooms with an introduction, and rounds that pair those who opted in, with a "did you
+meet?" follow-up."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, func, select
+
+from bot.config import SectionSpec
+from bot.db.models import Connection
+from bot.feature import Feature, Wiring
+from bot.features.matchmaking.config import MatchmakingConfig, parse_matchmaking
+from bot.features.matchmaking.connections import ConnectionService
+from bot.features.matchmaking.jobs import round_trigger, scheduled_round
+from bot.features.matchmaking.matching import MatchingService
+from bot.features.matchmaking.rounds import RoundRunner
+
+
+def setup(wiring: Wiring) -> None:
+    deps = wiring.deps
+    config = deps.config.section(MatchmakingConfig)
+    runner = RoundRunner(deps)
+    wiring.service("matching", lambda session: MatchingService(session, deps))
+    wiring.service("connections", lambda session: ConnectionService(session, deps))
+    wiring.service("rounds", lambda _session: runner)
+    wiring.listen(runner.on_event)
+    wiring.on_start(runner.schedule_pending)
+    trigger = round_trigger(config)
+    if trigger is not None:
+        wiring.job(scheduled_round(deps, config, runner), trigger, id="matchround",
+                   coalesce=True, misfire_grace_time=3600)
+
+    async def cross_border_gauge() -> None:
+        async with deps.db.session() as session:
+            total, crossing = (await session.execute(
+                select(func.count(), func.coalesce(
+                    func.sum(case((Connection.cross_border.is_(True), 1), else_=0)), 0))
+                .select_from(Connection))).one()
+        deps.metrics.cross_border.set(crossing / total if total else 0)
+
+    wiring.on_scrape(cross_border_gauge)
+
+
+FEATURE = Feature("matchmaking", setup,
+                  config=(SectionSpec("matchmaking", parse_matchmaking),))

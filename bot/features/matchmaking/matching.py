@@ -1,0 +1,151 @@
+"""Matching offers with needs across borders, in indexed queries.
+
+A candidate *gives* when they offer something the member needs, and *takes* when they need
+something the member offers (tags compared after synonyms). Ranking, deterministic and
+explained line by line: mutual fits first, then how many tags meet, then a bonus for
+another country and another location; ties by MXID. A shared language is required to be
+ranked among the fits; candidates without one come last, with a warning.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import CollaborationMember, Member, MemberTag
+from bot.deps import Deps
+from bot.errors import UserError
+from bot.features.profiles.config import TagsConfig
+from bot.i18n import N_
+
+MUTUAL_WEIGHT = 1000
+TAG_WEIGHT = 10
+OTHER_COUNTRY_BONUS = 5
+OTHER_LOCATION_BONUS = 2
+OVERFETCH = 3  # candidates fetched per place, so a language re-rank has enough to choose from
+
+
+def spoken(member: Member) -> set[str]:
+    """The languages a member reads: those they listed, else their chosen UI language."""
+    listed = {c for c in (member.languages or "").split(",") if c}
+    return listed or ({member.language} if member.language else set())
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    mxid: str
+    display_name: str | None
+    gives: tuple[str, ...]  # the member's needs this person offers
+    takes: tuple[str, ...]  # this person's needs the member offers
+    location: str | None
+    cross_border: bool
+    shared_languages: tuple[str, ...]
+    score: int
+
+    @property
+    def mutual(self) -> bool:
+        return bool(self.gives and self.takes)
+
+
+class MatchingService:
+    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+        self.session = session
+        self.deps = deps
+        self.network = deps.config.network
+
+    async def _tags(self, mxid: str, kind: str) -> list[str]:
+        rows = await self.session.scalars(select(MemberTag.canonical).where(
+            MemberTag.mxid == mxid, MemberTag.kind == kind))
+        return sorted(set(rows))
+
+    def _country(self, location: str | None) -> str | None:
+        spec = self.network.location_by_key.get(location or "")
+        return spec.country if spec else None
+
+    async def suggest(self, mxid: str, limit: int) -> list[Suggestion]:
+        me = await self.session.get(Member, mxid)
+        needs = await self._tags(mxid, "need")
+        offers = await self._tags(mxid, "offer")
+        if me is None or not (needs or offers):
+            raise UserError(N_("Tell me first what you offer and what you need, with %(offer)s "
+                               "and %(need)s."), offer=f"{self.deps.config.command_prefix}offer",
+                            need=f"{self.deps.config.command_prefix}need")
+        my_country = self._country(me.location)
+        other_country = [k for k, s in self.network.location_by_key.items()
+                         if my_country and s.country != my_country]
+        t = MemberTag
+        gives_when = and_(t.kind == "offer", t.canonical.in_(needs or [""]))
+        takes_when = and_(t.kind == "need", t.canonical.in_(offers or [""]))
+        gives = func.sum(case((gives_when, 1), else_=0))
+        takes = func.sum(case((takes_when, 1), else_=0))
+        location = func.max(t.location)
+        bonus = literal(0)
+        if me.location:
+            bonus = (case((location.in_(other_country or [""]), OTHER_COUNTRY_BONUS), else_=0)
+                     + case((and_(location.is_not(None), location != me.location),
+                             OTHER_LOCATION_BONUS), else_=0))
+        score = (case((and_(gives > 0, takes > 0), MUTUAL_WEIGHT), else_=0)
+                 + (gives + takes) * TAG_WEIGHT + bonus).label("score")
+        # ranked from the tag index alone; who is excluded is checked on the few best
+        ranked = (select(t.mxid, score).where(or_(gives_when, takes_when), t.mxid != mxid)
+                  .group_by(t.mxid).order_by(score.desc(), t.mxid))
+        excluded = set(await self.session.scalars(
+            select(CollaborationMember.mxid).where(CollaborationMember.collaboration_id.in_(
+                select(CollaborationMember.collaboration_id).where(
+                    CollaborationMember.mxid == mxid)))))
+        wanted = limit * OVERFETCH
+        fetch = wanted + len(excluded)
+        while True:
+            top = (await self.session.execute(ranked.limit(fetch))).all()
+            members = {m.mxid: m for m in (await self.session.scalars(
+                select(Member).where(Member.mxid.in_([r[0] for r in top])))).all()}
+            rows = [(members[who], points) for who, points in top
+                    if who in members and who not in excluded and members[who].connect_ok]
+            if len(rows) >= wanted or len(top) < fetch:
+                break
+            fetch *= 4  # many of the best opted out: look further down
+        return await self._explain(me, rows[:wanted], needs, offers, limit)
+
+    async def _explain(self, me: Member, rows: list, needs: list[str], offers: list[str],
+                       limit: int) -> list[Suggestion]:
+        ids = [m.mxid for m, _ in rows]
+        met: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        if ids:
+            tag_rows = await self.session.execute(
+                select(MemberTag.mxid, MemberTag.kind, MemberTag.canonical)
+                .where(MemberTag.mxid.in_(ids)))
+            for who, kind, tag in tag_rows.all():
+                if (kind == "offer" and tag in needs) or (kind == "need" and tag in offers):
+                    met[who][kind].add(tag)
+        mine = spoken(me)
+        my_country = self._country(me.location)
+        out = []
+        for member, points in rows:
+            country = self._country(member.location)
+            out.append(Suggestion(
+                mxid=member.mxid, display_name=member.display_name,
+                gives=tuple(sorted(met[member.mxid]["offer"])),
+                takes=tuple(sorted(met[member.mxid]["need"])),
+                location=member.location,
+                cross_border=bool(country and my_country and country != my_country),
+                shared_languages=tuple(sorted(mine & spoken(member))) if mine else (),
+                score=int(points),
+            ))
+        # a shared language is required to rank among the fits; the rest come last, warned
+        out.sort(key=lambda s: (not s.shared_languages and bool(mine), -s.score, s.mxid))
+        return out[:limit]
+
+    async def find(self, tag: str) -> dict[str | None, list[Member]]:
+        """Who offers `tag` (after synonyms), grouped by location key."""
+        canonical = self.deps.config.section(TagsConfig).canonical(tag)
+        members = (await self.session.scalars(
+            select(Member).join(MemberTag, MemberTag.mxid == Member.mxid)
+            .where(MemberTag.kind == "offer", MemberTag.canonical == canonical)
+            .order_by(Member.location, Member.display_name, Member.mxid))).all()
+        grouped: dict[str | None, list[Member]] = defaultdict(list)
+        for member in dict.fromkeys(members):
+            grouped[member.location].append(member)
+        return grouped

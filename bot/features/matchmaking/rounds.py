@@ -1,0 +1,238 @@
+"""Matchmaking rounds: who takes part, the pairing, private rooms with introductions, the
+"did you meet?" follow-up and its answers.
+
+Every step is resumable and keyed, so a crash repeats nothing: a round is keyed by what
+started it (a command's event id, or the ISO week of a scheduled round); a group's room by
+its round and members (a deterministic alias); messages by transaction ids derived from the
+group's id.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.db.models import MatchRound, Member, MemberTag, RoomMembership, RoundAnswer, RoundGroup
+from bot.deps import Deps
+from bot.errors import GatewayError
+from bot.events import Outgoing, Reaction, RoomEvent
+from bot.features.matchmaking.config import MatchmakingConfig
+from bot.features.matchmaking.connections import ConnectionService, common_locale
+from bot.features.matchmaking.pairing import Participant, is_cross_border, make_groups, pairs_of
+from bot.features.profiles.config import TagsConfig
+from bot.formatting import fill
+from bot.i18n import N_
+from rooms.network import NetworkRooms
+
+log = logging.getLogger(__name__)
+YES, NO = "✅", "❌"
+YES_KEYS = frozenset({"✅", "✔", "👍", "☑"})  # compared without emoji variation selectors
+NO_KEYS = frozenset({"❌", "✖", "👎", "❎"})
+
+
+def answer_of(key: str) -> bool | None:
+    """✅ (and friends) is yes, ❌ (and friends) is no; any other reaction is no answer."""
+    bare = key.replace("\ufe0f", "")
+    if bare in YES_KEYS:
+        return True
+    if bare in NO_KEYS:
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class RoundStats:
+    rounds: int
+    groups: int
+    answered: int
+    met: int
+    cross_border: int
+
+
+class RoundRunner:
+    """Runs rounds in short transactions of its own (never inside a command's)."""
+
+    def __init__(self, deps: Deps) -> None:
+        self.deps = deps
+
+    async def participants(self, session, scope: str | None) -> list[Member]:  # noqa: ANN001
+        query = select(Member).where(Member.rounds.is_(True), Member.connect_ok.is_(True))
+        if scope and scope.startswith("location:"):
+            query = query.where(Member.location == scope.split(":", 1)[1])
+        elif scope and scope.startswith("topic:"):
+            spec = next((t for t in self.deps.config.network.topics
+                         if t.key == scope.split(":", 1)[1]), None)
+            room_id = await NetworkRooms(session, self.deps.config.network).room_id(spec) \
+                if spec else None
+            in_room = select(RoomMembership.mxid).where(RoomMembership.room_id == room_id,
+                                                        RoomMembership.until.is_(None))
+            tagged = select(MemberTag.mxid).where(MemberTag.canonical.in_(
+                [self.deps.config.section(TagsConfig).canonical(t) for t in (spec.tags if spec else ())]))
+            query = query.where(Member.mxid.in_(in_room) | Member.mxid.in_(tagged))
+        return list((await session.scalars(query.order_by(Member.mxid))).all())
+
+    async def recent_pairs(self, session) -> set[frozenset[str]]:  # noqa: ANN001
+        keep = self.deps.config.section(MatchmakingConfig).history_rounds
+        if keep == 0:
+            return set()
+        recent = select(MatchRound.id).order_by(MatchRound.started_at.desc()).limit(keep)
+        rows = await session.scalars(select(RoundGroup.members).where(
+            RoundGroup.round_id.in_(recent)))
+        return {p for members in rows for p in pairs_of(tuple(members.split()))}
+
+    async def start(self, key: str, scope: str | None, started_by: str | None
+                    ) -> tuple[int, int] | None:
+        """Create (or find, for the same key) a round and its groups; then open the rooms.
+        Returns (round id, people) or None when fewer than two take part."""
+        deps = self.deps
+        network = deps.config.network
+        async with deps.db.session() as session:
+            existing = await session.scalar(select(MatchRound).where(
+                MatchRound.scheduled_for == key))
+            if existing is None:
+                people = await self.participants(session, scope)
+                if len(people) < 2:
+                    return None
+                countries = {m.mxid: (network.location_by_key[m.location].country
+                                      if m.location in network.location_by_key else None)
+                             for m in people}
+                recent = await self.recent_pairs(session)
+                now = deps.clock()
+                existing = MatchRound(scope=scope, started_at=now, started_by=started_by,
+                                      scheduled_for=key, followed_up=False,
+                                      followup_at=now + timedelta(
+                                          days=deps.config.section(MatchmakingConfig).followup_days))
+                session.add(existing)
+                await session.flush()
+                groups = make_groups([Participant(m.mxid, countries[m.mxid], m.location)
+                                      for m in people], recent, seed=existing.id)
+                session.add_all(RoundGroup(round_id=existing.id, members=" ".join(g),
+                                           cross_border=is_cross_border(g, countries))
+                                for g in groups)
+            round_id, followup_at = existing.id, existing.followup_at
+        people = await self.open_rooms(round_id)
+        self.schedule_follow_up(round_id, followup_at)
+        return round_id, people
+
+    async def open_rooms(self, round_id: int) -> int:
+        """Give every group of the round its room and introduction (skipping done ones)."""
+        async with self.deps.db.session() as session:
+            groups = (await session.scalars(select(RoundGroup).where(
+                RoundGroup.round_id == round_id).order_by(RoundGroup.id))).all()
+        for group in groups:
+            if group.room_id is None:
+                try:
+                    await self._open(group.id, round_id)
+                except GatewayError as exc:  # one group's trouble never stops the others
+                    log.warning("round %d: no room for group %d (%s)", round_id, group.id, exc)
+        return sum(len(g.members.split()) for g in groups)
+
+    async def _open(self, group_id: int, round_id: int) -> None:
+        async with self.deps.db.session() as session:
+            group = await session.get(RoundGroup, group_id)
+            mxids = group.members.split()
+            members = [await session.get(Member, m) for m in mxids]
+            service = ConnectionService(session, self.deps)
+            names = " & ".join(m.display_name or m.mxid for m in members)
+            room_id = await service.open_room(members, f"round:{round_id}:{group.members}",
+                                              names)
+            await service.introduce(room_id, members, None, f"sbcc.round.{group_id}.intro")
+            group.room_id = room_id
+            for i, a in enumerate(members):
+                for b in members[i + 1:]:
+                    service.record(a, b, room_id, None, "round", round_id)
+
+    # -- the follow-up ----------------------------------------------------------------------
+
+    def schedule_follow_up(self, round_id: int, when: datetime) -> None:
+        """Ask "did you meet?" at `when` (a job rebuilt from the rows at every start)."""
+        scheduler = self.deps.scheduler
+        if scheduler is None:
+            return
+        job_id = f"round-followup:{round_id}"
+        if scheduler.get_job(job_id) is None:
+            scheduler.add_job(self.follow_up, "date", run_date=when, id=job_id,
+                              args=[round_id], misfire_grace_time=None)
+
+    async def schedule_pending(self) -> None:
+        """At start: rebuild the follow-up jobs from the database (overdue ones run now)."""
+        async with self.deps.db.session() as session:
+            rounds = (await session.execute(select(MatchRound.id, MatchRound.followup_at).where(
+                MatchRound.followed_up.is_(False)))).all()
+        now = self.deps.clock()
+        for round_id, when in rounds:
+            await self.open_rooms(round_id)  # finish a round a crash interrupted
+            self.schedule_follow_up(round_id, max(when, now))
+
+    async def follow_up(self, round_id: int) -> None:
+        """Ask every group "did you meet?" with ✅ / ❌ to react with."""
+        async with self.deps.db.session() as session:
+            groups = (await session.scalars(select(RoundGroup).where(
+                RoundGroup.round_id == round_id, RoundGroup.room_id.is_not(None),
+                RoundGroup.question_event_id.is_(None)))).all()
+        for group in groups:
+            try:
+                await self._ask(group.id)
+            except GatewayError as exc:
+                log.warning("round %d: cannot ask group %d (%s)", round_id, group.id, exc)
+        async with self.deps.db.session() as session:
+            row = await session.get(MatchRound, round_id)
+            if row is not None:
+                row.followed_up = True
+        log.info("asked the groups of round %d whether they met", round_id)
+
+    async def _ask(self, group_id: int) -> None:
+        deps = self.deps
+        async with deps.db.session() as session:
+            group = await session.get(RoundGroup, group_id)
+            members = [await session.get(Member, m) for m in group.members.split()]
+            locale = common_locale(members, deps.config.default_language)
+            text, html = fill(deps.translator.gettext(
+                N_("A week ago you were introduced here. Did you meet? React with %(yes)s or "
+                   "%(no)s."), locale), yes=YES, no=NO)
+            event_id = await deps.gateway.send(Outgoing(
+                group.room_id, text, html, mentions=tuple(m.mxid for m in members),
+                txn_id=f"sbcc.round.{group_id}.ask"))
+            group.question_event_id = event_id
+            room_id = group.room_id
+        # recorded first, so an answer given the moment the question appears is understood;
+        # the two prompts after (a resend folds into the first by its transaction id)
+        for key, suffix in ((YES, "yes"), (NO, "no")):
+            await deps.gateway.react(room_id, event_id, key, f"sbcc.round.{group_id}.ask.{suffix}")
+
+    # -- answers and figures -------------------------------------------------------------
+
+    async def on_event(self, event: RoomEvent) -> None:
+        """A reaction to a "did you meet?" question is an answer (the latest one counts)."""
+        if not isinstance(event, Reaction) or event.sender == self.deps.gateway.user_id:
+            return
+        met = answer_of(event.key)
+        if met is None:
+            return
+        async with self.deps.db.session() as session:
+            group = await session.scalar(select(RoundGroup).where(
+                RoundGroup.question_event_id == event.relates_to))
+            if group is None or event.sender not in group.members.split():
+                return
+            answer = await session.get(RoundAnswer, (group.id, event.sender))
+            if answer is None:
+                session.add(RoundAnswer(group_id=group.id, mxid=event.sender, met=met,
+                                        answered_at=self.deps.clock()))
+            else:
+                answer.met, answer.answered_at = met, self.deps.clock()
+        log.info("%s answered %s for group %d", event.sender, "met" if met else "not met",
+                 group.id)
+
+
+async def round_stats(session) -> RoundStats:  # noqa: ANN001
+    rounds = await session.scalar(select(func.count()).select_from(MatchRound)) or 0
+    groups = await session.scalar(select(func.count()).select_from(RoundGroup)) or 0
+    cross = await session.scalar(select(func.count()).select_from(RoundGroup).where(
+        RoundGroup.cross_border.is_(True))) or 0
+    answered = await session.scalar(select(func.count(func.distinct(RoundAnswer.group_id))))
+    met = await session.scalar(select(func.count(func.distinct(RoundAnswer.group_id))).where(
+        RoundAnswer.met.is_(True)))
+    return RoundStats(rounds, groups, answered or 0, met or 0, cross)

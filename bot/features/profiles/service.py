@@ -1,0 +1,353 @@
+"""Profiles: organisation, location, spoken languages, timezone, bio, and what a member
+offers and needs (normalised tags), plus the card that shows them.
+
+The parsing functions are pure and raise `BadArgument` with a message naming the bad
+piece; `ProfileService` validates everything before it changes a row, so a rejected
+command leaves the profile as it was.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import TYPE_CHECKING
+from zoneinfo import available_timezones
+
+from babel import Locale, UnknownLocaleError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db.models import Member, MemberTag
+from bot.errors import BadArgument, UsageError, UserError
+from bot.formatting import escape, mention_link, text_to_html
+from bot.i18n import N_
+from bot.members import MemberService
+
+if TYPE_CHECKING:
+    from rooms.topology import NetworkConfig, RoomSpec
+
+Translate = Callable[..., str]
+
+KINDS = ("offer", "need")
+MAX_TAGS_PER_KIND = 20
+MAX_TAG_LENGTH = 32
+MAX_ORG_LENGTH = 200
+MAX_BIO_LENGTH = 1000
+MAX_LANGUAGES = 8
+
+TAG_PUNCTUATION = frozenset(" -&+/.")
+TAG_SEPARATORS = re.compile(r"[,;]")
+LANGUAGE_SEPARATORS = re.compile(r"[\s,;]+")
+_SHOWN = 40  # how much of a rejected value an error message repeats
+
+
+def _shown(value: str) -> str:
+    """A rejected value as an error message repeats it: short, on one line."""
+    value = " ".join(value.split())
+    return value if len(value) <= _SHOWN else value[:_SHOWN - 1] + "…"
+
+
+def clean_line(text: str) -> str:
+    """One line of free text: control characters dropped, white space collapsed."""
+    kept = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch.isspace())
+    return " ".join(kept.split())
+
+
+def clean_block(text: str) -> str:
+    """Free text that may span lines: each line cleaned, at most one empty line in a row."""
+    lines = [clean_line(line) for line in text.replace("\r\n", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+# -- tags ------------------------------------------------------------------------------
+
+
+def normalise_tag(raw: str) -> str:
+    """A tag as stored: "  #3D   Animation " → "3d animation". Raises BadArgument naming
+    the tag when it is empty, too long, or has characters other than letters, digits,
+    spaces and - & + / ."""
+    text = unicodedata.normalize("NFKC", raw).strip().lstrip("#")
+    tag = unicodedata.normalize("NFC", " ".join(text.split()).casefold())
+    if not tag:
+        raise BadArgument(N_("“%(tag)s” is not a tag: a tag needs at least one letter or "
+                             "digit."), tag=_shown(raw))
+    if len(tag) > MAX_TAG_LENGTH:
+        raise BadArgument(N_("The tag “%(tag)s” is too long: at most %(max)d characters."),
+                          tag=_shown(tag), max=MAX_TAG_LENGTH)
+    for ch in tag:
+        category = unicodedata.category(ch)
+        if ch not in TAG_PUNCTUATION and category[0] not in "LNM":
+            raise BadArgument(N_("The tag “%(tag)s” contains “%(char)s”. Tags may use letters, "
+                                 "digits, spaces and - & + / ."), tag=_shown(tag), char=ch)
+    if not any(unicodedata.category(ch)[0] in "LN" for ch in tag):
+        raise BadArgument(N_("“%(tag)s” is not a tag: a tag needs at least one letter or "
+                             "digit."), tag=_shown(raw))
+    return tag
+
+
+def parse_tags(text: str) -> list[str]:
+    """Tags separated by commas or semicolons, normalised, duplicates dropped (first wins)."""
+    tags: list[str] = []
+    for part in TAG_SEPARATORS.split(text):
+        if not part.strip():
+            continue
+        tag = normalise_tag(part)
+        if tag not in tags:
+            tags.append(tag)
+    if not tags:
+        raise UsageError(N_("Which tags? Separate them with commas, for example: "
+                            "%(example)s"), example="video, 3d animation, funding")
+    if len(tags) > MAX_TAGS_PER_KIND:
+        raise BadArgument(N_("Too many tags at once (%(count)d): a list holds at most "
+                             "%(max)d."), count=len(tags), max=MAX_TAGS_PER_KIND)
+    return tags
+
+
+# -- languages, timezones --------------------------------------------------------------
+
+
+def parse_languages(text: str) -> list[str]:
+    """Spoken languages as two-letter ISO 639-1 codes ("PL, en de-DE" → pl, en, de)."""
+    codes: list[str] = []
+    for raw in LANGUAGE_SEPARATORS.split(text.strip()):
+        if not raw:
+            continue
+        primary = raw.replace("-", "_").split("_")[0].lower()
+        try:
+            if not re.fullmatch(r"[a-z]{2}", primary):
+                raise ValueError(primary)
+            code = Locale.parse(primary).language
+        except (ValueError, UnknownLocaleError):
+            raise BadArgument(N_("“%(code)s” is not a language code I know. Use two-letter "
+                                 "codes like pl, de, en, lt, sv, uk."),
+                              code=_shown(raw)) from None
+        if len(code) != 2:
+            raise BadArgument(N_("“%(code)s” is not a language code I know. Use two-letter "
+                                 "codes like pl, de, en, lt, sv, uk."), code=_shown(raw))
+        if code not in codes:
+            codes.append(code)
+    if not codes:
+        raise UsageError(N_("Which languages? For example: %(example)s"), example="pl, en")
+    if len(codes) > MAX_LANGUAGES:
+        raise BadArgument(N_("Too many languages (%(count)d): at most %(max)d."),
+                          count=len(codes), max=MAX_LANGUAGES)
+    return codes
+
+
+@cache
+def _timezones() -> dict[str, str]:
+    """Every IANA timezone the system knows, by its case-folded name."""
+    return {name.casefold(): name for name in available_timezones()
+            if name not in ("localtime", "Factory")}
+
+
+def parse_timezone(text: str) -> str:
+    """An IANA timezone like Europe/Warsaw (any case), in its canonical spelling."""
+    name = _timezones().get(text.strip().casefold())
+    if name is None:
+        raise BadArgument(N_("“%(tz)s” is not a timezone I know. Use Area/City, for example "
+                             "Europe/Warsaw or Europe/Berlin."), tz=_shown(text))
+    return name
+
+
+def language_names(codes: Iterable[str], locale: str) -> list[str]:
+    """Language names as `locale` writes them in a list ("polski", "Polish")."""
+    names = Locale.parse(locale).languages
+    return [names.get(code) or code for code in codes]
+
+
+def split_languages(stored: str | None) -> list[str]:
+    return [code for code in (stored or "").split(",") if code]
+
+
+# -- the service -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Profile:
+    member: Member
+    offers: list[str]
+    needs: list[str]
+
+
+def _kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"tag kind must be one of {KINDS}, not {kind!r}")
+    return kind
+
+
+def find_location(network: NetworkConfig, value: str) -> RoomSpec:
+    """A configured location by key or by name, in any case."""
+    wanted = value.strip().casefold()
+    for spec in network.locations:
+        if wanted in (spec.key.casefold(), spec.name.casefold()):
+            return spec
+    if not network.locations:
+        raise UserError(N_("This network has no locations configured yet."))
+    raise BadArgument(N_("“%(value)s” is not one of our locations. Choose one of: "
+                         "%(choices)s."), value=_shown(value),
+                      choices=", ".join(spec.key for spec in network.locations))
+
+
+class ProfileService:
+    def __init__(self, session: AsyncSession, clock: Callable[[], datetime],
+                 canonical: Callable[[str], str] = lambda tag: tag) -> None:
+        """`canonical` maps a tag to the one matching compares (tag synonyms)."""
+        self.session = session
+        self.clock = clock
+        self.canonical = canonical
+        self.members = MemberService(session, clock)
+
+    async def get(self, mxid: str) -> Profile | None:
+        """The member and their tags, or None when the bot has never met them."""
+        member = await self.members.get(mxid)
+        if member is None:
+            return None
+        return Profile(member, await self.tags(mxid, "offer"), await self.tags(mxid, "need"))
+
+    async def set_organisation(self, mxid: str, text: str) -> str:
+        value = clean_line(text)
+        if not value:
+            raise UsageError(N_("Which organisation? For example: %(example)s"),
+                             example="Studio Nord")
+        if len(value) > MAX_ORG_LENGTH:
+            raise BadArgument(N_("That is %(length)d characters; an organisation's name may "
+                                 "have at most %(max)d."), length=len(value), max=MAX_ORG_LENGTH)
+        member = await self.members.get_or_create(mxid)
+        member.organisation = value
+        return value
+
+    async def set_location(self, mxid: str, key: str, network: NetworkConfig) -> RoomSpec:
+        spec = find_location(network, key)
+        member = await self.members.get_or_create(mxid)
+        await self.members.set_location(member, spec.key)
+        return spec
+
+    async def set_languages(self, mxid: str, text: str) -> list[str]:
+        codes = parse_languages(text)
+        member = await self.members.get_or_create(mxid)
+        member.languages = ",".join(codes)
+        return codes
+
+    async def set_timezone(self, mxid: str, text: str) -> str:
+        name = parse_timezone(text)
+        member = await self.members.get_or_create(mxid)
+        member.timezone = name
+        return name
+
+    async def set_bio(self, mxid: str, text: str) -> str:
+        value = clean_block(text)
+        if not value:
+            raise UsageError(N_("What should your bio say? A few sentences about you and "
+                                "your work."))
+        if len(value) > MAX_BIO_LENGTH:
+            raise BadArgument(N_("That is %(length)d characters; a bio may have at most "
+                                 "%(max)d."), length=len(value), max=MAX_BIO_LENGTH)
+        member = await self.members.get_or_create(mxid)
+        member.bio = value
+        return value
+
+    async def tags(self, mxid: str, kind: str) -> list[str]:
+        """The member's tags of one kind, sorted (the same on every database)."""
+        rows = await self.session.scalars(
+            select(MemberTag.tag).where(MemberTag.mxid == mxid, MemberTag.kind == _kind(kind)))
+        return sorted(rows)
+
+    async def add_tags(self, mxid: str, kind: str,
+                       tags: Sequence[str]) -> tuple[list[str], list[str]]:
+        """Add tags (normalised here too); returns (added, already there), in given order.
+        Nothing is added when the list would grow past MAX_TAGS_PER_KIND."""
+        wanted: list[str] = []
+        for raw in tags:
+            tag = normalise_tag(raw)
+            if tag not in wanted:
+                wanted.append(tag)
+        member = await self.members.get_or_create(mxid)
+        existing = set(await self.tags(mxid, kind))
+        added = [t for t in wanted if t not in existing]
+        already = [t for t in wanted if t in existing]
+        if len(existing) + len(added) > MAX_TAGS_PER_KIND:
+            raise UserError(N_("A list holds at most %(max)d tags and that would make "
+                               "%(total)d. Free places left: %(left)d."),
+                            max=MAX_TAGS_PER_KIND, total=len(existing) + len(added),
+                            left=MAX_TAGS_PER_KIND - len(existing))
+        self.session.add_all(MemberTag(mxid=mxid, kind=kind, tag=t, canonical=self.canonical(t),
+                                       location=member.location) for t in added)
+        await self.session.flush()
+        return added, already
+
+    async def remove_tag(self, mxid: str, kind: str, tag: str) -> bool:
+        """Remove one tag (given as typed); False when it was not there."""
+        try:
+            tag = normalise_tag(tag)
+        except BadArgument:
+            return False  # cannot have been stored
+        result = await self.session.execute(delete(MemberTag).where(
+            MemberTag.mxid == mxid, MemberTag.kind == _kind(kind), MemberTag.tag == tag))
+        return bool(getattr(result, "rowcount", 0))
+
+
+# -- the card --------------------------------------------------------------------------
+
+
+def profile_card(member: Member, offers: Sequence[str], needs: Sequence[str],
+                 translate: Translate, locale: str, network: NetworkConfig, *,
+                 own: bool = False, prefix: str = "!") -> tuple[str, str]:
+    """The plain text and the HTML of a member's card. Empty fields are left out; an empty
+    profile gets a hint (how to fill it in when `own`)."""
+    name = member.display_name or member.mxid
+    head_text = f"{name} ({member.mxid})" if member.display_name else member.mxid
+    lines: list[tuple[str, str]] = []  # (label, value) in plain text
+
+    if member.organisation:
+        lines.append((translate(N_("Organisation:")), member.organisation))
+    if member.location:
+        lines.append((translate(N_("Location:")),
+                      location_label(member.location, network, locale)))
+    if offers:
+        lines.append((translate(N_("Offers:")), ", ".join(offers)))
+    if needs:
+        lines.append((translate(N_("Needs:")), ", ".join(needs)))
+    spoken = split_languages(member.languages)
+    if spoken:
+        lines.append((translate(N_("Languages:")), ", ".join(language_names(spoken, locale))))
+    if member.timezone:
+        lines.append((translate(N_("Timezone:")), member.timezone))
+
+    text = [head_text]
+    html = [mention_link(member.mxid, name)]
+    for label, value in lines:
+        text.append(f"{label} {value}")
+        html.append(f"<b>{escape(label)}</b> {escape(value)}")
+    if member.bio:
+        text.append(member.bio)
+        html.append(f"<i>{text_to_html(member.bio)}</i>")
+    if not lines and not member.bio:
+        if own:
+            hint = translate(N_("Your profile is empty. Tell the network about you, for "
+                                "example: %(examples)s"),
+                             examples=f"{prefix}set org …, {prefix}set location …, "
+                                      f"{prefix}offer …, {prefix}need …")
+        else:
+            hint = translate(N_("No profile details yet."))
+        text.append(hint)
+        html.append(f"<i>{escape(hint)}</i>")
+    return "\n".join(text), "<br>".join(html)
+
+
+def location_label(key: str, network: NetworkConfig, locale: str) -> str:
+    """The location's name and its country in `locale` ("Szczecin, Polska"); the bare key
+    when the location is no longer configured."""
+    spec = network.location_by_key.get(key)
+    if spec is None:
+        return key
+    country = Locale.parse(locale).territories.get(spec.country) if spec.country else None
+    return f"{spec.name}, {country}" if country else spec.name

@@ -1,0 +1,15 @@
+"""Relays between the network's rooms: `!share` from a location room to the topic rooms it
+concerns (or every location room), and multilingual `!announce` to all of them."""
+
+from __future__ import annotations
+
+from bot.feature import Feature, Wiring
+from bot.features.relays.service import Relays
+
+
+def setup(wiring: Wiring) -> None:
+    deps = wiring.deps
+    wiring.service("relays", lambda session: Relays(session, deps))
+
+
+FEATURE = Feature("relays", setup)
