@@ -41,7 +41,8 @@ lint: $(TSTAMP)
 translations: $(TSTAMP)
 	$(BIN)/pybabel extract -F translations/babel.cfg -k N_ -k _ -k ngettext:1,2 -k ngettext_template:1,2 \
 		--no-location --sort-output --omit-header -o translations/messages.pot bot commands rooms
-	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching
+	$(BIN)/pybabel update -i translations/messages.pot -d translations -D messages --no-fuzzy-matching \
+		--ignore-obsolete
 
 bench: $(TSTAMP)
 	$(BIN)/python bench/latency.py

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot.config import load_config  # noqa: E402
+from bot.app import load_config  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.db.models import (  # noqa: E402
     Collaboration,
@@ -32,9 +32,9 @@ from bot.db.models import (  # noqa: E402
     RoomActivity,
     RoomMembership,
 )
-from bot.deps import Deps  # noqa: E402
-from bot.i18n import Translator  # noqa: E402
 from bot.features.digest.composer import DigestComposer  # noqa: E402
+from bot.features.digest.config import DigestConfig  # noqa: E402
+from bot.i18n import Translator  # noqa: E402
 from rooms.network import room_key  # noqa: E402
 
 NOW = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
@@ -100,18 +100,17 @@ async def main() -> None:
         await seed(db, config, random.Random(5))
         print(f"seeded 100000 members, 1000000 activity rows, 10000 collaborations in "
               f"{time.perf_counter() - t0:.0f} s")
-        deps = Deps(config=config, db=db, gateway=None,  # type: ignore[arg-type]
-                    translator=Translator(), registry=None)  # type: ignore[arg-type]
-        composer = DigestComposer(deps.config, deps.translator)
+        translator = Translator()
+        composer = DigestComposer(config.network, config.section(DigestConfig))
         times, chart_times, size = [], [], 0
         for run in range(5):
             async with db.session() as s:
                 t = time.perf_counter()
-                digest = await composer.compose(s, ("en", "pl", "de", "lt", "sv")[run], NOW,
-                                                chart=False)
+                tr = translator.bind(("en", "pl", "de", "lt", "sv")[run])
+                digest = await composer.compose(s, tr, NOW, chart=False)
                 times.append(time.perf_counter() - t)
                 t = time.perf_counter()
-                png, _ = await composer.chart(s, composer.reader("en"), NOW)
+                png, _ = await composer.chart(s, translator.bind("en"), NOW)
                 chart_times.append(time.perf_counter() - t)
             size = len(digest.text.encode()) + len(digest.html.encode())
         print(f"compose the digest (text + HTML, all sections): median "

@@ -21,10 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot.config import load_config  # noqa: E402
+from bot.app import load_config  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.db.models import Member, MemberTag  # noqa: E402
-from bot.deps import Deps  # noqa: E402
 from bot.features.matchmaking.matching import MatchingService  # noqa: E402
 
 TAGS = 2000
@@ -71,15 +70,14 @@ async def main(args: argparse.Namespace) -> None:
             await conn.exec_driver_sql("ANALYZE")
         print(f"seeded {len(members)} members, {len(tags)} tags in "
               f"{time.perf_counter() - t0:.1f} s")
-        deps = Deps(config=config, db=db, gateway=None, translator=None,  # type: ignore[arg-type]
-                    registry=None)  # type: ignore[arg-type]
         rng = random.Random(11)
         sample = rng.sample(members, args.queries)
         times, found = [], []
         for row in sample:
             async with db.session() as s:
                 t = time.perf_counter()
-                suggestions = await MatchingService(s, deps).suggest(row["mxid"], 5)
+                suggestions = await MatchingService(s, config.network, "!", str).suggest(
+                    row["mxid"], 5)
                 times.append((time.perf_counter() - t) * 1000)
                 found.append(len(suggestions))
         times.sort()

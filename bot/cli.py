@@ -16,6 +16,7 @@ from bot.demo import demo_state, run_demo
 from bot.deps import utcnow
 from bot.errors import ConfigError
 from bot.features.digest.composer import DigestComposer
+from bot.features.digest.config import DigestConfig
 from bot.i18n import Translator
 from bot.logs import setup_logging
 from bot.runner import provision, run_bot
@@ -40,10 +41,10 @@ async def digest_preview(config: Config, days: int, language: str | None) -> int
     db = Database(config.database.url, schema=config.database.schema)
     try:
         await db.migrate()
-        composer = DigestComposer(config, Translator())
+        composer = DigestComposer(config.network, config.section(DigestConfig))
+        tr = Translator().bind(language or config.default_language)
         async with db.session() as session:
-            composed = await composer.compose(
-                session, language or config.default_language, utcnow(), days, chart=False)
+            composed = await composer.compose(session, tr, utcnow(), days, chart=False)
     finally:
         await db.close()
     print(composed.text)

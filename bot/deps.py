@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import Outgoing
 from bot.metrics import Metrics
+from rooms.settings import Locales
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.config import Config
     from bot.db import Database
@@ -56,3 +58,8 @@ class Deps:
     started_at: datetime = field(default_factory=utcnow)
     scheduler: AsyncIOScheduler | None = None  # None in unit tests: jobs are called directly
     metrics: Metrics = field(default_factory=Metrics)
+
+    def locales(self, session: AsyncSession) -> Locales:
+        """Which language to write in (a room's, a member's, a reader's), with the
+        configured default."""
+        return Locales(session, self.config.default_language)

@@ -14,7 +14,8 @@ import hashlib
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from bot.context import Context
 from bot.db.database import run_after_commit
@@ -28,7 +29,6 @@ from bot.framework.parsing import strip_reply_fallback
 from bot.i18n import N_
 from bot.members import MemberService
 from bot.sync_store import is_handled, mark_handled
-from rooms.settings import Locales
 
 log = logging.getLogger(__name__)
 
@@ -82,20 +82,26 @@ class Dispatcher:
     async def on_event(self, event: RoomEvent) -> None:
         """Never raises: a broken event or handler must not stop the sync loop."""
         self.deps.metrics.events.inc()
-        for step in [*self._listeners, *([self.on_message] if isinstance(event, Message) else [])]:
-            try:
-                await step(event)
-            except asyncio.CancelledError:
-                self.aborted = True
-                raise
-            except HomeserverUnavailable:
-                # transient failures are retried until the homeserver answers, so this only
-                # happens at shutdown: leave the position, the event comes again next start
-                self.aborted = True
-                raise
-            except Exception:  # one listener's failure never costs the others the event
-                log.exception("failed to handle event %s in %s", event.event_id,
-                              event.room_id)
+        for step in self._listeners:
+            await self._guarded(step, event)
+        if isinstance(event, Message):
+            await self._guarded(self.on_message, event)
+
+    async def _guarded(self, step: Callable[[Any], Awaitable[None]], event: RoomEvent) -> None:
+        """Run one listener: its failure is logged, never raised, and costs no other
+        listener the event; a shutdown (cancel, or the homeserver away) goes through."""
+        try:
+            await step(event)
+        except asyncio.CancelledError:
+            self.aborted = True
+            raise
+        except HomeserverUnavailable:
+            # transient failures are retried until the homeserver answers, so this only
+            # happens at shutdown: leave the position, the event comes again next start
+            self.aborted = True
+            raise
+        except Exception:  # one listener's failure never costs the others the event
+            log.exception("failed to handle event %s in %s", event.event_id, event.room_id)
 
     async def on_invite(self, invite: Invite) -> None:
         if invite.inviter is None or not self.deps.config.may_invite(invite.inviter):
@@ -166,7 +172,7 @@ class Dispatcher:
                     services = Services(session, self.services)
                     member = await MemberService(session, deps.clock).get_or_create(
                         message.sender)
-                    locale = await Locales(session, deps.config.default_language).reader(
+                    locale = await deps.locales(session).reader(
                         member, message.room_id)
                     ctx = Context(message, deps, session, services,
                                   deps.translator.bind(locale), self.prefix)

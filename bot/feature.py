@@ -6,11 +6,15 @@ under `bot/features/` (the network's own under `rooms/`) exports a `Feature`, wh
 
     def setup(wiring: Wiring) -> None:
         config = wiring.deps.config.section(ForumsConfig)
-        reminders = ReminderSender(wiring.deps, config)
-        wiring.service("forums", lambda session: ForumService(session, wiring.deps, …))
-        wiring.listen(ForumReactions(…).on_event)
+        reminders = ReminderSender(wiring.deps, config, messages)   # app-scoped, made once
+
+        def forums(session: AsyncSession) -> ForumService:         # one per command
+            return ForumService(session, wiring.deps, config, reminders, messages)
+
+        wiring.service("forums", forums)          # ctx.services.forums
+        wiring.listen(ForumReactions(wiring.deps, forums).on_event)
         wiring.on_start(reminders.catch_up)
-        wiring.routes(calendar_routes.setup)
+        wiring.routes(CalendarRoutes(wiring.deps.db, forums).setup)
 
 What a command reaches goes through `ctx.services.<name>`: each service is built for the
 command's own database session (one transaction per command), from the factory its feature
@@ -48,7 +52,7 @@ class Feature:
 class Job:
     """A scheduled job: APScheduler's `add_job(func, trigger, id=…, **options)`."""
 
-    func: Callable[..., Awaitable[None]]
+    func: Callable[..., Awaitable[Any]]
     trigger: Any
     id: str
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -78,7 +82,7 @@ class Wiring:
         """See every room event (messages, memberships, state, reactions, redactions)."""
         self.listeners.append(listener)
 
-    def job(self, func: Callable[..., Awaitable[None]], trigger: Any, *, id: str,
+    def job(self, func: Callable[..., Awaitable[Any]], trigger: Any, *, id: str,
             **options: Any) -> None:
         self.jobs.append(Job(func, trigger, id, options))
 

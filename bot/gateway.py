@@ -8,6 +8,7 @@ worth retrying with capped, jittered backoff.
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import math
@@ -279,9 +280,8 @@ class MatrixGateway:
         token: str | None = prev_batch
         while token and len(missing) < GAP_FILL_LIMIT:
             resp = await self._retry(
-                lambda t=token: self.client.room_messages(
-                    room_id, start=t, end=since, direction=MessageDirection.back, limit=100
-                ),
+                functools.partial(self.client.room_messages, room_id, start=token, end=since,
+                                  direction=MessageDirection.back, limit=100),
                 "messages",
             )
             if not resp.chunk:

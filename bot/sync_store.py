@@ -38,4 +38,4 @@ def mark_handled(session: AsyncSession, event_id: str, room_id: str, now: dateti
 async def prune_handled(session: AsyncSession, now: datetime, keep: timedelta) -> int:
     """Forget handled ids older than `keep`; a redelivery that late cannot happen."""
     result = await session.execute(delete(HandledEvent).where(HandledEvent.handled_at < now - keep))
-    return result.rowcount or 0
+    return getattr(result, "rowcount", 0) or 0  # a CursorResult: rows the DELETE removed

@@ -1,15 +1,14 @@
 """!consent — what a member allows to be shown in public. Today one choice: the public
-showcase (`GET /showcase`), off until the member switches it on."""
+showcase (`GET /showcase`), off until the member switches it on. `!consent` alone shows
+the member's choices."""
 
 from __future__ import annotations
 
 from bot.context import Context
 from bot.errors import BadArgument
-from bot.framework.command import command
-from bot.framework.converters import parse_switch
+from bot.features.showcase.consent import TOPICS
+from bot.framework import OnOff, group
 from bot.i18n import N_
-
-TOPICS = ("showcase",)
 
 WHAT_IS_SHOWN = N_("The public showcase shows your name (your display name, else the part of "
                    "your Matrix ID before the colon), your organisation, your location, what "
@@ -17,43 +16,40 @@ WHAT_IS_SHOWN = N_("The public showcase shows your name (your display name, else
                    "shown. Your needs, bio and full Matrix ID are never shown.")
 
 
-def _usage(ctx: Context) -> str:
-    return f"{ctx.prefix}consent showcase on|off"
-
-
 async def _show(ctx: Context) -> None:
-    member = await ctx.services.members.get(ctx.sender)
-    if member is not None and member.showcase:
+    if await ctx.services.consent.showcase(ctx.sender):
         state = ctx._(N_("You appear in the public showcase."))
     else:
         state = ctx._(N_("You do not appear in the public showcase (nobody does until they "
                          "switch it on)."))
     await ctx.reply(" ".join([state, ctx._(WHAT_IS_SHOWN),
-                              ctx._(N_("Change it with %(usage)s."), usage=_usage(ctx))]))
+                              ctx._(N_("Change it with %(usage)s."),
+                                    usage=f"{ctx.prefix}consent showcase on|off")]))
 
 
-@command("consent", help=N_("Choose what may be shown in public: showcase on|off. Alone, it "
-                            "shows your choices."))
-async def consent(ctx: Context, topic: str = "", choice: str = "") -> None:
-    if not topic:
-        await _show(ctx)
-        return
-    if topic.casefold() not in TOPICS:
+@group("consent", help=N_("Choose what may be shown in public: showcase on|off. Alone, it "
+                          "shows your choices."))
+async def consent(ctx: Context, topic: str | None = None, choice: str | None = None) -> None:
+    """Alone: the member's choices. A first word that names nothing to consent to (the
+    subcommands are what one can) is refused."""
+    if topic is not None:
         raise BadArgument(N_("“%(value)s” is not something you can consent to. Choose one "
                              "of: %(choices)s."), value=topic[:40], choices=", ".join(TOPICS))
-    if not choice:
+    await _show(ctx)
+
+
+@consent.command("showcase", help=N_("Appear in the public showcase (on) or leave it (off). "
+                                     "Alone, it shows your choice."))
+async def showcase(ctx: Context, choice: OnOff | None = None) -> None:
+    if choice is None:
         await _show(ctx)
         return
-    on = parse_switch(choice)
-    member = await ctx.services.members.get_or_create(ctx.sender)
-    member.showcase = on
-    off_usage = f"{ctx.prefix}consent showcase off"
-    on_usage = f"{ctx.prefix}consent showcase on"
-    if on:
+    await ctx.services.consent.set_showcase(ctx.sender, choice)
+    if choice:
         parts = [ctx._(N_("You are now in the public showcase.")), ctx._(WHAT_IS_SHOWN),
                  ctx._(N_("Withdraw at any time with %(usage)s: you leave the showcase at "
                           "once (copies already fetched may stay cached for up to five "
-                          "minutes)."), usage=off_usage)]
+                          "minutes)."), usage=f"{ctx.prefix}consent showcase off")]
         public_url = ctx.deps.config.web.public_url
         if public_url:
             parts.append(ctx._(N_("The page: %(url)s"), url=f"{public_url}/showcase"))
@@ -61,5 +57,5 @@ async def consent(ctx: Context, topic: str = "", choice: str = "") -> None:
         parts = [ctx._(N_("You have left the public showcase: nothing about you is shown "
                           "there any more, nor any collaboration you are part of (copies "
                           "already fetched may stay cached for up to five minutes).")),
-                 ctx._(N_("Join again with %(usage)s."), usage=on_usage)]
+                 ctx._(N_("Join again with %(usage)s."), usage=f"{ctx.prefix}consent showcase on")]
     await ctx.reply(" ".join(parts))

@@ -24,7 +24,7 @@ async def preview(ctx: Context, days: Days = 7) -> None:
 @digest.command("subscribe", help=N_("This room gets the weekly digest (in a language of "
                                      "its own, if given)."))
 async def subscribe(ctx: Context, language: LanguageCode | None = None) -> None:
-    await ctx.services.digests.subscribe(ctx.room_id, language)
+    await ctx.services.digest_subscriptions.subscribe(ctx.room_id, language)
     shown = language_name(language or ctx.locale, ctx.locale)
     await ctx.reply(ctx._(N_("This room gets the weekly digest, in %(language)s."),
                           language=shown))
@@ -32,5 +32,5 @@ async def subscribe(ctx: Context, language: LanguageCode | None = None) -> None:
 
 @digest.command("unsubscribe", help=N_("This room no longer gets the weekly digest."))
 async def unsubscribe(ctx: Context) -> None:
-    await ctx.services.digests.unsubscribe(ctx.room_id)
+    await ctx.services.digest_subscriptions.unsubscribe(ctx.room_id)
     await ctx.reply(ctx._(N_("This room no longer gets the weekly digest.")))

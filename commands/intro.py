@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.features.profiles.introductions import Introductions
-from bot.framework.command import Rest, command
+from bot.framework import Rest, command
 from bot.i18n import N_
 
 
 @command("intro", help=N_("Introduce yourself: a few words about you and your work; your card "
                           "goes to your location room and the topic rooms that fit you."))
 async def intro(ctx: Context, text: Rest) -> None:
-    profiles = ctx.services.profiles
-    await profiles.set_bio(ctx.sender, text)
-    profile = await profiles.get(ctx.sender)
-    assert profile is not None
-    posted = await Introductions(ctx.session, ctx.deps).post(profile, ctx.send)
+    posted = await ctx.services.introductions.introduce(ctx.sender, text, ctx.send)
     if not posted:  # the bio is kept (a UserError would roll it back)
         await ctx.reply(ctx._(
             N_("I saved your introduction, but there is no room to post it in yet: set your "
@@ -24,10 +19,8 @@ async def intro(ctx: Context, text: Rest) -> None:
             location=f"{ctx.prefix}set location", offer=f"{ctx.prefix}offer",
             need=f"{ctx.prefix}need", intro=f"{ctx.prefix}intro"))
         return
-    names = [p.room.spec.name for p in posted]
+    names = ", ".join(p.room.spec.name for p in posted)
     if all(p.edited for p in posted):
-        summary = ctx._(N_("Your introduction was updated in: %(rooms)s."),
-                        rooms=", ".join(names))
+        await ctx.reply(ctx._(N_("Your introduction was updated in: %(rooms)s."), rooms=names))
     else:
-        summary = ctx._(N_("Your introduction is posted in: %(rooms)s."), rooms=", ".join(names))
-    await ctx.reply(summary)
+        await ctx.reply(ctx._(N_("Your introduction is posted in: %(rooms)s."), rooms=names))

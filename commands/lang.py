@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from bot.context import Context
-from bot.framework.command import command
-from bot.framework.converters import LanguageCode
+from bot.framework import LanguageCode, command
 from bot.i18n import N_, SUPPORTED_LANGUAGES, language_name
 
 

@@ -9,7 +9,7 @@ from bot.i18n import N_
 
 
 @command("ping", help=N_("Check that the bot answers; it repeats your text."))
-async def ping(ctx: Context, text: Rest = "") -> None:
+async def ping(ctx: Context, text: Rest | None = None) -> None:
     pong = ctx._(N_("pong"))
     if not text:
         await ctx.reply(pong)

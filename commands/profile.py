@@ -2,39 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
 
 from bot.context import Context
-from bot.errors import BadArgument, UsageError, UserError
+from bot.errors import UsageError, UserError
+from bot.features.profiles.messages import profile_card
 from bot.features.profiles.service import (
     MAX_TAGS_PER_KIND,
-    TAG_SEPARATORS,
+    TagChange,
     language_names,
-    location_label,
-    normalise_tag,
-    parse_tags,
-    profile_card,
+    removal_tags,
 )
-from bot.framework.command import Rest, command
-from bot.framework.converters import parse_switch, user_argument
+from bot.framework import OnOff, Place, Rest, command, group, subcommands
+from bot.framework.converters import user_argument
 from bot.framework.parsing import unquote_value
 from bot.i18n import N_
 
 
 @command("profile", help=N_("Show your profile card, or someone else's."))
-async def profile(ctx: Context, user: Rest = "") -> None:
+async def profile(ctx: Context, user: Rest | None = None) -> None:
     target = user_argument(ctx, user) if user else ctx.sender
-    profiles = ctx.services.profiles
-    found = await profiles.get(target)
-    if found is None and target.lower() != target:
-        found = await profiles.get(target.lower())
-    if found is None:
-        raise UserError(N_("I have not met %(user)s yet, so I know nothing about them."),
-                        user=target)
-    text, html = profile_card(found.member, found.offers, found.needs, ctx._, ctx.locale,
+    found = await ctx.services.profiles.find(target)
+    text, html = profile_card(found.member, found.offers, found.needs, ctx.tr,
                               ctx.deps.config.network, own=found.member.mxid == ctx.sender,
                               prefix=ctx.prefix)
     await ctx.reply(text, html)
@@ -42,78 +33,67 @@ async def profile(ctx: Context, user: Rest = "") -> None:
 
 # -- !set ------------------------------------------------------------------------------
 
-Setter = Callable[[Context, str], Awaitable[str]]
+set_ = subcommands("set", help=N_("Set part of your profile: org, location, languages, tz, "
+                                  "bio, or connect on|off."))
 
 
-async def _set_organisation(ctx: Context, value: str) -> str:
-    org = await ctx.services.profiles.set_organisation(ctx.sender, value)
-    return ctx._(N_("Your organisation is now: %(organisation)s"), organisation=org)
-
-
-async def _set_location(ctx: Context, value: str) -> str:
-    network = ctx.deps.config.network
-    spec = await ctx.services.profiles.set_location(ctx.sender, value, network)
-    return ctx._(N_("Your location is now: %(location)s"),
-                 location=location_label(spec.key, network, ctx.locale))
-
-
-async def _set_languages(ctx: Context, value: str) -> str:
-    codes = await ctx.services.profiles.set_languages(ctx.sender, value)
-    return ctx._(N_("The languages you speak: %(languages)s"),
-                 languages=", ".join(language_names(codes, ctx.locale)))
-
-
-async def _set_timezone(ctx: Context, value: str) -> str:
-    name = await ctx.services.profiles.set_timezone(ctx.sender, value)
-    now = format_time(ctx.deps.clock().astimezone(ZoneInfo(name)), format="short",
-                      locale=ctx.locale)
-    return ctx._(N_("Your timezone is now %(timezone)s (it is %(time)s there now)."),
-                 timezone=name, time=now)
-
-
-async def _set_bio(ctx: Context, value: str) -> str:
-    await ctx.services.profiles.set_bio(ctx.sender, value)
-    usage = f"{ctx.prefix}profile"
-    return ctx._(N_("Your bio is saved. See it with %(usage)s."), usage=usage)
-
-
-async def _set_connect(ctx: Context, value: str) -> str:
-    on = parse_switch(value)
-    member = await ctx.services.members.get_or_create(ctx.sender)
-    member.connect_ok = on
-    if on:
-        return ctx._(N_("Others can now introduce themselves to you with %(connect)s, and you "
-                        "show up in their matches."), connect=f"{ctx.prefix}connect")
-    return ctx._(N_("Nobody can open an introduction with you now, and you are left out of "
-                    "matches. Switch back with %(usage)s."), usage=f"{ctx.prefix}set connect on")
-
-
-SETTERS: dict[str, Setter] = {
-    "connect": _set_connect,
-    "org": _set_organisation,
-    "organisation": _set_organisation,
-    "organization": _set_organisation,
-    "location": _set_location,
-    "languages": _set_languages,
-    "langs": _set_languages,
-    "tz": _set_timezone,
-    "timezone": _set_timezone,
-    "bio": _set_bio,
-}
-FIELD_NAMES = "org, location, languages, tz, bio, connect"
-
-
-@command("set", help=N_("Set part of your profile: org, location, languages, tz, bio, or "
-                        "connect on|off."))
-async def set_(ctx: Context, field: str, value: Rest) -> None:
-    setter = SETTERS.get(field.casefold())
-    if setter is None:
-        raise BadArgument(N_("“%(field)s” is not something I can set. Choose one of: "
-                             "%(fields)s."), field=field[:40], fields=FIELD_NAMES)
+def _value(value: str) -> str:
+    """The value as typed, without the quotes around it; never empty."""
     value = unquote_value(value)
     if not value:
         raise UsageError(N_("Something is missing: %(name)s."), name="value")
-    await ctx.reply(await setter(ctx, value))
+    return value
+
+
+@set_.command("org", help=N_("Set the name of your organisation."),
+              aliases=("organisation", "organization"))
+async def set_organisation(ctx: Context, value: Rest) -> None:
+    org = await ctx.services.profiles.set_organisation(ctx.sender, _value(value))
+    await ctx.reply(ctx._(N_("Your organisation is now: %(organisation)s"), organisation=org))
+
+
+@set_.command("location", help=N_("Set your location: one of the network's places."))
+async def set_location(ctx: Context, value: Place) -> None:
+    spec = await ctx.services.profiles.set_location(ctx.sender, value)
+    await ctx.reply(ctx._(N_("Your location is now: %(location)s"),
+                          location=ctx.deps.config.network.place(spec.key, ctx.locale)))
+
+
+@set_.command("languages", help=N_("Set the languages you speak, as codes like pl, en, de."),
+              aliases=("langs",))
+async def set_languages(ctx: Context, value: Rest) -> None:
+    codes = await ctx.services.profiles.set_languages(ctx.sender, _value(value))
+    await ctx.reply(ctx._(N_("The languages you speak: %(languages)s"),
+                          languages=", ".join(language_names(codes, ctx.locale))))
+
+
+@set_.command("tz", help=N_("Set your timezone, like Europe/Warsaw."), aliases=("timezone",))
+async def set_timezone(ctx: Context, value: Rest) -> None:
+    name = await ctx.services.profiles.set_timezone(ctx.sender, _value(value))
+    now = format_time(ctx.deps.clock().astimezone(ZoneInfo(name)), format="short",
+                      locale=ctx.locale)
+    await ctx.reply(ctx._(N_("Your timezone is now %(timezone)s (it is %(time)s there now)."),
+                          timezone=name, time=now))
+
+
+@set_.command("bio", help=N_("Set your bio: a few sentences about you and your work."))
+async def set_bio(ctx: Context, value: Rest) -> None:
+    await ctx.services.profiles.set_bio(ctx.sender, _value(value))
+    await ctx.reply(ctx._(N_("Your bio is saved. See it with %(usage)s."),
+                          usage=f"{ctx.prefix}profile"))
+
+
+@set_.command("connect", help=N_("Let others introduce themselves to you and find you in "
+                                 "matches (on), or not (off)."))
+async def set_connect(ctx: Context, value: OnOff) -> None:
+    if await ctx.services.profiles.set_connect(ctx.sender, value):
+        await ctx.reply(ctx._(N_("Others can now introduce themselves to you with %(connect)s, "
+                                 "and you show up in their matches."),
+                              connect=f"{ctx.prefix}connect"))
+    else:
+        await ctx.reply(ctx._(N_("Nobody can open an introduction with you now, and you are "
+                                 "left out of matches. Switch back with %(usage)s."),
+                              usage=f"{ctx.prefix}set connect on"))
 
 
 # -- !offer, !need ---------------------------------------------------------------------
@@ -127,10 +107,9 @@ def _count(ctx: Context, kind: str, num: int) -> str:
                  max=MAX_TAGS_PER_KIND)
 
 
-def _not_there(ctx: Context, kind: str, tags: list[str]) -> str:
-    msgid = (N_("Not among your offers: %(tags)s.") if kind == "offer"
-             else N_("Not among your needs: %(tags)s."))
-    return ctx._(msgid, tags=", ".join(tags))
+def _not_there(kind: str) -> str:
+    return (N_("Not among your offers: %(tags)s.") if kind == "offer"
+            else N_("Not among your needs: %(tags)s."))
 
 
 async def _show(ctx: Context, kind: str) -> None:
@@ -154,60 +133,53 @@ async def _show(ctx: Context, kind: str) -> None:
                           add=add, remove=remove))
 
 
-async def _remove(ctx: Context, kind: str, text: str) -> None:
-    wanted: list[str] = []
-    for part in TAG_SEPARATORS.split(text):
-        if part.strip():
-            try:
-                tag = normalise_tag(part)
-            except BadArgument:
-                tag = " ".join(part.split())[:40]  # cannot be stored; reported as not there
-            if tag not in wanted:
-                wanted.append(tag)
-    if not wanted:
-        raise UsageError(N_("Which tag should I remove? For example: %(example)s"),
-                         example=f"{ctx.prefix}{kind} remove video")
-    profiles = ctx.services.profiles
-    removed, missing = [], []
-    for tag in wanted:
-        (removed if await profiles.remove_tag(ctx.sender, kind, tag) else missing).append(tag)
-    if not removed:
-        raise UserError(N_("Not among your offers: %(tags)s.") if kind == "offer"
-                        else N_("Not among your needs: %(tags)s."), tags=", ".join(missing))
-    parts = [ctx._(N_("Removed: %(tags)s."), tags=", ".join(removed))]
-    if missing:
-        parts.append(_not_there(ctx, kind, missing))
-    parts.append(_count(ctx, kind, len(await profiles.tags(ctx.sender, kind))))
-    await ctx.reply(" ".join(parts))
-
-
-async def _tags_command(ctx: Context, kind: str, text: str) -> None:
-    text = unquote_value(text)
+async def _add(ctx: Context, kind: str, tags: str | None) -> None:
+    text = unquote_value(tags or "")
     if not text:
         await _show(ctx, kind)
         return
-    first, *rest = text.split(None, 1)
-    if first.casefold() == "remove":
-        await _remove(ctx, kind, rest[0] if rest else "")
-        return
-    profiles = ctx.services.profiles
-    added, already = await profiles.add_tags(ctx.sender, kind, parse_tags(text))
+    change: TagChange = await ctx.services.profiles.add(ctx.sender, kind, text)
     parts = []
-    if added:
-        parts.append(ctx._(N_("Added: %(tags)s."), tags=", ".join(added)))
-    if already:
-        parts.append(ctx._(N_("Already there: %(tags)s."), tags=", ".join(already)))
-    parts.append(_count(ctx, kind, len(await profiles.tags(ctx.sender, kind))))
+    if change.changed:
+        parts.append(ctx._(N_("Added: %(tags)s."), tags=", ".join(change.changed)))
+    if change.unchanged:
+        parts.append(ctx._(N_("Already there: %(tags)s."), tags=", ".join(change.unchanged)))
+    parts.append(_count(ctx, kind, change.total))
     await ctx.reply(" ".join(parts))
 
 
-@command("offer", help=N_("Say what you offer, as tags separated by commas; "
-                          "“remove <tag>” takes one away."))
-async def offer(ctx: Context, tags: Rest = "") -> None:
-    await _tags_command(ctx, "offer", tags)
+async def _remove(ctx: Context, kind: str, tags: str | None) -> None:
+    wanted = removal_tags(unquote_value(tags or ""))
+    if not wanted:
+        raise UsageError(N_("Which tag should I remove? For example: %(example)s"),
+                         example=f"{ctx.prefix}{kind} remove video")
+    change: TagChange = await ctx.services.profiles.remove(ctx.sender, kind, wanted)
+    if not change.changed:
+        raise UserError(_not_there(kind), tags=", ".join(change.unchanged))
+    parts = [ctx._(N_("Removed: %(tags)s."), tags=", ".join(change.changed))]
+    if change.unchanged:
+        parts.append(ctx._(_not_there(kind), tags=", ".join(change.unchanged)))
+    parts.append(_count(ctx, kind, change.total))
+    await ctx.reply(" ".join(parts))
 
 
-@command("need", help=N_("Say what you need, as tags separated by commas; "
-                         "“remove <tag>” takes one away."))
-async def need(ctx: Context, tags: Rest = "") -> None:
-    await _tags_command(ctx, "need", tags)
+@group("offer", help=N_("Say what you offer, as tags separated by commas; "
+                        "“remove <tag>” takes one away."))
+async def offer(ctx: Context, tags: Rest | None = None) -> None:
+    await _add(ctx, "offer", tags)
+
+
+@offer.command("remove", help=N_("Take tags away from what you offer."))
+async def offer_remove(ctx: Context, tags: Rest | None = None) -> None:
+    await _remove(ctx, "offer", tags)
+
+
+@group("need", help=N_("Say what you need, as tags separated by commas; "
+                       "“remove <tag>” takes one away."))
+async def need(ctx: Context, tags: Rest | None = None) -> None:
+    await _add(ctx, "need", tags)
+
+
+@need.command("remove", help=N_("Take tags away from what you need."))
+async def need_remove(ctx: Context, tags: Rest | None = None) -> None:
+    await _remove(ctx, "need", tags)

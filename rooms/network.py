@@ -1,7 +1,9 @@
-"""Which Matrix rooms are the network's, as provisioned (the database is the record)."""
+"""Which Matrix rooms are the network's, as provisioned (the database is the record), and
+what members ask about them: the rooms (`!rooms`) and who is in each (`!members`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -10,6 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import NetworkRoom
+from bot.errors import UserError
+from bot.i18n import N_
+from rooms.membership import MembershipService
 from rooms.topology import NetworkConfig, RoomSpec
 
 SINGLE_ROOMS = ("space", "partners", "advisory")  # one of each: the kind is the key
@@ -17,6 +22,22 @@ SINGLE_ROOMS = ("space", "partners", "advisory")  # one of each: the kind is the
 # Provisioning sets these, and the coordinator check reads them.
 BOT_LEVEL = 100
 COORDINATOR_LEVEL = 50
+
+
+class NoNetwork(UserError):
+    """The configuration has no network (no Space) to provision or to list."""
+
+    def __init__(self) -> None:
+        super().__init__(N_("No network is configured yet: the configuration needs a network "
+                            "section with a space and its rooms."))
+
+
+class NotProvisioned(UserError):
+    """The network's rooms are needed before a coordinator has provisioned them."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__(N_("The network's rooms are not set up yet; a coordinator can run "
+                            "%(command)s."), command=f"{prefix}provision")
 
 
 def room_key(spec: RoomSpec) -> str:
@@ -77,3 +98,47 @@ class NetworkRooms:
         if row is None or row.key not in self._specs:
             return None
         return KnownRoom(self._specs[row.key], row.room_id, row.alias)
+
+
+@dataclass(frozen=True)
+class Headcount:
+    """How many members one room has, and who they are when that was asked for."""
+
+    room: KnownRoom
+    count: int
+    present: tuple[str, ...] = ()
+
+
+class NetworkService:
+    """What members ask about the network: its rooms, and who is in them."""
+
+    def __init__(self, session: AsyncSession, network: NetworkConfig,
+                 clock: Callable[[], datetime], prefix: str) -> None:
+        self.network = network
+        self.rooms = NetworkRooms(session, network)
+        self.membership = MembershipService(session, clock)
+        self.prefix = prefix
+
+    async def provisioned(self) -> list[KnownRoom]:
+        """Every provisioned room, the Space first; an error to show when there is none."""
+        if not self.network.configured:
+            raise NoNetwork()
+        known = await self.rooms.known()
+        if not known:
+            raise NotProvisioned(self.prefix)
+        return known
+
+    async def headcounts(self, location: RoomSpec | None = None, *, names: bool = False
+                         ) -> list[Headcount]:
+        """Each room's members (one location's room only, when given); `names` lists who."""
+        rooms = [r for r in await self.provisioned() if r.spec.kind != "space" and (
+            location is None or (r.spec.kind == "location" and r.spec.key == location.key))]
+        if not rooms:
+            raise NotProvisioned(self.prefix)
+        counts = await self.membership.counts([r.room_id for r in rooms])
+        out = []
+        for room in rooms:
+            n = counts[room.room_id]
+            present = tuple(await self.membership.current(room.room_id)) if names and n else ()
+            out.append(Headcount(room, n, present))
+        return out

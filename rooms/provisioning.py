@@ -1,5 +1,6 @@
 """Provisioning: create or adopt the Space and its rooms and bring their state in line with
-the configuration — idempotently: a second run sends no state event at all."""
+the configuration — idempotently: a second run sends no state event at all. The membership
+record of each room is brought in line too (without welcoming anyone), and again at start."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from typing import Any
 from bot.deps import Deps
 from bot.errors import GatewayError
 from rooms.membership import MembershipService
-from rooms.network import BOT_LEVEL, COORDINATOR_LEVEL, NetworkRooms, room_key
+from rooms.network import BOT_LEVEL, COORDINATOR_LEVEL, NetworkRooms, NoNetwork, room_key
 from rooms.settings import RoomSettingsService
 from rooms.topology import RoomSpec
 
 log = logging.getLogger(__name__)
+State = dict[tuple[str, str], dict[str, Any]]  # (type, state_key) → the event
 
 
 @dataclass
@@ -68,11 +70,11 @@ def merged_power_levels(current: dict[str, Any], bot: str, coordinators: tuple[s
     return {**current, "users": users}
 
 
-def _index(state: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+def _index(state: list[dict[str, Any]]) -> State:
     return {(ev.get("type", ""), ev.get("state_key", "")): ev for ev in state}
 
 
-def _creators(state: dict[tuple[str, str], dict[str, Any]]) -> set[str]:
+def _creators(state: State) -> set[str]:
     create = state.get(("m.room.create", ""))
     if not create:
         return set()
@@ -83,6 +85,9 @@ def _creators(state: dict[tuple[str, str], dict[str, Any]]) -> set[str]:
 
 
 class Provisioner:
+    """Provisions the configured network (`run`, for `!provision` and `sbcc-bot provision`)
+    and re-imports who is in its rooms (`import_all`, at start)."""
+
     def __init__(self, deps: Deps,
                  progress: Callable[[Outcome], Awaitable[None]] | None = None) -> None:
         self.deps = deps
@@ -94,13 +99,12 @@ class Provisioner:
     async def run(self) -> list[Outcome]:
         space = self.network.space
         if space is None:
-            return []
+            raise NoNetwork()
         outcomes = [await self._room(space, None, 0)]
+        await self._report(outcomes[0])
         space_id = outcomes[0].room_id
         if space_id is None:
-            await self._report(outcomes[0])
-            return outcomes
-        await self._report(outcomes[0])
+            return outcomes  # the rooms hang off the Space: nothing more to do without it
         for order, spec in enumerate(self.network.rooms, start=1):
             outcome = await self._room(spec, space_id, order)
             outcomes.append(outcome)
@@ -179,9 +183,10 @@ class Provisioner:
         return {"join_rule": "restricted",
                 "allow": [{"type": "m.room_membership", "room_id": space_id}]}
 
-    def _desired(self, spec: RoomSpec, space_id: str | None) -> list[tuple[str, str, dict]]:
+    def _desired(self, spec: RoomSpec, space_id: str | None
+                 ) -> list[tuple[str, str, dict[str, Any]]]:
         """(type, state_key, content) the room should have."""
-        desired: list[tuple[str, str, dict]] = [
+        desired: list[tuple[str, str, dict[str, Any]]] = [
             ("m.room.name", "", {"name": spec.name}),
             ("m.room.topic", "", {"topic": default_topic(spec, self.network.name)}),
             ("m.room.join_rules", "", self._join_rule(spec, space_id)),
@@ -229,7 +234,8 @@ class Provisioner:
                 raise
             outcome.error = f"no permission to set {etype}"
 
-    async def _invite_coordinators(self, room_id: str, state: dict, outcome: Outcome) -> None:
+    async def _invite_coordinators(self, room_id: str, state: State, outcome: Outcome
+                                   ) -> None:
         for coordinator in self.deps.config.coordinators:
             member = (state.get(("m.room.member", coordinator)) or {}).get("content") or {}
             if member.get("membership") in ("join", "invite", "ban"):
@@ -259,14 +265,12 @@ class Provisioner:
             await MembershipService(session, self.deps.clock).import_room(
                 room_id, set(joined), exclude=self.gateway.user_id)
 
-
-async def import_all_members(deps: Deps) -> None:
-    """At start: bring the membership record up to date for every provisioned room."""
-    async with deps.db.session() as session:
-        known = await NetworkRooms(session, deps.config.network).known()
-    provisioner = Provisioner(deps)
-    for room in known:
-        try:
-            await provisioner.import_members(room.room_id)
-        except GatewayError as exc:
-            log.warning("could not import the members of %s: %s", room.room_id, exc)
+    async def import_all(self) -> None:
+        """At start: bring the membership record up to date for every provisioned room."""
+        async with self.deps.db.session() as session:
+            known = await NetworkRooms(session, self.network).known()
+        for room in known:
+            try:
+                await self.import_members(room.room_id)
+            except GatewayError as exc:
+                log.warning("could not import the members of %s: %s", room.room_id, exc)

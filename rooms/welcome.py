@@ -23,7 +23,6 @@ from bot.events import Outgoing
 from bot.formatting import Rich, fill, pill
 from bot.i18n import BoundTranslator
 from rooms.network import NetworkRooms
-from rooms.settings import Locales
 
 log = logging.getLogger(__name__)
 NAMES_SHOWN = 12
@@ -84,7 +83,7 @@ class Welcomer:
             if not rows:
                 return
             room = await NetworkRooms(session, deps.config.network).by_room_id(room_id)
-            locale = await Locales(session, deps.config.default_language).room(room_id)
+            locale = await deps.locales(session).room(room_id)
             mxids = list(dict.fromkeys(r.mxid for r in rows))
             members = {m.mxid: m for m in (await session.scalars(
                 select(Member).where(Member.mxid.in_(mxids)))).all()}

@@ -18,7 +18,7 @@ from bot.framework.command import (
     group,
     subcommands,
 )
-from bot.framework.converters import LanguageCode, Location, Ref, Switch, UserId
+from bot.framework.converters import LanguageCode, Location, OnOff, Place, Ref, Switch, UserId
 from bot.framework.registry import Registry
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "Invocation",
     "LanguageCode",
     "Location",
+    "OnOff",
+    "Place",
     "Range",
     "Ref",
     "Registry",

@@ -35,6 +35,7 @@ from typing import (
     Protocol,
     TypeVar,
     Union,
+    cast,
     get_args,
     get_origin,
     get_type_hints,
@@ -139,15 +140,17 @@ class Param:
     rest: bool = False
     flag: str | None = None  # "--capacity": given by name anywhere in the line
     switch: bool = False  # a flag without a value (bool)
+    metavar: str | None = None  # how the value reads in a usage line (YYYY-MM-DD), if not name
 
     @property
     def required(self) -> bool:
         return self.default is inspect.Parameter.empty
 
     def usage(self) -> str:
+        shown = self.metavar or self.name
         if self.flag:
-            return f"[{self.flag}]" if self.switch else f"[{self.flag} <{self.name}>]"
-        label = f"{self.name}…" if self.rest else self.name
+            return f"[{self.flag}]" if self.switch else f"[{self.flag} <{shown}>]"
+        label = f"{shown}…" if self.rest else shown
         return f"<{label}>" if self.required else f"[{label}]"
 
 
@@ -163,12 +166,12 @@ def _converter(annotation: Any, metadata: tuple[Any, ...], where: str
                ) -> Callable[[Context, str], Awaitable[Any]]:
     for meta in metadata:
         if hasattr(meta, "convert"):
-            return meta.convert  # type: ignore[no-any-return]
+            return cast("Callable[[Context, str], Awaitable[Any]]", meta.convert)
     builtin = BUILTIN_CONVERTERS.get(annotation)
     if builtin is not None:
         return builtin
     if hasattr(annotation, "convert"):
-        return annotation.convert  # type: ignore[no-any-return]
+        return cast("Callable[[Context, str], Awaitable[Any]]", annotation.convert)
     if annotation is bool:
         return _to_str  # only as a switch; never converted
     raise TypeError(f"{where}: no converter for {annotation!r}")
@@ -198,16 +201,20 @@ def _params(func: Handler) -> tuple[list[Param], dict[str, Param]]:
             annotation, metadata = annotation.__origin__, annotation.__metadata__
             annotation = _unwrap_optional(annotation)
         convert = _converter(annotation, metadata, f"{func.__qualname__}({p.name})")
+        # a converter may say how its value reads in usage lines (`metavar = "YYYY-MM-DD"`)
+        metavar = next((m.metavar for m in (*metadata, annotation)
+                        if isinstance(getattr(m, "metavar", None), str)), None)
         if p.kind is inspect.Parameter.KEYWORD_ONLY:
             name = next((m.name for m in metadata if isinstance(m, Flag)),
                         p.name.replace("_", "-"))
             if p.default is inspect.Parameter.empty:
                 raise TypeError(f"{func.__qualname__}: the flag {p.name} needs a default")
             flags["--" + name] = Param(p.name, annotation, convert, p.default,
-                                       flag="--" + name, switch=annotation is bool)
+                                       flag="--" + name, switch=annotation is bool,
+                                       metavar=metavar)
         else:
             positional.append(Param(p.name, annotation, convert, p.default,
-                                    rest=annotation is Rest))
+                                    rest=annotation is Rest, metavar=metavar))
     if any(p.rest for p in positional[:-1]):
         raise TypeError(f"{func.__qualname__}: only the last parameter may be Rest")
     return positional, flags
@@ -303,14 +310,19 @@ class Command:
         """Fill `kwargs` with the flags found in `line`; returns the line without them."""
         for param in self.flags.values():
             kwargs[param.name] = param.default
-        tokens = list(iter_tokens(line))
+        tokens: list[Token] = []
+        try:
+            tokens.extend(iter_tokens(line))
+        except UsageError:  # an unclosed quote: no flag after it (a Rest takes it as typed)
+            pass
         cut: list[tuple[int, int]] = []
         i = 0
         while i < len(tokens):
-            param = self.flags.get(tokens[i].text.casefold())
-            if param is None:
+            found = self.flags.get(tokens[i].text.casefold())
+            if found is None:
                 i += 1
                 continue
+            param = found
             if param.switch:
                 kwargs[param.name] = True
                 cut.append((tokens[i].start, tokens[i].end))

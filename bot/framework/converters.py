@@ -1,23 +1,23 @@
 """Converters for command arguments: `async convert(ctx, raw)`, or raise `BadArgument`.
 
-Use them as annotations: `code: LanguageCode`, `who: UserId`, `place: Location`,
-`on: Switch`, and `Annotated[int, Ref(N_("“%(value)s” is not an event number."))]` for the
-number of something (12 or #12)."""
+Use them as annotations: `code: LanguageCode`, `who: UserId`, `where: Place` (a configured
+location's RoomSpec), `on: OnOff` (a bool), and `Annotated[int, Ref(N_("“%(value)s” is not an
+event number."))]` for the number of something (12 or #12)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 from urllib.parse import unquote
 
 from bot.errors import BadArgument
 from bot.framework.parsing import REPLY_FALLBACK
 from bot.i18n import N_, SUPPORTED_LANGUAGES, normalise_language
+from rooms.topology import RoomSpec
 
 if TYPE_CHECKING:
     from bot.context import Context
-    from rooms.topology import RoomSpec
 
 SHOWN = 40  # how much of a rejected value an error message repeats
 
@@ -101,6 +101,10 @@ class Location:
     @staticmethod
     async def convert(ctx: Context, raw: str) -> RoomSpec:
         return ctx.deps.config.network.find_location(raw)
+
+
+Place = Annotated[RoomSpec, Location]  # a location, typed as what the converter gives
+OnOff = Annotated[bool, Switch]
 
 
 @dataclass(frozen=True)

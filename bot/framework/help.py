@@ -53,7 +53,8 @@ async def _explain(ctx: Context, cmd: Command) -> None:
     html = [markup("<code>%(u)s</code><br>%(d)s", u=usage, d=description)]
     if cmd.aliases:
         label = ctx._(N_("Also:"))
-        aliases = ", ".join(prefix + a for a in cmd.aliases)
+        base = f"{cmd.parent.qualified_name} " if cmd.parent else ""
+        aliases = ", ".join(f"{prefix}{base}{a}" for a in cmd.aliases)
         lines.append(f"{label} {aliases}")
         html.append(markup("<br>%(l)s %(a)s", l=label, a=aliases))
     if isinstance(cmd, Group):

@@ -7,6 +7,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -118,6 +119,13 @@ class Member:
         event_id = await self.say(room_id, text)
         [reply] = await self.wait_for(lambda e: reply_target(e) == event_id, timeout=timeout)
         return reply
+
+    async def settle(self, room_id: str, timeout: float = 30.0) -> None:
+        """A sentinel: once the bot answers this command, it has handled everything sent to
+        `room_id` before it (it handles a room's events in order), and whatever it sent
+        before the answer has reached this client (the homeserver delivers in order). So
+        "nothing else happened" is shown without a fixed sleep."""
+        await self.ask(room_id, f"!ping sentinel-{uuid.uuid4().hex[:8]}", timeout=timeout)
 
 
 def reply_target(event: dict[str, Any]) -> str | None:

@@ -23,6 +23,7 @@ async def test_preview_posts_text_and_chart(register, member_factory, bot_factor
     await coord.join(ids["location:rostock"])
     for text in ("hello", "anyone here?", "yes!"):
         await coord.say(ids["location:rostock"], text)
+    await coord.settle(ids["location:rostock"])  # the three are counted
     await coord.say(partners, "!digest preview")  # posts the digest itself, not a reply
     [image] = await coord.wait_for(lambda e: e.get("room_id") == partners
                                    and e.get("content", {}).get("msgtype") == "m.image")
@@ -30,5 +31,5 @@ async def test_preview_posts_text_and_chart(register, member_factory, bot_factor
     assert "Rostock" in image["content"]["body"]  # the text alternative
     [digest] = [e for e in coord.events if e.get("room_id") == partners
                 and "Test Clusters" in e.get("content", {}).get("body", "")]
-    assert "Rostock: 3 messages" in digest["content"]["body"]
+    assert "Rostock: 4 messages" in digest["content"]["body"]  # the three and the sentinel
     assert digest["content"]["formatted_body"].startswith("<h3>")

@@ -43,7 +43,7 @@ async def test_kill_9_mid_burst_loses_nothing_and_answers_nothing_twice(
 
     await bot.start()
     await ala.wait_for(lambda e: reply_target(e) in sent, count=BURST, timeout=60)
-    await asyncio.sleep(2)  # anything sent twice would arrive now
+    await ala.settle(room)  # anything answered twice has arrived by now
     counts = pong_numbers(ala, bot_account.user_id)
     assert sorted(counts) == list(range(BURST)), "every command answered"
     assert max(counts.values()) == 1, f"answered twice: {[n for n, c in counts.items() if c > 1]}"
@@ -62,7 +62,7 @@ async def test_sigterm_finishes_and_exits_zero(register, member_factory, bot_fac
     second = await ala.say(room, "!ping 2")  # sent while the bot is down
     await bot.start()
     await ala.wait_for(lambda e: reply_target(e) == second)
-    await asyncio.sleep(1)
+    await ala.settle(room)
     assert pong_numbers(ala, bot_account.user_id) == Counter({1: 1, 2: 1})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 import subprocess
 import sys
@@ -13,7 +12,7 @@ from urllib.parse import quote
 import aiohttp
 import pytest
 
-from tests.integration.harness import ROOT, is_joined
+from tests.integration.harness import ROOT, is_joined, reply_target
 
 
 def network(prefix: str, **overrides: Any) -> dict[str, Any]:
@@ -145,7 +144,7 @@ async def test_existing_alias_is_adopted(register, member_factory, bot_factory, 
 
 
 async def test_join_welcome_and_members(register, member_factory, bot_factory, synapse,
-                                        prefix, translator) -> None:
+                                        prefix, translator, bot_sql) -> None:
     account = await register("sbcc")
     coord_account = await register("coord")
     bot = await bot_factory(account, start=False, network=network(prefix),
@@ -168,9 +167,12 @@ async def test_join_welcome_and_members(register, member_factory, bot_factory, s
         "and what you offer and need with %(offer)s and %(need)s. %(help)s shows "
         "everything I can do.", "", 1, "pl")
     assert body.startswith(polish.split("%(room)s")[0]) and "Szczecin" in body
-    await asyncio.sleep(2.5)
+    await bot.wait_log(f"welcomed 1 member(s) in {ids['location:szczecin']}")  # committed
+    await ala.settle(ids["location:szczecin"])  # the join and all before it are handled …
+    assert await bot_sql("SELECT count(*) FROM pending_welcomes") == [(0,)]  # … nothing due
     welcomes = [e for e in ala.events if e.get("room_id") == ids["location:szczecin"]
-                and e.get("sender") == account.user_id and e["type"] == "m.room.message"]
+                and e.get("sender") == account.user_id and e["type"] == "m.room.message"
+                and reply_target(e) is None]  # not the answers to the sentinels
     assert len(welcomes) == 1
 
     coord = await member_factory(coord_account)
@@ -186,9 +188,11 @@ async def test_join_welcome_and_members(register, member_factory, bot_factory, s
     assert ala.user_id not in listing["content"]["body"]
     await ala.join(ids["location:szczecin"])
     await bot.wait_log(f"{ala.user_id} joined {ids['location:szczecin']}")
-    await asyncio.sleep(2.5)
+    await ala.settle(ids["location:szczecin"])
+    assert await bot_sql("SELECT count(*) FROM pending_welcomes") == [(0,)]
     welcomes = [e for e in ala.events if e.get("room_id") == ids["location:szczecin"]
-                and e.get("sender") == account.user_id and e["type"] == "m.room.message"]
+                and e.get("sender") == account.user_id and e["type"] == "m.room.message"
+                and reply_target(e) is None]  # not the answers to the sentinels
     assert len(welcomes) == 1, "no second welcome on re-joining"
     listing = await coord.ask(dm, "!members szczecin")
     assert ala.user_id in listing["content"]["body"]
@@ -219,7 +223,7 @@ async def test_intro_reaches_location_and_matching_topic_room(
     [card] = await ala.wait_for(card_in(ids["topic:design"]))
     await ala.wait_for(card_in(ids["location:rostock"]))
     assert "&lt;Rostock&gt;" in card["content"]["formatted_body"]
-    await asyncio.sleep(1)
+    await ala.settle(dm)  # every card was sent before the answer to !intro
     assert not any(card_in(ids["topic:games"])(e) for e in ala.events)
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.integration.harness import is_joined, reply_target
 
 
@@ -55,5 +53,5 @@ async def test_no_replay_of_history_on_first_start(register, member_factory, bot
     await bot_factory(bot_account)
     new = await ala.say(room, "!ping new")
     await ala.wait_for(lambda e: reply_target(e) == new)
-    await asyncio.sleep(2)  # give any wrongly replayed answers time to arrive
+    await ala.settle(room)  # a wrongly replayed answer would have arrived before this one
     assert all(ala.replies_to(event_id) == [] for event_id in old)

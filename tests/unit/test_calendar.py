@@ -12,16 +12,9 @@ from bot.app import parse_config
 from bot.db.models import ForumEvent
 from bot.features.forums.calendar import DEFAULT_DURATION, PRODID, calendar_ics, event_filename
 from rooms.topology import NetworkConfig
-from tests.conftest import LOCATIONS, base_config
+from tests.conftest import base_config
+from tests.conftest import network as network_section
 
-NETWORK = {
-    "name": "Test Clusters",
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["rostock"],
-    ],
-}
 NOW = datetime(2027, 1, 15, 8, 30, tzinfo=UTC)
 # 10:00 in Warsaw on 20 May 2027 (CEST, UTC+2)
 START = datetime(2027, 5, 20, 8, 0, tzinfo=UTC)
@@ -29,7 +22,8 @@ START = datetime(2027, 5, 20, 8, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def network() -> NetworkConfig:
-    return parse_config(base_config(network=NETWORK), environ={}).network
+    section = network_section("szczecin", "rostock", name="Test Clusters")
+    return parse_config(base_config(network=section), environ={}).network
 
 
 def forum(id: int = 12, title: str = "Annual Forum 2027", *, location: str = "szczecin",

@@ -6,50 +6,41 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-import commands.collab  # noqa: F401  (registers the command even before MODULES has it)
-from bot.app import parse_config
-from bot.db import Database
 from bot.db.models import (
     Collaboration,
     CollaborationEvent,
     CollaborationMember,
     Connection,
     MatchRound,
+    Member,
     RoundGroup,
 )
 from bot.deps import Deps
+from bot.errors import NotAllowed
 from bot.events import Message
+from bot.features.collaborations import messages
 from bot.features.collaborations.service import CollaborationService
 from bot.i18n import Translator
-from tests.conftest import Clock, base_config
+from rooms.settings import RoomSettingsService
+from tests.conftest import Clock, network, room_id
 from tests.fakes import Driver, FakeGateway
 
-NETWORK = {
-    "space": {"alias": "sbcc"},
-    "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "sbcc-szczecin"},
-        {"key": "elblag", "name": "Elbląg", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "sbcc-elblag"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "sbcc-rostock"},
-    ],
-    "topics": [
-        {"key": "design", "name": "Design & Media", "alias": "sbcc-design",
-         "tags": ["design", "video"]},
-        {"key": "games", "name": "Games", "alias": "sbcc-games", "tags": ["games"]},
-    ],
-}
+# a network room without a language of its own: replies there are in English
+DESIGN_ROOM = room_id("topic:design")
 
 
 @pytest.fixture
-def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock) -> Deps:
+async def deps(make_deps) -> Deps:  # noqa: ANN001
     """The shared `dispatcher` and `driver` fixtures use this one: locations and topics."""
-    config = parse_config(base_config(network=NETWORK), environ={})
-    return Deps(config=config, db=db, gateway=gateway, translator=translator,
-                clock=clock, started_at=clock())
+    return await make_deps(network=network("szczecin", "elblag", "rostock",
+                                           topics=("design", "games")))
+
+
+def service_of(s: AsyncSession, deps: Deps) -> CollaborationService:
+    return CollaborationService(s, deps.config.network, deps.clock)
 
 
 @pytest.fixture
@@ -165,7 +156,7 @@ async def test_add_refusals_change_nothing(driver: Driver, deps: Deps, body: str
 
 async def test_add_is_refused_with_usage(driver: Driver) -> None:
     reply = await one(driver, "!collab add Expo")
-    assert "Usage: !collab [action] [details…]" in reply
+    assert "Usage: !collab add [title_with_members…]" in reply
     assert "!collab add Joint exhibition with @ana:example.org #design" in reply
 
 
@@ -216,7 +207,7 @@ async def test_origin_is_a_round_that_grouped_two_members(driver: Driver, deps: 
 
 async def test_origin_service_direct_for_strangers(deps: Deps) -> None:
     async with deps.db.session() as s:
-        service = CollaborationService(s, deps)
+        service = service_of(s, deps)
         origin = await service.origin(["@ala:test", "@bob:test"])
         assert (origin.kind, origin.id) == ("direct", None)
         assert (await service.origin(["@ala:test"])).kind == "direct"
@@ -274,15 +265,11 @@ async def test_only_members_or_coordinators_change_it(driver: Driver, deps: Deps
 async def test_power_in_an_administered_room_makes_a_coordinator(driver: Driver,
                                                                  gateway: FakeGateway) -> None:
     await driver.send("!collab add Expo with @bob:test")
-    config = driver.dispatcher.deps.config  # power counts in the network's own rooms only
-    async with driver.dispatcher.deps.db.session() as session:
-        from rooms.network import NetworkRooms
-
-        await NetworkRooms(session, config.network).record(
-            config.network.locations[0], "!room:test", None, driver.dispatcher.deps.clock())
-    gateway.power[("!room:test", "@sbcc:test")] = 100
-    gateway.power[("!room:test", "@mod:test")] = 50
-    assert "is now active" in await one(driver, "!collab status 1 active", sender="@mod:test")
+    # power counts in the network's own rooms only: the topic room is one of them
+    gateway.power[(DESIGN_ROOM, "@sbcc:test")] = 100
+    gateway.power[(DESIGN_ROOM, "@mod:test")] = 50
+    assert "is now active" in await one(driver, "!collab status 1 active", sender="@mod:test",
+                                        room_id=DESIGN_ROOM)
 
 
 async def test_notes(driver: Driver, deps: Deps) -> None:
@@ -415,8 +402,8 @@ async def test_subcommands_are_listed(driver: Driver) -> None:
     assert body.startswith("⚠️ What should I do?") and "!collab note <id> <text>" in body
     body = await one(driver, "!collab frobnicate 3")
     assert "“frobnicate” is not one of: add, list, show, status, note." in body
-    assert "!collab status <id> planned|active|done|dropped" in body
-    assert "Usage: !collab [action] [details…]" in body
+    assert "!collab status [id] [status]" in body
+    assert "Usage: !collab add [title_with_members…]" in body
 
 
 async def test_help_describes_the_forms(driver: Driver) -> None:
@@ -435,7 +422,7 @@ async def test_service_counts_and_since(driver: Driver, deps: Deps, clock: Clock
     await driver.send("!collab add Three with @bob:test")
     await driver.send("!collab status 3 active")
     async with deps.db.session() as s:
-        service = CollaborationService(s, deps)
+        service = service_of(s, deps)
         assert await service.counts_by_status() == {"planned": 2, "active": 1, "done": 0,
                                                     "dropped": 0}
         assert [c.title for c in await service.since(start + timedelta(days=7))] == [
@@ -447,3 +434,98 @@ async def test_service_counts_and_since(driver: Driver, deps: Deps, clock: Clock
         assert [e.status for e in history.items] == ["active"]
         page = await service.list_for_member("@ALA:test", limit=2)
         assert page.total == 3 and [c.title for c in page.items] == ["Three", "Two"]
+
+
+async def test_service_cards(driver: Driver, deps: Deps, clock: Clock) -> None:
+    await driver.send("!set tz Europe/Warsaw", sender="@bob:test")
+    await driver.send("!collab add Expo with @bob:test")
+    clock.now += timedelta(hours=1)
+    await driver.send("!collab note 1 Booked.", sender="@bob:test")
+    async with deps.db.session() as s:
+        service = service_of(s, deps)
+        card = await service.card(1)
+        assert card.collaboration.title == "Expo" and card.history is None
+        assert [m.mxid for m in card.members] == ["@ala:test", "@bob:test"]
+        full = await service.card_with_history(1, "@bob:test", "!room:test")
+        assert full.history is not None
+        assert [e.kind for e in full.history.items] == ["created", "note"]
+        assert str(full.timezone) == "Europe/Warsaw"  # the reader's own
+        # no timezone of their own: the room's, else UTC
+        assert str((await service.card_with_history(1, "@ala:test", "!room:test")).timezone) \
+            == "UTC"
+        await RoomSettingsService(s).set("!room:test", timezone="Europe/Berlin")
+        assert str(await service.reader_timezone("@ala:test", "!room:test")) == "Europe/Berlin"
+
+
+async def test_a_coordinator_check_is_asked_only_of_non_members(driver: Driver,
+                                                                deps: Deps) -> None:
+    await driver.send("!collab add Expo with @bob:test")
+    asked: list[str] = []
+
+    async def coordinator() -> bool:
+        asked.append("asked")
+        return True
+
+    async with deps.db.session() as s:
+        service = service_of(s, deps)
+        change = await service.set_status(1, "active", "@bob:test", coordinator=coordinator)
+        assert (change.collaboration.status, change.old) == ("active", "planned")
+        assert asked == []  # a member: nobody asks whether they are a coordinator
+        noted = await service.add_note(1, "Checked.", "@coord:test", coordinator=coordinator)
+        assert noted.id == 1 and asked == ["asked"]
+
+        async def nobody() -> bool:
+            return False
+
+        with pytest.raises(NotAllowed):
+            await service.add_note(1, "spam", "@eve:test", coordinator=nobody)
+
+
+async def test_a_listing_names_the_member_it_lists(driver: Driver, deps: Deps) -> None:
+    await driver.send("!collab add Expo with @bob:test")
+    await driver.send("!collab list", sender="@bob:test")  # the bot meets @bob
+    async with deps.db.session() as s:
+        await s.execute(update(Member).where(Member.mxid == "@bob:test")
+                        .values(display_name="Bob Berg"))
+    async with deps.db.session() as s:
+        found = await service_of(s, deps).list_for_member("@bob:test")
+        assert found.total == 1 and [c.title for c in found.items] == ["Expo"]
+        assert [m.mxid for m in found.members[1]] == ["@ala:test", "@bob:test"]
+        assert found.names == {"@bob:test": "Bob Berg"}
+    [out] = await driver.send("!collab list @bob:test", sender="@cat:test")
+    assert out.body.splitlines() == ["Bob Berg has 1 collaboration:",
+                                     "• #1 Expo (planned) — @ala:test, Bob Berg"]
+
+
+@pytest.mark.usefixtures("people")
+async def test_the_card_reads_in_the_readers_language(deps: Deps, driver: Driver,
+                                                      translator: Translator) -> None:
+    await driver.send("!collab add Expo with @bob:test")
+    async with deps.db.session() as s:
+        card = await service_of(s, deps).card(1)
+    text, html = messages.card(translator.bind("pl"), deps.config.network, card)
+    assert "@ala:test (Szczecin, Polska), @bob:test (Rostock, Niemcy)" in text
+    assert messages.status_label(translator.bind("en"), "dropped") == "dropped"
+    assert messages.status_label(translator.bind("en"), "unheard-of") == "unheard-of"
+    assert '<a href="https://matrix.to/#/@bob:test">@bob:test</a>' in html
+
+
+async def test_help_has_a_line_for_each_subcommand(driver: Driver) -> None:
+    body = await one(driver, "!help collab")
+    for line in ("!collab add [title_with_members…] — Record a collaboration",
+                 "!collab list [member_or_location…] — List your collaborations",
+                 "!collab show [id] — Show a collaboration",
+                 "!collab status [id] [status] — Set a collaboration's status",
+                 "!collab note [id] [text…] — Add a note"):
+        assert line in body
+    listed = await one(driver, "!help")
+    assert "!collab status [id] [status] — " in listed
+
+
+async def test_missing_numbers_are_asked_for(driver: Driver) -> None:
+    await driver.send("!collab add Expo with @bob:test")
+    assert "!collab note 12 First meeting in Rostock." in await one(driver, "!collab note")
+    assert "!collab status 12 active" in await one(driver, "!collab status")
+    body = await one(driver, "!collab show #x")
+    assert "“#x” is not a collaboration number like 12." in body
+    assert "Too many arguments: 2" in await one(driver, "!collab show 1 2")

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db import Database
+from bot.app import wire
 from bot.db.models import (
     Collaboration,
     CollaborationEvent,
@@ -16,41 +16,44 @@ from bot.db.models import (
     DigestDelivery,
     ForumEvent,
     Member,
+    NetworkRoom,
     RoomActivity,
     RoomMembership,
     Rsvp,
 )
 from bot.deps import Deps
 from bot.events import Message
+from bot.features.collaborations.messages import STATUS_LABELS
 from bot.features.digest.activity import ActivityCounter
-from bot.features.digest.composer import EVENT_LIMIT, DigestComposer
-from bot.features.digest.delivery import DigestSender
+from bot.features.digest.composer import EVENT_LIMIT, Digest, DigestComposer
+from bot.features.digest.config import DigestConfig
+from bot.features.digest.delivery import DigestSender, DigestSubscriptions
 from bot.i18n import SUPPORTED_LANGUAGES, Translator
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps
+from rooms.settings import RoomSettingsService
+from tests.conftest import Clock, network, room_id
 from tests.fakes import Driver, FakeGateway
 
-NETWORK = {
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["rostock"],
-    ],
-    "topics": [{"key": "design", "name": "Design", "alias": "t-design", "tags": ["design"]}],
-    "partners_room": {"alias": "t-partners", "language": "de"},
-}
-ROOMS = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros",
-         "topic:design": "!des", "partners": "!par"}
+NETWORK = network("szczecin", "rostock", topics=("design",), partners="de")
+SZN, ROS = room_id("location:szczecin"), room_id("location:rostock")
+DES, PAR = room_id("topic:design"), room_id("partners")
+DIGEST = {"schedule": "mon 09:00", "timezone": "Europe/Berlin", "rooms": ["partners"]}
 # Monday 1 March 2027, 09:00 Berlin = 08:00 UTC: the digest's slot
 SLOT = datetime(2027, 3, 1, 8, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def deps(db: Database, gateway: FakeGateway, translator: Translator,
-               clock: Clock) -> Deps:
+async def deps(make_deps, clock: Clock) -> Deps:  # noqa: ANN001
     clock.now = SLOT + timedelta(minutes=5)
-    return await network_deps(db, gateway, translator, clock, base_config(
-        network=NETWORK, digest={"schedule": "mon 09:00", "timezone": "Europe/Berlin",
-                                 "rooms": ["partners"]}), ROOMS)
+    return await make_deps(network=NETWORK, digest=DIGEST)
+
+
+def composer(deps: Deps) -> DigestComposer:
+    return DigestComposer(deps.config.network, deps.config.section(DigestConfig))
+
+
+def new_sender(deps: Deps) -> DigestSender:
+    """A sender as the feature's setup makes it (a new one: as in a new process)."""
+    return DigestSender(deps, deps.config.section(DigestConfig), composer(deps))
 
 
 async def seed(deps: Deps, intros: int = 2) -> None:
@@ -61,10 +64,10 @@ async def seed(deps: Deps, intros: int = 2) -> None:
             s.add(Member(mxid=f"@new{i}:x", display_name=f"New {i}", first_seen=day,
                          location="szczecin", intro_at=day))
         s.add(Member(mxid="@old:x", first_seen=old, intro_at=old))
-        s.add_all([RoomMembership(room_id="!szn", mxid="@new0:x", since=day, imported=False),
-                   RoomMembership(room_id="!ros", mxid="@new1:x", since=day, imported=False),
-                   RoomMembership(room_id="!ros", mxid="@imp:x", since=day, imported=True),
-                   RoomMembership(room_id="!szn", mxid="@old:x", since=old, imported=False)])
+        s.add_all([RoomMembership(room_id=SZN, mxid="@new0:x", since=day, imported=False),
+                   RoomMembership(room_id=ROS, mxid="@new1:x", since=day, imported=False),
+                   RoomMembership(room_id=ROS, mxid="@imp:x", since=day, imported=True),
+                   RoomMembership(room_id=SZN, mxid="@old:x", since=old, imported=False)])
         c = Collaboration(title="Film <festival>", status="active", origin="direct",
                           created_by="@new0:x", created_at=day, cross_border=True)
         s.add(c)
@@ -83,15 +86,15 @@ async def seed(deps: Deps, intros: int = 2) -> None:
         s.add(Rsvp(forum_id=f.id, mxid="@new0:x", answer="yes", waitlisted=False,
                    answered_at=day))
         for offset in range(1, 30):
-            s.add(RoomActivity(room_id="!des", day=(SLOT - timedelta(days=offset)).date(),
+            s.add(RoomActivity(room_id=DES, day=(SLOT - timedelta(days=offset)).date(),
                                count=3))
-            s.add(RoomActivity(room_id="!szn", day=(SLOT - timedelta(days=offset)).date(),
+            s.add(RoomActivity(room_id=SZN, day=(SLOT - timedelta(days=offset)).date(),
                                count=1))
 
 
-async def compose(deps: Deps, locale: str = "en", chart: bool = False):  # noqa: ANN201
+async def compose(deps: Deps, locale: str = "en", chart: bool = False) -> Digest:
     async with deps.db.session() as s:
-        return await DigestComposer(deps.config, deps.translator).compose(s, locale, SLOT, chart=chart)
+        return await composer(deps).compose(s, deps.translator.bind(locale), SLOT, chart=chart)
 
 
 async def test_every_section_from_a_seeded_week(deps: Deps) -> None:
@@ -107,7 +110,7 @@ async def test_every_section_from_a_seeded_week(deps: Deps) -> None:
     assert "Annual Forum" in text and "1 coming, 0 maybe" in text
     assert "1 new connection, 100% across borders." in text
     # the six days 23–28 February (1 March has none yet)
-    assert text.index("Design: 18 messages") < text.index("Szczecin: 6 messages")
+    assert text.index("Design & Media: 18 messages") < text.index("Szczecin: 6 messages")
     assert "@imp:x" not in text
 
 
@@ -142,13 +145,13 @@ async def test_chart_of_activity_per_location(deps: Deps) -> None:
 async def test_one_digest_per_room_per_week_across_restarts(deps: Deps, gateway: FakeGateway,
                                                             clock: Clock) -> None:
     await seed(deps)
-    assert await DigestSender(deps).deliver() == 1
+    assert await new_sender(deps).deliver() == 1
     texts = [o for o in gateway.sent if o.msgtype == "m.notice"]
     images = [o for o in gateway.sent if o.msgtype == "m.image"]
-    assert [o.room_id for o in texts] == ["!par"] and len(images) == 1
+    assert [o.room_id for o in texts] == [PAR] and len(images) == 1
     assert "Neue Mitglieder" in texts[0].body or "New members" in texts[0].body
     clock.now += timedelta(hours=3)
-    assert await DigestSender(deps).deliver() == 0  # a new process, the same week
+    assert await new_sender(deps).deliver() == 0  # a new process, the same week
     async with deps.db.session() as s:
         [row] = (await s.scalars(select(DigestDelivery))).all()
     assert (row.week, row.state) == ("2027-W09", "sent")
@@ -156,12 +159,12 @@ async def test_one_digest_per_room_per_week_across_restarts(deps: Deps, gateway:
 
 async def test_crash_between_sending_and_sent_posts_once(deps: Deps,
                                                          gateway: FakeGateway) -> None:
-    sender = DigestSender(deps)
+    sender = new_sender(deps)
     async with deps.db.session() as s:
-        s.add(DigestDelivery(room_id="!par", week="2027-W09", state="sending"))
+        s.add(DigestDelivery(room_id=PAR, week="2027-W09", state="sending"))
     async with deps.db.session() as s:
-        composed = await DigestComposer(deps.config, deps.translator).compose(s, "de", SLOT)
-    await sender.post("!par", composed, "sbcc.digest.2027-W09.!par")  # then the crash
+        composed = await composer(deps).compose(s, deps.translator.bind("de"), SLOT)
+    await sender.post(PAR, composed, f"sbcc.digest.2027-W09.{PAR}")  # then the crash
     await sender.deliver()
     assert len([o for o in gateway.sent if o.msgtype == "m.notice"]) == 1
 
@@ -170,12 +173,12 @@ async def test_crash_between_sending_and_sent_posts_once(deps: Deps,
 async def test_missed_digest_sent_at_start_if_less_than_a_day_late(
         deps: Deps, gateway: FakeGateway, clock: Clock, late, sent) -> None:  # noqa: ANN001
     clock.now = SLOT + late
-    await DigestSender(deps).catch_up()
+    await new_sender(deps).catch_up()
     assert len([o for o in gateway.sent if o.msgtype == "m.notice"]) == sent
 
 
 def test_slots_keep_their_wall_clock_across_dst(deps: Deps) -> None:
-    sender = DigestSender(deps)
+    sender = new_sender(deps)
     # Berlin moves to summer time on Sunday 28 March 2027
     after = sender.last_slot(datetime(2027, 3, 29, 12, 0, tzinfo=UTC))
     before = sender.last_slot(datetime(2027, 3, 28, 12, 0, tzinfo=UTC))
@@ -188,27 +191,76 @@ def test_slots_keep_their_wall_clock_across_dst(deps: Deps) -> None:
 
 
 async def test_activity_counts_messages_not_content(deps: Deps, clock: Clock) -> None:
-    counter = ActivityCounter(deps)
+    counter = ActivityCounter(deps, deps.config.section(DigestConfig))
     for i in range(3):
-        await counter.on_event(Message(f"$a{i}", "!des", "@ala:x", "secret text"))
-    await counter.on_event(Message("$b", "!des", "@sbcc:test", "bot"))
-    await counter.on_event(Message("$c", "!des", "@ala:x", "n", msgtype="m.notice"))
+        await counter.on_event(Message(f"$a{i}", DES, "@ala:x", "secret text"))
+    await counter.on_event(Message("$b", DES, "@sbcc:test", "bot"))
+    await counter.on_event(Message("$c", DES, "@ala:x", "n", msgtype="m.notice"))
     await counter.on_event(Message("$d", "!elsewhere", "@ala:x", "x"))
     async with deps.db.session() as s:
         rows = [(r.room_id, r.day, r.count) for r in (await s.scalars(select(RoomActivity)))]
-    assert rows == [("!des", date(2027, 3, 1), 3)]
+    assert rows == [(DES, date(2027, 3, 1), 3)]
 
 
 async def test_digest_commands(deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
     await seed(deps)
-    out = await driver.send("!digest preview 14", sender="@coord:test", room_id="!par")
+    out = await driver.send("!digest preview 14", sender="@coord:test", room_id=PAR)
     assert any(o.msgtype == "m.image" for o in out)
     assert any("Annual Forum" in o.body for o in out)
     [denied] = await driver.send("!digest preview", sender="@ala:x")
     assert denied.body.startswith("⚠️")
-    await driver.send("!digest subscribe sv", sender="@coord:test", room_id="!des")
-    await driver.send("!digest unsubscribe", sender="@coord:test", room_id="!par")
-    assert await DigestSender(deps).targets() == [("!des", "sv")]
+    await driver.send("!digest subscribe sv", sender="@coord:test", room_id=DES)
+    await driver.send("!digest unsubscribe", sender="@coord:test", room_id=PAR)
+    assert await new_sender(deps).targets() == [(DES, "sv")]
+
+
+async def test_the_features_job_posts_the_weekly_digest(deps: Deps,
+                                                        gateway: FakeGateway) -> None:
+    await seed(deps)
+    [job] = [job for job in wire(deps).jobs if job.id == "digest"]
+    fire = job.trigger.get_next_fire_time(None, SLOT - timedelta(days=1))
+    assert fire.astimezone(UTC) == SLOT  # Monday 09:00 in the configured timezone
+    await job.func()
+    assert [o.room_id for o in gateway.sent if o.msgtype == "m.notice"] == [PAR]
+
+
+async def test_rooms_named_by_key_each_get_it_in_their_language(make_deps, clock: Clock  # noqa: ANN001
+                                                               ) -> None:
+    clock.now = SLOT + timedelta(minutes=5)
+    deps = await make_deps(network=NETWORK,
+                           digest={**DIGEST, "rooms": ["partners", "rostock", "design"]})
+    sender = new_sender(deps)
+    # the room's language as provisioned; the topic room has none: the default
+    assert await sender.targets() == [(PAR, "de"), (ROS, "de"), (DES, "en")]
+    async with deps.db.session() as s:
+        await RoomSettingsService(s).set(DES, language="lt")
+        await DigestSubscriptions(s).subscribe(ROS, "sv")  # a subscription's language wins
+        await DigestSubscriptions(s).subscribe(SZN, None)
+    assert await sender.targets() == [(PAR, "de"), (ROS, "sv"), (DES, "lt"), (SZN, "pl")]
+    assert await sender.language_for(DES) == "lt"
+    assert await sender.language_for("!elsewhere:test") == "en"
+
+
+async def test_status_changes_read_as_the_collaborations_name_them(
+        deps: Deps, translator: Translator) -> None:
+    await seed(deps)
+    text = (await compose(deps, "de")).text
+    status = translator.gettext(STATUS_LABELS["active"], "de")
+    assert translator.gettext("Status changes to “%(status)s”: %(num)d", "de",
+                              status=status, num=1) in text
+
+
+async def test_a_location_no_longer_configured(deps: Deps) -> None:
+    day = SLOT - timedelta(days=2)
+    async with deps.db.session() as s:
+        s.add(NetworkRoom(key="location:gdansk", kind="location", room_id="!gdansk:test",
+                          alias=None, updated_at=day))
+        s.add(RoomMembership(room_id="!gdansk:test", mxid="@g:x", since=day, imported=False))
+        s.add(RoomActivity(room_id="!gdansk:test", day=day.date(), count=4))
+    digest = await compose(deps, chart=True)
+    assert "gdansk: 1" in digest.text  # its joins, named by its key
+    assert "gdansk: 4" not in digest.text  # not among the network's rooms any more
+    assert digest.chart is not None and "gdansk" not in (digest.chart_alt or "")
 
 
 async def test_advisory_requests_section(deps: Deps, clock: Clock) -> None:

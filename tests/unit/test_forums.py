@@ -7,50 +7,49 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db import Database
 from bot.db.models import Announcement, ForumEvent, Reminder, Rsvp
 from bot.deps import Deps
+from bot.dispatcher import Dispatcher
 from bot.errors import BadArgument
 from bot.events import Reaction, Redaction
-from bot.features.forums.config import parse_offset
-from bot.features.forums.listeners import ForumReactions
+from bot.features.forums.config import ForumsConfig, parse_offset
+from bot.features.forums.messages import ForumMessages
 from bot.features.forums.reminders import ReminderSender
-from bot.features.forums.service import local_start, reminder_due
-from bot.i18n import Translator
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps
+from bot.features.forums.service import (
+    ForumService,
+    local_start,
+    parse_clock,
+    parse_day,
+    reminder_due,
+)
+from tests.conftest import Clock, network, room_id
 from tests.fakes import Driver, FakeGateway
 
-NETWORK = {
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["rostock"],
-    ],
-    "topics": [{"key": "design", "name": "Design", "alias": "t-design", "tags": ["design"]}],
-    "partners_room": {"alias": "t-partners", "language": "en"},
-}
-ROOMS = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros",
-         "topic:design": "!des", "partners": "!par"}
+SZN, ROS = room_id("location:szczecin"), room_id("location:rostock")
+DES, PAR = room_id("topic:design"), room_id("partners")
 COORD = "@coord:test"
 
 
 @pytest.fixture
-async def deps(db: Database, gateway: FakeGateway, translator: Translator,
-               clock: Clock) -> Deps:
-    return await network_deps(db, gateway, translator, clock, base_config(
-        network=NETWORK, forums={"reminders": ["7d", "1d", "2h"], "grace": "6h",
-                                 "announce_topics": ["design"]}), ROOMS)
+async def deps(make_deps) -> Deps:  # noqa: ANN001
+    return await make_deps(network=network("szczecin", "rostock", topics=("design",),
+                                            partners="en"),
+                           forums={"reminders": ["7d", "1d", "2h"], "grace": "6h",
+                                   "announce_topics": ["design"]})
 
 
 @pytest.fixture
 def reminders(deps: Deps) -> ReminderSender:
-    return ReminderSender(deps)
+    return ReminderSender(deps, deps.config.section(ForumsConfig),
+                          ForumMessages(deps.config.network, deps.config.command_prefix))
 
 
 @pytest.fixture
-def reactions(deps: Deps, reminders: ReminderSender) -> ForumReactions:
-    return ForumReactions(deps, reminders)
+def reactions(dispatcher: Dispatcher) -> Dispatcher:
+    """Reactions and redactions go to every listener, as the sync loop hands them over."""
+    return dispatcher
 
 
 async def add_event(driver: Driver, extra: str = "") -> ForumEvent:
@@ -72,15 +71,19 @@ async def rows(deps: Deps, model):  # noqa: ANN001, ANN201
         return list((await s.scalars(select(model))).all())
 
 
+def start(day: str, at: str, tz: str) -> datetime:
+    return local_start(parse_day(day), parse_clock(at), tz)
+
+
 def test_local_time_and_the_missing_hour() -> None:
-    assert local_start("2027-05-14", "10:00", "Europe/Warsaw") == datetime(2027, 5, 14, 8, 0,
-                                                                           tzinfo=UTC)
+    assert start("2027-05-14", "10:00", "Europe/Warsaw") == datetime(2027, 5, 14, 8, 0,
+                                                                     tzinfo=UTC)
     with pytest.raises(BadArgument):
-        local_start("2027-03-28", "02:30", "Europe/Warsaw")  # clocks jump from 2 to 3
+        start("2027-03-28", "02:30", "Europe/Warsaw")  # clocks jump from 2 to 3
     with pytest.raises(BadArgument):
-        local_start("2027-13-01", "10:00", "Europe/Warsaw")
+        start("2027-13-01", "10:00", "Europe/Warsaw")
     with pytest.raises(BadArgument):
-        local_start("2027-05-01", "25:00", "Europe/Warsaw")
+        start("2027-05-01", "25:00", "Europe/Warsaw")
 
 
 @pytest.mark.parametrize(("start_utc", "offset", "due_utc"), [
@@ -104,14 +107,14 @@ async def test_add_announces_with_reactions_and_plans_room_reminders(
     assert event.starts_at == datetime(2027, 5, 14, 8, 0, tzinfo=UTC)
     posts = [o for o in gateway.sent if o.msgtype == "m.notice" and "Annual Forum" in o.body
              and o.room_id != "!room:test"]  # not the reply
-    assert {o.room_id for o in posts} == {"!szn", "!par", "!des"}
-    szn = next(o for o in posts if o.room_id == "!szn")
+    assert {o.room_id for o in posts} == {SZN, PAR, DES}
+    szn = next(o for o in posts if o.room_id == SZN)
     assert "pt." in szn.body and "10:00" in szn.body  # Polish room, Warsaw time
     keys = sorted(o.body for o in gateway.sent if o.msgtype == "m.reaction")
     assert keys == sorted(["✅", "🤔", "❌"] * 3)
     reminders = await rows(deps, Reminder)
     assert sorted(r.offset for r in reminders) == ["1d", "2h", "7d"]
-    assert {r.target for r in reminders} == {"!szn"}
+    assert {r.target for r in reminders} == {SZN}
 
 
 async def test_add_refuses_non_coordinators_and_bad_input(driver: Driver, deps: Deps) -> None:
@@ -127,40 +130,40 @@ async def test_add_refuses_non_coordinators_and_bad_input(driver: Driver, deps: 
 
 
 async def test_rsvp_by_reaction_and_withdraw_by_redaction(
-        deps: Deps, driver: Driver, reactions: ForumReactions) -> None:
+        deps: Deps, driver: Driver, reactions: Dispatcher) -> None:
     await add_event(driver)
-    post = await announcement(deps, "!szn")
-    await reactions.on_event(Reaction("$r1", "!szn", "@ala:x", post, "✅"))
+    post = await announcement(deps, SZN)
+    await reactions.on_event(Reaction("$r1", SZN, "@ala:x", post, "✅"))
     [row] = await rows(deps, Rsvp)
-    assert (row.mxid, row.answer, row.room_id) == ("@ala:x", "yes", "!szn")
-    assert {r.target for r in await rows(deps, Reminder)} == {"!szn", "@ala:x"}
-    await reactions.on_event(Reaction("$r2", "!szn", "@ala:x", post, "🤔"))
+    assert (row.mxid, row.answer, row.room_id) == ("@ala:x", "yes", SZN)
+    assert {r.target for r in await rows(deps, Reminder)} == {SZN, "@ala:x"}
+    await reactions.on_event(Reaction("$r2", SZN, "@ala:x", post, "🤔"))
     [row] = await rows(deps, Rsvp)
     assert row.answer == "maybe"
-    await reactions.on_event(Redaction("$d1", "!szn", "@ala:x", "$r1"))  # the old ✅
+    await reactions.on_event(Redaction("$d1", SZN, "@ala:x", "$r1"))  # the old ✅
     assert len(await rows(deps, Rsvp)) == 1
-    await reactions.on_event(Redaction("$d2", "!szn", "@bob:x", "$r2"))  # not bob's
+    await reactions.on_event(Redaction("$d2", SZN, "@bob:x", "$r2"))  # not bob's
     assert len(await rows(deps, Rsvp)) == 1
-    await reactions.on_event(Redaction("$d3", "!szn", "@ala:x", "$r2"))
+    await reactions.on_event(Redaction("$d3", SZN, "@ala:x", "$r2"))
     assert await rows(deps, Rsvp) == []
-    assert {r.target for r in await rows(deps, Reminder)} == {"!szn"}
+    assert {r.target for r in await rows(deps, Reminder)} == {SZN}
 
 
 async def test_capacity_waitlist_and_promotion(deps: Deps, driver: Driver,
-                                               reactions: ForumReactions,
+                                               reactions: Dispatcher,
                                                gateway: FakeGateway, clock: Clock) -> None:
     await add_event(driver, "--capacity 1")
-    post = await announcement(deps, "!szn")
-    await reactions.on_event(Reaction("$r1", "!szn", "@ala:x", post, "✅"))
+    post = await announcement(deps, SZN)
+    await reactions.on_event(Reaction("$r1", SZN, "@ala:x", post, "✅"))
     clock.now += timedelta(minutes=1)
-    await reactions.on_event(Reaction("$r2", "!szn", "@bob:x", post, "✅"))
+    await reactions.on_event(Reaction("$r2", SZN, "@bob:x", post, "✅"))
     clock.now += timedelta(minutes=1)
     [third] = await driver.send("!rsvp 1 yes", sender="@cid:x")
     assert "waiting" in third.body
     waiting = {r.mxid: r.waitlisted for r in await rows(deps, Rsvp)}
     assert waiting == {"@ala:x": False, "@bob:x": True, "@cid:x": True}
     gateway.sent.clear()
-    await reactions.on_event(Redaction("$d1", "!szn", "@ala:x", "$r1"))
+    await reactions.on_event(Redaction("$d1", SZN, "@ala:x", "$r1"))
     waiting = {r.mxid: r.waitlisted for r in await rows(deps, Rsvp)}
     assert waiting == {"@bob:x": False, "@cid:x": True}
     [news] = gateway.sent
@@ -186,13 +189,13 @@ async def test_member_reminder_once_in_their_language(
         clock: Clock) -> None:
     await driver.send("!lang de", sender="@udo:x")
     await add_event(driver)
-    await driver.send("!rsvp 1 yes", sender="@udo:x", room_id="!ros")
+    await driver.send("!rsvp 1 yes", sender="@udo:x", room_id=ROS)
     due = {(r.offset, r.target): r for r in await rows(deps, Reminder)}[("7d", "@udo:x")]
     clock.now = due.due_at + timedelta(minutes=1)
     gateway.sent.clear()
     await reminders.fire(due.id)
     [sent] = gateway.sent
-    assert sent.room_id == "!ros" and sent.mentions == ("@udo:x",)
+    assert sent.room_id == ROS and sent.mentions == ("@udo:x",)
     assert "Fr." in sent.body and "10:00" in sent.body  # German, Warsaw time (no tz set)
     await reminders.fire(due.id)
     await reminders.catch_up()  # (also sends the room's own 7d reminder, due as well)
@@ -232,8 +235,8 @@ async def test_restart_between_sending_and_sent_sends_once(
 async def test_edit_reschedules_and_notifies_cancel_clears(
         deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
     await add_event(driver)
-    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id="!szn")
-    await driver.send("!rsvp 1 no", sender="@bob:x", room_id="!szn")
+    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id=SZN)
+    await driver.send("!rsvp 1 no", sender="@bob:x", room_id=SZN)
     before = {r.offset: r.due_at for r in await rows(deps, Reminder) if r.target == "@ala:x"}
     gateway.sent.clear()
     out = await driver.send("!forum edit 1 time 14:30", sender=COORD)
@@ -288,15 +291,170 @@ async def test_odd_event_numbers_get_a_clear_answer(driver: Driver) -> None:
 async def test_a_room_that_refuses_the_reminder_marks_it_missed(
         deps: Deps, driver: Driver, reminders: ReminderSender, gateway: FakeGateway,
         clock: Clock) -> None:
-    from bot.errors import GatewayError
-
     await add_event(driver)
     row = {r.offset: r for r in await rows(deps, Reminder)}["7d"]
     clock.now = row.due_at
-
-    async def refuse(message):  # noqa: ANN001, ANN202
-        raise GatewayError("send: M_FORBIDDEN", "M_FORBIDDEN", 403)
-
-    gateway.send = refuse  # type: ignore[method-assign]
+    gateway.refuse.add(SZN)  # answers M_FORBIDDEN
     await reminders.catch_up()  # never raises: the bot must start
     assert {r.id: r.state for r in await rows(deps, Reminder)}[row.id] == "missed"
+
+
+# -- the shape of the commands ---------------------------------------------------------------
+
+
+async def test_forum_shows_one_event_and_names_its_subcommands(deps: Deps,
+                                                              driver: Driver) -> None:
+    await add_event(driver, "--capacity 40 --online https://meet.example/forum")
+    [card] = await driver.send("!forum #1")
+    assert card.body.splitlines()[:1] == ["#1 Annual Forum 2027"]
+    assert "Szczecin (PL) + online: https://meet.example/forum" in card.body
+    assert "Places: 0 of 40; waiting: 0" in card.body and "!rsvp 1 yes|maybe|no" in card.body
+    [odd] = await driver.send("!forum frobnicate")
+    assert "“frobnicate” is not an event number." in odd.body
+    assert "!forum add" in odd.body and "!forum ics" in odd.body  # the usage of each form
+    [member] = await driver.send("!help forum")
+    assert "!forum ics <id>" in member.body and "!forum add" not in member.body
+    [coordinator] = await driver.send("!help forum", sender=COORD)
+    for usage in ("!forum <id>",
+                  "!forum add <YYYY-MM-DD> <HH:MM> <location> <title…> [--capacity <N>] "
+                  "[--online <URL>]", "!forum edit <id> <date|time|title|capacity> <value…>",
+                  "!forum cancel <id>", "!forum ics <id>"):
+        assert usage in coordinator.body
+
+
+async def test_add_reads_its_flags_and_a_quoted_title(deps: Deps, driver: Driver,
+                                                      gateway: FakeGateway) -> None:
+    [bad] = await driver.send("!forum add 2027-05-14 10:00 szczecin X --capacity 100001",
+                              sender=COORD)
+    assert "“100001” is not a number of places." in bad.body
+    [bad] = await driver.send("!forum add 2027-05-14 10:00 szczecin X --online ftp://x",
+                              sender=COORD)
+    assert "“ftp://x” is not a web address." in bad.body
+    [bad] = await driver.send("!forum add 14.05.2027 10:00 szczecin X", sender=COORD)
+    assert "“14.05.2027” is not a date like 2027-05-14." in bad.body
+    assert await rows(deps, ForumEvent) == []
+    out = await driver.send('!forum add 2027-05-14 10:00 Szczecin --capacity unlimited '
+                            '"Annual  Forum" 2027', sender=COORD)
+    assert "Announced in 3 rooms." in out[-1].body
+    [event] = await rows(deps, ForumEvent)
+    assert (event.title, event.location, event.capacity) == ("Annual Forum 2027", "szczecin",
+                                                              None)
+    par = next(o for o in gateway.sent if o.room_id == PAR and o.msgtype == "m.notice")
+    assert "Szczecin (PL)" in par.body and "!rsvp 1 yes|maybe|no" in par.body
+    assert "places" not in par.body  # no capacity, no count of places
+
+
+async def test_a_no_by_command_lets_the_waiting_in_as_a_reaction_does(
+        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    await add_event(driver, "--capacity 1")
+    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id=SZN)
+    clock.now += timedelta(minutes=1)
+    [waiting] = await driver.send("!rsvp 1 yes", sender="@bob:x", room_id=PAR)
+    assert "waiting list" in waiting.body
+    out = await driver.send("!rsvp 1 no", sender="@ala:x", room_id=SZN)
+    news, reply = out
+    assert news.room_id == PAR and news.mentions == ("@bob:x",) and "🎉" in news.body
+    assert reply.body == "Twoja odpowiedź na „Annual Forum 2027”: nie."  # the room's Polish
+    assert {r.target for r in await rows(deps, Reminder)} == {SZN, "@bob:x"}
+
+
+async def test_edit_capacity_lets_the_waiting_in_and_a_cancelled_event_stays(
+        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    await add_event(driver, "--capacity 1")
+    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id=SZN)
+    clock.now += timedelta(minutes=1)
+    await driver.send("!rsvp 1 yes", sender="@bob:x", room_id=SZN)
+    out = await driver.send("!forum edit 1 capacity 2", sender=COORD)
+    changed = next(o for o in out if "✏️" in o.body)
+    assert set(changed.mentions) == {"@ala:x", "@bob:x"}
+    promoted = next(o for o in out if "🎉" in o.body)
+    assert promoted.mentions == ("@bob:x",)
+    assert not any(r.waitlisted for r in await rows(deps, Rsvp))
+    [bad] = await driver.send("!forum edit 1 colour red", sender=COORD)
+    assert "“colour” cannot be edited" in bad.body
+    await driver.send("!forum cancel 1", sender=COORD)
+    [again] = await driver.send("!forum cancel 1", sender=COORD)
+    assert again.body == "⚠️ “Annual Forum 2027” is already cancelled."
+    [edit] = await driver.send("!forum edit 1 title New", sender=COORD)
+    assert edit.body == "⚠️ “Annual Forum 2027” is cancelled."
+    [denied] = await driver.send("!forum cancel 1")
+    assert denied.body == "⚠️ Only coordinators may use this command."
+
+
+async def test_the_room_reminder_speaks_the_rooms_language(
+        deps: Deps, driver: Driver, reminders: ReminderSender, gateway: FakeGateway,
+        clock: Clock) -> None:
+    await add_event(driver)
+    row = {r.offset: r for r in await rows(deps, Reminder)}["7d"]
+    clock.now = row.due_at
+    gateway.sent.clear()
+    await reminders.fire(row.id)
+    [sent] = gateway.sent
+    assert sent.room_id == SZN and sent.mentions == ()
+    assert sent.body.startswith("⏰") and "pt." in sent.body  # Polish, as the room speaks
+    assert "Szczecin" in sent.body and "!rsvp 1 yes" in sent.body
+
+
+# -- one workflow, whoever starts it ---------------------------------------------------------
+
+
+class Timer:
+    """Stands in for the reminder timer: records which events it was asked to reset."""
+
+    def __init__(self) -> None:
+        self.reset: list[int | None] = []
+
+    async def schedule(self, forum_id: int | None = None) -> None:
+        self.reset.append(forum_id)
+
+
+def service(deps: Deps, session: AsyncSession, timer: Timer) -> ForumService:
+    return ForumService(session, deps, deps.config.section(ForumsConfig), timer,
+                        ForumMessages(deps.config.network, deps.config.command_prefix))
+
+
+async def test_an_answer_resets_the_timers_only_once_committed(
+        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    await add_event(driver, "--capacity 1")
+    timer = Timer()
+    async with deps.db.session() as s:
+        await service(deps, s, timer).answer(1, "@ala:x", "yes", room_id=SZN, cause="$a")
+        clock.now += timedelta(minutes=1)
+        await service(deps, s, timer).answer(1, "@bob:x", "yes", room_id=SZN, cause="$b")
+        assert timer.reset == []  # nothing committed yet
+    assert timer.reset == [1, 1]
+    gateway.sent.clear()
+    with pytest.raises(RuntimeError):
+        async with deps.db.session() as s:
+            result = await service(deps, s, timer).answer(1, "@ala:x", "withdraw",
+                                                          room_id=SZN, cause="$c")
+            assert [r.mxid for r in result.promoted] == ["@bob:x"]
+            raise RuntimeError("rolled back")
+    assert timer.reset == [1, 1]
+    assert {r.mxid: r.waitlisted for r in await rows(deps, Rsvp)} == {"@ala:x": False,
+                                                                       "@bob:x": True}
+
+
+async def test_commands_and_reactions_set_the_reminder_timers(
+        deps: Deps, driver: Driver, reactions: Dispatcher) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    deps.scheduler = AsyncIOScheduler(timezone="UTC")  # not started: its jobs stay pending
+
+    def timers() -> set[str]:
+        assert deps.scheduler is not None
+        return {job.id for job in deps.scheduler.get_jobs()}
+
+    await add_event(driver)
+    room = {f"reminder:1:{r.id}" for r in await rows(deps, Reminder)}
+    assert len(room) == 3 and timers() == room
+    post = await announcement(deps, SZN)
+    await reactions.on_event(Reaction("$r1", SZN, "@ala:x", post, "✅"))
+    ala = {f"reminder:1:{r.id}" for r in await rows(deps, Reminder) if r.target == "@ala:x"}
+    assert len(ala) == 3 and timers() == room | ala
+    await driver.send("!forum edit 1 time 25:00", sender=COORD)  # refused: nothing changes
+    assert timers() == room | ala
+    await reactions.on_event(Redaction("$d1", SZN, "@ala:x", "$r1"))
+    assert timers() == room
+    await driver.send("!forum cancel 1", sender=COORD)
+    assert timers() == set()

@@ -8,52 +8,57 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.app import parse_config
-from bot.db import Database
-from bot.db.models import Collaboration, CollaborationMember, Connection, RoundAnswer, RoundGroup
+from bot.db.models import (
+    Collaboration,
+    CollaborationMember,
+    Connection,
+    MatchRound,
+    Member,
+    RoundAnswer,
+    RoundGroup,
+)
 from bot.deps import Deps
+from bot.errors import UserError
 from bot.events import Reaction
+from bot.features.matchmaking import messages
 from bot.features.matchmaking.config import MatchmakingConfig
+from bot.features.matchmaking.connections import ConnectionService
 from bot.features.matchmaking.jobs import is_round_week, round_trigger
-from bot.features.matchmaking.matching import MatchingService
-from bot.features.matchmaking.rounds import RoundRunner, round_stats
+from bot.features.matchmaking.matching import Fit, MatchingService, Suggestion
+from bot.features.matchmaking.rounds import RoundRunner, Rounds, round_stats
 from bot.features.profiles.config import TagsConfig
 from bot.features.profiles.service import ProfileService
 from bot.i18n import Translator
-from tests.conftest import LOCATIONS, Clock, base_config
+from tests.conftest import Clock, network
 from tests.fakes import Driver, FakeGateway
 
-NETWORK = {
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["elblag"],
-        LOCATIONS["rostock"],
-    ],
-}
 SYNONYMS = {"synonyms": {"video": ["wideo", "film", "filmas"]}}
 
 
 @pytest.fixture
-def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock) -> Deps:
-    config = parse_config(base_config(network=NETWORK, tags=SYNONYMS,
-                                      matchmaking={"rounds": "every 2 weeks mon 10:00"}),
-                          environ={})
-    return Deps(config=config, db=db, gateway=gateway, translator=translator,
-                clock=clock,
-                started_at=clock())
+async def deps(make_deps) -> Deps:  # noqa: ANN001
+    return await make_deps(network=network("szczecin", "elblag", "rostock", topics=("design",)),
+                           tags=SYNONYMS, matchmaking={"rounds": "every 2 weeks mon 10:00"})
+
+
+def canonical(deps: Deps):  # noqa: ANN201
+    return deps.config.section(TagsConfig).canonical
+
+
+def runner(deps: Deps) -> RoundRunner:
+    return RoundRunner(deps, deps.config.section(MatchmakingConfig), canonical(deps))
 
 
 async def person(deps: Deps, mxid: str, location: str | None, offers=(), needs=(),
                  languages: str = "en", **extra) -> None:  # noqa: ANN001
     async with deps.db.session() as s:
-        profiles = ProfileService(s, deps.clock, deps.config.section(TagsConfig).canonical)
+        profiles = ProfileService(s, deps.clock, canonical(deps))
         member = await profiles.members.get_or_create(mxid, mxid[1:4].title())
         member.languages = languages
         for key, value in extra.items():
             setattr(member, key, value)
         if location:
-            await profiles.set_location(mxid, location, deps.config.network)
+            await profiles.set_location(mxid, deps.config.network.find_location(location))
         if offers:
             await profiles.add_tags(mxid, "offer", list(offers))
         if needs:
@@ -62,7 +67,8 @@ async def person(deps: Deps, mxid: str, location: str | None, offers=(), needs=(
 
 async def suggest(deps: Deps, mxid: str, n: int = 5) -> list:
     async with deps.db.session() as s:
-        return await MatchingService(s, deps).suggest(mxid, n)
+        return await MatchingService(s, deps.config.network, deps.config.command_prefix,
+                                     canonical(deps)).suggest(mxid, n)
 
 
 async def test_mutual_then_fit_then_cross_border(deps: Deps) -> None:
@@ -188,10 +194,10 @@ async def test_round_pairs_rooms_followup_and_answers(deps: Deps, gateway: FakeG
     for mxid, loc in people:
         await person(deps, mxid, loc, offers=["video"], needs=["design"], rounds=True)
     await person(deps, "@out:x", "rostock", rounds=False)
-    runner = RoundRunner(deps)
-    round_id, count = await runner.start("k1", None, "@coord:test")
+    rounds = runner(deps)
+    round_id, count = await rounds.start("k1", None, "@coord:test")
     assert count == 5
-    assert await runner.start("k1", None, "@coord:test") == (round_id, 5)  # same key: same round
+    assert await rounds.start("k1", None, "@coord:test") == (round_id, 5)  # same key: same round
     async with deps.db.session() as s:
         groups = (await s.scalars(select(RoundGroup))).all()
     assert sorted(len(g.members.split()) for g in groups) == [2, 3]
@@ -200,7 +206,7 @@ async def test_round_pairs_rooms_followup_and_answers(deps: Deps, gateway: FakeG
     intros = [o for o in gateway.sent if o.txn_id and o.txn_id.endswith(".intro")]
     assert len(intros) == 2
 
-    await runner.follow_up(round_id)
+    await rounds.follow_up(round_id)
     async with deps.db.session() as s:
         groups = (await s.scalars(select(RoundGroup))).all()
     questions = {g.question_event_id for g in groups}
@@ -210,9 +216,9 @@ async def test_round_pairs_rooms_followup_and_answers(deps: Deps, gateway: FakeG
 
     pair = next(g for g in groups if len(g.members.split()) == 2)
     member = pair.members.split()[0]
-    await runner.on_event(Reaction("$r1", pair.room_id, member, pair.question_event_id, "✅️"))
-    await runner.on_event(Reaction("$r2", pair.room_id, "@out:x", pair.question_event_id, "✅"))
-    await runner.on_event(Reaction("$r3", pair.room_id, member, pair.question_event_id, "🎉"))
+    await rounds.on_event(Reaction("$r1", pair.room_id, member, pair.question_event_id, "✅️"))
+    await rounds.on_event(Reaction("$r2", pair.room_id, "@out:x", pair.question_event_id, "✅"))
+    await rounds.on_event(Reaction("$r3", pair.room_id, member, pair.question_event_id, "🎉"))
     async with deps.db.session() as s:
         answers = (await s.scalars(select(RoundAnswer))).all()
         stats = await round_stats(s)
@@ -257,7 +263,105 @@ async def test_the_follow_up_is_scheduled_a_week_later(deps: Deps, clock: Clock)
     for mxid, loc in (("@a:x", "szczecin"), ("@b:x", "rostock")):
         await person(deps, mxid, loc, rounds=True)
     deps.scheduler = AsyncIOScheduler(timezone="UTC")  # not started: only its jobs are read
-    round_id, _ = await RoundRunner(deps).start("k-later", None, None)
+    round_id, _ = await runner(deps).start("k-later", None, None)
     job = deps.scheduler.get_job(f"round-followup:{round_id}")
     assert job is not None
     assert job.trigger.run_date == clock() + timedelta(days=7)
+
+
+async def test_connect_is_one_service_call(deps: Deps, gateway: FakeGateway) -> None:
+    await person(deps, "@ala:x", "szczecin", offers=["design"], needs=["video"])
+    await person(deps, "@udo:x", "rostock", offers=["video"], languages="de,en")
+    await person(deps, "@shy:x", "rostock", connect_ok=False)
+    async with deps.db.session() as s:
+        service = ConnectionService(s, deps)
+        for target, msgid_part in (("@ala:x", "That is you"), ("@who:x", "I have not met"),
+                                   ("@shy:x", "not taking introductions")):
+            with pytest.raises(UserError) as refused:
+                await service.connect("@ala:x", target, None, "$k", "t1")
+            assert msgid_part in refused.value.msgid
+        assert gateway.created == [] and gateway.sent == []
+        other = await service.connect("@ala:x", "@udo:x", "Hi", "$k", "t1")
+    assert other.mxid == "@udo:x"
+    [room] = gateway.created
+    assert room["name"] == "Ala & Udo" and set(room["invite"]) == {"@ala:x", "@udo:x"}
+    [intro] = gateway.sent
+    assert intro.room_id == room["room_id"] and intro.txn_id == "t1"
+    assert "Udo offers video, which Ala needs." in intro.body
+    assert "From Szczecin (PL) and Rostock (DE)." in intro.body
+    assert "A note from Ala: Hi" in intro.body and "!collab add" in intro.body
+    async with deps.db.session() as s:
+        [conn] = (await s.scalars(select(Connection))).all()
+    assert (conn.a, conn.b, conn.note, conn.cross_border) == ("@ala:x", "@udo:x", "Hi", True)
+
+
+async def test_rounds_service_takes_part_and_counts(deps: Deps) -> None:
+    await person(deps, "@a:x", "szczecin")
+    async with deps.db.session() as s:
+        rounds = Rounds(s, runner(deps), deps.clock)
+        assert await rounds.takes_part("@a:x") is False
+        assert await rounds.takes_part("@new:x") is False
+        assert await rounds.take_part("@a:x", True) is True
+        assert await rounds.takes_part("@a:x") is True
+        stats = await rounds.stats()
+    assert (stats.rounds, stats.groups, stats.answered, stats.met) == (0, 0, 0, 0)
+
+
+async def test_rounds_group_answers_its_own_and_its_subcommands(driver: Driver) -> None:
+    [status] = await driver.send("!rounds")
+    assert status.body == ("You do not take part in matchmaking rounds. Change it with "
+                           "!rounds on|off.")
+    [on] = await driver.send("!rounds on")
+    assert on.body.startswith("You are in:")
+    [status] = await driver.send("!rounds")
+    assert status.body.startswith("You take part in matchmaking rounds.")
+    [off] = await driver.send("!rounds OFF")
+    assert off.body == "You are out of the matchmaking rounds."
+    [bad] = await driver.send("!rounds maybe")
+    assert bad.body.startswith("⚠️") and "“maybe”" in bad.body and "on, off, stats" in bad.body
+    [help_] = await driver.send("!help rounds")
+    assert all(u in help_.body for u in ("!rounds on", "!rounds off", "!rounds stats"))
+
+
+async def test_matchround_scope_is_a_location_or_a_topic(deps: Deps, driver: Driver) -> None:
+    await person(deps, "@a:x", "szczecin", offers=["video"], rounds=True)
+    await person(deps, "@b:x", "rostock", offers=["wideo"], rounds=True)
+    await person(deps, "@c:x", "rostock", offers=["games"], rounds=True)
+    sent = await driver.send("!matchround #Design", sender="@coord:test", event_id="$r1")
+    [out] = [o for o in sent if o.reply_to == "$r1"]
+    assert out.body.startswith("Round 1: 2 people paired")
+    [lonely] = await driver.send("!matchround szczecin", sender="@coord:test")
+    assert "!rounds on" in lonely.body
+    async with deps.db.session() as s:
+        [row] = (await s.scalars(select(MatchRound))).all()
+        [group] = (await s.scalars(select(RoundGroup))).all()
+    assert (row.scope, row.started_by, group.members) == ("topic:design", "@coord:test",
+                                                          "@a:x @b:x")
+
+
+def test_a_suggestion_reads_its_place_only_when_configured(deps: Deps,
+                                                           translator: Translator) -> None:
+    tr = translator.bind("en")
+    network = deps.config.network
+    here = Suggestion("@udo:x", "Udo", ("video",), (), "rostock", True, ("en",), 10)
+    text, html = messages.suggestion_line(tr, here, network)
+    assert text == "Udo — offers what you need: video; Rostock (DE); you both read English"
+    assert html.startswith('<a href="https://matrix.to/#/@udo:x">Udo</a> — ')
+    gone = Suggestion("@old:x", None, (), ("design",), "gdansk", False, (), 10)
+    text, _ = messages.suggestion_line(tr, gone, network)
+    assert text == ("@old:x — needs what you offer: design; ⚠️ no language in common on your "
+                    "profiles")
+
+
+def test_fit_lines_say_where_both_are_from(deps: Deps, translator: Translator) -> None:
+    tr = translator.bind("en")
+    network = deps.config.network
+    ala = Member(mxid="@ala:x", display_name="Ala", location="szczecin")
+    udo = Member(mxid="@udo:x", display_name="Udo", location="rostock")
+    fit = Fit(("design",), ("video",), ("en",), True)
+    lines = [t for t, _ in messages.fit_lines(tr, ala, udo, fit, network)]
+    assert lines == ["Ala offers design, which Udo needs.", "Udo offers video, which Ala needs.",
+                     "From Szczecin (PL) and Rostock (DE).", "You both read: English."]
+    udo.location = "gdansk"  # a location no longer configured: no "From" line
+    lines = [t for t, _ in messages.fit_lines(tr, ala, udo, fit, network)]
+    assert not any(line.startswith("From") for line in lines)

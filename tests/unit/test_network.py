@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.db import Database
 from bot.db.models import IntroCard, PendingWelcome
 from bot.deps import Deps
 from bot.events import MembershipChange
@@ -17,29 +16,17 @@ from bot.i18n import Translator
 from rooms.arrivals import Arrivals
 from rooms.network import matrix_to
 from rooms.welcome import NAMES_SHOWN, Welcomer
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps
+from tests.conftest import Clock, network, room_id
 from tests.fakes import Driver, FakeGateway
 
-NETWORK = {
-    "name": "Test Clusters",
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["rostock"],
-    ],
-    "topics": [{"key": "design", "name": "Design & Media", "alias": "t-design",
-                "tags": ["design", "video"]},
-               {"key": "games", "name": "Games", "alias": "t-games", "tags": ["games"]}],
-}
-ROOM = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros",
-        "topic:design": "!des", "topic:games": "!gam"}
+SZN, ROS = room_id("location:szczecin"), room_id("location:rostock")
+DES = room_id("topic:design")
 
 
 @pytest.fixture
-async def deps(db: Database, gateway: FakeGateway, translator: Translator,
-               clock: Clock) -> Deps:
-    return await network_deps(db, gateway, translator, clock, base_config(network=NETWORK),
-                              ROOM)
+async def deps(make_deps) -> Deps:  # noqa: ANN001
+    return await make_deps(network=network("szczecin", "rostock", topics=("design", "games"),
+                                           name="Test Clusters"))
 
 
 @pytest.fixture
@@ -63,9 +50,9 @@ async def pending(deps: Deps) -> list[PendingWelcome]:
 
 async def test_first_join_to_a_location_is_welcomed_once_in_its_language(
         deps: Deps, arrivals: Arrivals, gateway: FakeGateway, translator: Translator) -> None:
-    await arrivals.on_event(member_event("!szn", "@ala:x", "join", name="Ala"))
+    await arrivals.on_event(member_event(SZN, "@ala:x", "join", name="Ala"))
     assert len(await pending(deps)) == 1
-    await arrivals.welcomer.flush("!szn")
+    await arrivals.welcomer.flush(SZN)
     [welcome] = gateway.sent
     template = translator.ngettext_template(
         "Welcome to %(room)s, %(names)s! Tell the network who you are with %(intro)s, "
@@ -77,13 +64,13 @@ async def test_first_join_to_a_location_is_welcomed_once_in_its_language(
     assert 'href="https://matrix.to/#/@ala:x"' in (welcome.html or "")
     assert await pending(deps) == []
 
-    await arrivals.on_event(member_event("!szn", "@ala:x", "leave"))
-    await arrivals.on_event(member_event("!szn", "@ala:x", "join"))
+    await arrivals.on_event(member_event(SZN, "@ala:x", "leave"))
+    await arrivals.on_event(member_event(SZN, "@ala:x", "join"))
     assert await pending(deps) == [], "re-joining is not a first time"
 
 
 async def test_member_defaults_come_from_the_location_room(deps: Deps, arrivals) -> None:
-    await arrivals.on_event(member_event("!ros", "@bob:x", "join"))
+    await arrivals.on_event(member_event(ROS, "@bob:x", "join"))
     async with deps.db.session() as s:
         from bot.members import MemberService
         bob = await MemberService(s, deps.clock).get("@bob:x")
@@ -91,7 +78,7 @@ async def test_member_defaults_come_from_the_location_room(deps: Deps, arrivals)
 
 
 async def test_topic_rooms_and_other_rooms_do_not_welcome(deps: Deps, arrivals) -> None:
-    await arrivals.on_event(member_event("!des", "@ala:x", "join"))
+    await arrivals.on_event(member_event(DES, "@ala:x", "join"))
     await arrivals.on_event(member_event("!elsewhere", "@ala:x", "join"))
     assert await pending(deps) == []
 
@@ -100,8 +87,8 @@ async def test_many_joins_get_one_combined_welcome(deps: Deps, arrivals,
                                                    gateway: FakeGateway) -> None:
     people = [f"@p{i}:x" for i in range(NAMES_SHOWN + 3)]
     for i, p in enumerate(people):  # joined one second apart, in this order
-        await arrivals.on_event(member_event("!ros", p, "join", ts=1_800_000_000_000 + i * 1000))
-    await arrivals.welcomer.flush("!ros")
+        await arrivals.on_event(member_event(ROS, p, "join", ts=1_800_000_000_000 + i * 1000))
+    await arrivals.welcomer.flush(ROS)
     [welcome] = gateway.sent
     assert set(welcome.mentions) == set(people)
     assert "3" in welcome.body  # "… and 3 more" in German
@@ -110,10 +97,10 @@ async def test_many_joins_get_one_combined_welcome(deps: Deps, arrivals,
 
 async def test_a_crash_between_send_and_commit_greets_once(deps: Deps, arrivals,
                                                            gateway: FakeGateway) -> None:
-    await arrivals.on_event(member_event("!szn", "@ala:x", "join"))
+    await arrivals.on_event(member_event(SZN, "@ala:x", "join"))
     gateway.fail_sends = 1  # the send "dies" after the batch was committed
     with pytest.raises(RuntimeError):
-        await arrivals.welcomer.flush("!szn")
+        await arrivals.welcomer.flush(SZN)
     [row] = await pending(deps)
     assert row.batch is not None
     await arrivals.welcomer.flush_all()  # what a restart does
@@ -123,7 +110,7 @@ async def test_a_crash_between_send_and_commit_greets_once(deps: Deps, arrivals,
 
 
 async def test_redelivered_membership_event_is_ignored(deps: Deps, arrivals) -> None:
-    event = member_event("!szn", "@ala:x", "join")
+    event = member_event(SZN, "@ala:x", "join")
     await arrivals.on_event(event)
     await arrivals.on_event(event)
     assert len(await pending(deps)) == 1
@@ -131,10 +118,10 @@ async def test_redelivered_membership_event_is_ignored(deps: Deps, arrivals) -> 
 
 async def test_members_counts_and_names_for_coordinators(deps: Deps, arrivals,
                                                          driver: Driver) -> None:
-    await arrivals.on_event(member_event("!szn", "@ala:x", "join"))
-    await arrivals.on_event(member_event("!szn", "@ola:x", "join"))
-    await arrivals.on_event(member_event("!ros", "@bob:x", "join"))
-    await arrivals.on_event(member_event("!ros", "@bob:x", "ban", sender="@mod:x"))
+    await arrivals.on_event(member_event(SZN, "@ala:x", "join"))
+    await arrivals.on_event(member_event(SZN, "@ola:x", "join"))
+    await arrivals.on_event(member_event(ROS, "@bob:x", "join"))
+    await arrivals.on_event(member_event(ROS, "@bob:x", "ban", sender="@mod:x"))
     [plain] = await driver.send("!members", sender="@ala:x")
     assert "Szczecin: 2" in plain.body and "Rostock: 0" in plain.body
     assert "@ola:x" not in plain.body
@@ -158,18 +145,18 @@ async def test_intro_goes_to_location_and_matching_topics_then_edits(
     gateway.sent.clear()
     out = await driver.send("!intro I make <films> & music videos", sender="@ala:x")
     cards = {o.room_id: o for o in out if o.room_id != "!room:test"}
-    assert set(cards) == {"!szn", "!des"}
-    assert "&lt;films&gt; &amp; music" in cards["!des"].html
-    assert cards["!szn"].body != cards["!des"].body  # Polish room, English topic room
+    assert set(cards) == {SZN, DES}
+    assert "&lt;films&gt; &amp; music" in cards[DES].html
+    assert cards[SZN].body != cards[DES].body  # Polish room, English topic room
     gateway.sent.clear()
     again = await driver.send("!intro Updated bio", sender="@ala:x")
-    edits = [o for o in again if o.room_id in ("!szn", "!des")]
+    edits = [o for o in again if o.room_id in (SZN, DES)]
     assert len(edits) == 2 and all(o.replaces for o in edits)
     async with deps.db.session() as s:
         assert len((await s.scalars(select(IntroCard))).all()) == 2
     clock.now += timedelta(days=1, minutes=1)
     later = await driver.send("!intro A day later", sender="@ala:x")
-    assert [o.replaces for o in later if o.room_id == "!szn"] == [None]
+    assert [o.replaces for o in later if o.room_id == SZN] == [None]
 
 
 async def test_intro_without_rooms_keeps_the_bio(deps: Deps, driver: Driver) -> None:
@@ -200,7 +187,7 @@ async def test_a_welcome_the_room_refuses_is_dropped_not_retried_forever(
         deps: Deps, arrivals: Arrivals, gateway: FakeGateway) -> None:
     from bot.errors import GatewayError
 
-    await arrivals.on_event(member_event("!szn", "@ala:x", "join"))
+    await arrivals.on_event(member_event(SZN, "@ala:x", "join"))
 
     async def refuse(message):  # noqa: ANN001, ANN202
         raise GatewayError("send: M_FORBIDDEN", "M_FORBIDDEN", 403)
@@ -208,3 +195,34 @@ async def test_a_welcome_the_room_refuses_is_dropped_not_retried_forever(
     gateway.send = refuse  # type: ignore[method-assign]
     await arrivals.welcomer.flush_all()  # no exception: the bot starts regardless
     assert await pending(deps) == []
+
+
+async def test_members_takes_a_location_by_key_or_name(deps: Deps, arrivals: Arrivals,
+                                                       driver: Driver) -> None:
+    await arrivals.on_event(member_event(ROS, "@bob:x", "join"))
+    [by_name] = await driver.send("!members ROSTOCK", sender="@coord:test")
+    assert "Rostock: 1" in by_name.body and "@bob:x" in by_name.body
+    assert "Szczecin" not in by_name.body
+    [bad] = await driver.send("!members paris", sender="@ala:x")
+    assert "!members [location]" in bad.body  # with the usage line
+
+
+async def test_before_provisioning_the_commands_say_what_is_missing(
+        db, gateway: FakeGateway, translator: Translator, clock: Clock) -> None:  # noqa: ANN001
+    from bot.app import parse_config
+    from tests.conftest import base_config, make_dispatcher
+
+    def driver_for(raw: dict) -> Driver:
+        deps = Deps(config=parse_config(raw, environ={}), db=db, gateway=gateway,
+                    translator=translator, clock=clock)
+        return Driver(make_dispatcher(deps), gateway)
+
+    unprovisioned = driver_for(base_config(network=network("szczecin")))
+    for command in ("!rooms", "!members", "!members szczecin"):
+        [out] = await unprovisioned.send(command)
+        assert out.body == ("⚠️ The network's rooms are not set up yet; a coordinator can run "
+                            "!provision."), command
+    none = driver_for(base_config())
+    for command in ("!rooms", "!members"):
+        [out] = await none.send(command, event_id=f"$none-{command}")  # a new driver's ids
+        assert out.body.startswith("⚠️ No network is configured yet"), command

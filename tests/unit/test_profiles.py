@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
-import commands.profile  # noqa: F401  (registers the commands even before MODULES has them)
 from bot.app import parse_config
-from bot.db import Database
-from bot.db.models import Member
+from bot.config import Config
+from bot.db.models import IntroCard, Member
 from bot.deps import Deps
-from bot.errors import BadArgument, UsageError
+from bot.errors import BadArgument, UsageError, UserError
+from bot.features.profiles.introductions import Introductions
+from bot.features.profiles.messages import profile_card
 from bot.features.profiles.service import (
     MAX_TAGS_PER_KIND,
     ProfileService,
@@ -20,34 +22,26 @@ from bot.features.profiles.service import (
     parse_languages,
     parse_tags,
     parse_timezone,
-    profile_card,
+    removal_tags,
+    stored_languages,
 )
 from bot.i18n import Translator
-from tests.conftest import Clock, base_config
-from tests.fakes import Driver, FakeGateway
+from tests.conftest import base_config, network, room_id
+from tests.fakes import Driver
 
-NETWORK = {
-    "space": {"alias": "sbcc"},
-    "locations": [
-        {"key": "szczecin", "name": "Szczecin", "country": "PL", "language": "pl",
-         "timezone": "Europe/Warsaw", "alias": "sbcc-szczecin"},
-        {"key": "rostock", "name": "Rostock", "country": "DE", "language": "de",
-         "timezone": "Europe/Berlin", "alias": "sbcc-rostock"},
-    ],
-}
+NETWORK = network("szczecin", "rostock", topics=("design",))
 
 
 @pytest.fixture
-def network_config():  # noqa: ANN201
+def network_config() -> Config:
     return parse_config(base_config(network=NETWORK), environ={})
 
 
 @pytest.fixture
-def deps(db: Database, gateway: FakeGateway, translator: Translator, clock: Clock,
-         network_config) -> Deps:  # noqa: ANN001
-    """The shared `dispatcher` and `driver` fixtures use this one: a config with locations."""
-    return Deps(config=network_config, db=db, gateway=gateway, translator=translator,
-                clock=clock, started_at=clock())
+async def deps(make_deps) -> Deps:  # noqa: ANN001
+    """The shared `dispatcher` and `driver` fixtures use this one: a config with locations
+    (and a topic), their rooms provisioned."""
+    return await make_deps(network=NETWORK)
 
 
 async def stored(deps: Deps, mxid: str = "@ala:test") -> tuple[Member | None, list[str],
@@ -164,16 +158,14 @@ def test_parse_timezone() -> None:
 # -- pure: the card --------------------------------------------------------------------
 
 
-def test_card_shows_every_field_escaped(translator: Translator, network_config) -> None:  # noqa: ANN001
+def test_card_shows_every_field_escaped(translator: Translator,
+                                        network_config: Config) -> None:
     member = Member(mxid="@ala:test", display_name="Ala <b>N</b>",
                     organisation='Studio "<script>alert(1)</script>"', location="szczecin",
                     languages="pl,en", timezone="Europe/Warsaw", bio="Line one\n<i>two</i>")
 
-    def translate(msgid: str, **params: object) -> str:
-        return translator.gettext(msgid, "en", **params)
-
-    text, html = profile_card(member, ["3d animation", "video"], ["funding"], translate, "en",
-                              network_config.network)
+    text, html = profile_card(member, ["3d animation", "video"], ["funding"],
+                              translator.bind("en"), network_config.network)
     assert text.splitlines() == [
         "Ala <b>N</b> (@ala:test)",
         'Organisation: Studio "<script>alert(1)</script>"',
@@ -192,22 +184,20 @@ def test_card_shows_every_field_escaped(translator: Translator, network_config) 
 
 
 def test_card_in_the_readers_language_and_empty_hint(translator: Translator,
-                                                     network_config) -> None:  # noqa: ANN001
+                                                     network_config: Config) -> None:
     member = Member(mxid="@jonas:test", location="rostock", languages="lt,de")
 
-    def translate(msgid: str, **params: object) -> str:
-        return translator.gettext(msgid, "pl", **params)
-
-    text, _ = profile_card(member, [], [], translate, "pl", network_config.network)
+    text, _ = profile_card(member, [], [], translator.bind("pl"), network_config.network)
     assert "Rostock, Niemcy" in text
     assert "litewski, niemiecki" in text
     assert text.splitlines()[0] == "@jonas:test"
 
     empty = Member(mxid="@new:test")
-    own, own_html = profile_card(empty, [], [], translate, "en", network_config.network,
+    english = translator.bind("en")
+    own, own_html = profile_card(empty, [], [], english, network_config.network,
                                  own=True, prefix="?")
     assert "?set org" in own and "?offer" in own and "<i>" in own_html
-    other, _ = profile_card(empty, [], [], translate, "en", network_config.network)
+    other, _ = profile_card(empty, [], [], english, network_config.network)
     assert "?set" not in other and len(other.splitlines()) == 2
 
 
@@ -290,14 +280,14 @@ async def test_set_unknown_field_lists_fields(driver: Driver) -> None:
     body = await one(driver, "!set colour blue")
     assert body.startswith("⚠️") and "“colour”" in body
     assert "org, location, languages, tz" in body
-    assert "!set <field> <value…>" in body
+    assert "!set org <value…>" in body and "!set connect <value>" in body
 
 
 async def test_set_without_value_is_a_usage_error(driver: Driver, deps: Deps) -> None:
     body = await one(driver, "!set org")
-    assert body.startswith("⚠️") and "!set <field> <value…>" in body
+    assert body.startswith("⚠️") and "!set org <value…>" in body
     body = await one(driver, '!set org ""')
-    assert body.startswith("⚠️") and "!set <field> <value…>" in body
+    assert body.startswith("⚠️") and "!set org <value…>" in body
     member, _, _ = await stored(deps)
     assert member is not None and member.organisation is None
 
@@ -457,3 +447,110 @@ async def test_service_created_members_on_demand(deps: Deps) -> None:
         found = await ProfileService(s, deps.clock).get("@zed:test")
         assert found is not None and found.needs == ["video"] and found.offers == []
         assert found.member.first_seen == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+# -- !set as subcommands, !offer/!need remove ------------------------------------------
+
+
+async def test_set_alone_says_what_is_missing(driver: Driver) -> None:
+    body = await one(driver, "!set")
+    assert body.startswith("⚠️ Something is missing: org, location, languages, tz, bio, "
+                           "connect.")
+    assert "!set bio <value…>" in body
+
+
+async def test_set_fields_answer_to_their_aliases(driver: Driver, deps: Deps) -> None:
+    assert await one(driver, "!set organization Studio Nord") == (
+        "Your organisation is now: Studio Nord")
+    await driver.send("!set langs de")
+    await driver.send("!set timezone Europe/Berlin")
+    member, _, _ = await stored(deps)
+    assert member is not None and (member.languages, member.timezone) == ("de",
+                                                                         "Europe/Berlin")
+
+
+async def test_help_lists_each_field_and_the_removals(driver: Driver) -> None:
+    body = await one(driver, "!help set")
+    for usage in ("!set org <value…>", "!set location <value>", "!set languages <value…>",
+                  "!set tz <value…>", "!set bio <value…>", "!set connect <value>"):
+        assert usage in body
+    org = await one(driver, "!help set org")
+    assert org.startswith("!set org <value…>\nSet the name of your organisation.")
+    assert "organisation, " in org and "organization" in org
+    assert "!offer remove [tags…]" in await one(driver, "!help offer")
+    listed = await one(driver, "!help")
+    assert "!need remove [tags…]" in listed and "!set tz <value…>" in listed
+
+
+# -- the service -----------------------------------------------------------------------
+
+
+def test_removal_tags_keep_what_cannot_be_a_tag() -> None:
+    assert removal_tags("#Video, 3D  animation; video,, ok?") == ["video", "3d animation",
+                                                                  "ok?"]
+    assert removal_tags(" , ; ") == []
+
+
+def test_stored_languages() -> None:
+    assert stored_languages("pl,en") == ["pl", "en"]
+    assert stored_languages("") == [] and stored_languages(None) == []
+
+
+async def test_service_find_add_remove_and_connect(deps: Deps) -> None:
+    async with deps.db.session() as s:
+        service = ProfileService(s, deps.clock)
+        with pytest.raises(UserError) as unknown:
+            await service.find("@zed:test")
+        assert unknown.value.params == {"user": "@zed:test"}
+        added = await service.add("@zed:test", "offer", "Video, photo; VIDEO")
+        assert (added.changed, added.unchanged, added.total) == (["video", "photo"], [], 2)
+        again = await service.add("@zed:test", "offer", "video, sound")
+        assert (again.changed, again.unchanged, again.total) == (["sound"], ["video"], 3)
+        removed = await service.remove("@zed:test", "offer", ["photo", "drums"])
+        assert (removed.changed, removed.unchanged, removed.total) == (["photo"], ["drums"], 2)
+        assert await service.set_connect("@zed:test", False) is False
+    async with deps.db.session() as s:
+        found = await ProfileService(s, deps.clock).find("@ZED:test")
+        assert found.offers == ["sound", "video"] and found.member.connect_ok is False
+
+
+class Sent:
+    """Records what `Introductions` sends, as `Context.send` would take it."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str | None, tuple[str, ...], str | None]] = []
+
+    async def __call__(self, room_id: str, text: str, html: str | None = None, *,
+                       mentions: tuple[str, ...] = (), replaces: str | None = None) -> str:
+        self.calls.append((room_id, text, html, mentions, replaces))
+        return f"$card{len(self.calls)}"
+
+
+async def test_introduce_saves_the_bio_and_posts_in_each_rooms_language(deps: Deps) -> None:
+    send = Sent()
+    async with deps.db.session() as s:
+        profiles = ProfileService(s, deps.clock)
+        intro = Introductions(s, deps, profiles)
+        assert await intro.introduce("@ala:test", "I make films.", send) == []
+        await profiles.set_location("@ala:test", deps.config.network.find_location("szczecin"))
+        await profiles.add_tags("@ala:test", "offer", ["video editing"])
+        posted = await intro.introduce("@ala:test", "I make <films>.", send)
+    assert [(p.room.spec.key, p.edited) for p in posted] == [("szczecin", False),
+                                                             ("design", False)]
+    polish, english = send.calls
+    assert polish[0] == room_id("location:szczecin") and english[0] == room_id("topic:design")
+    assert polish[1].splitlines()[0] == "👋 Przedstawiamy osobę z sieci"
+    assert "Szczecin, Polska" in polish[1]
+    assert english[1].splitlines()[0] == "👋 Introducing a member of the network"
+    assert "Location: Szczecin, Poland" in english[1] and "&lt;films&gt;" in (english[2] or "")
+    assert polish[3] == ("@ala:test",) and polish[4] is None
+    async with deps.db.session() as s:
+        assert (await ProfileService(s, deps.clock).find("@ala:test")).member.bio == (
+            "I make <films>.")
+        cards = (await s.scalars(select(IntroCard))).all()
+        assert sorted(c.event_id for c in cards) == ["$card1", "$card2"]
+    async with deps.db.session() as s:  # within a day, a second introduction edits the cards
+        again = await Introductions(s, deps, ProfileService(s, deps.clock)).introduce(
+            "@ala:test", "Updated.", send)
+    assert all(p.edited for p in again)
+    assert [c[4] for c in send.calls[2:]] == ["$card1", "$card2"]

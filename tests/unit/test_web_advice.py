@@ -5,6 +5,7 @@ advisory room with the question escaped. Runs on SQLite and PostgreSQL (the `db`
 from __future__ import annotations
 
 import hashlib
+import html
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -17,29 +18,24 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from bot.app import parse_config
 from bot.db import Database
 from bot.db.models import AdvisoryRequest
 from bot.deps import Deps
 from bot.features.advice import service as advice_service
 from bot.features.advice import web as advice
+from bot.features.advice.messages import REQUEST_STATES
 from bot.features.advice.service import AdviceService
 from bot.i18n import Translator
+from bot.web import pages
 from bot.web.pages import DEPS, MAX_BODY
+from rooms.provisioning import Provisioner
 from rooms.settings import RoomSettingsService
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps, web_app
+from tests.conftest import Clock, base_config, network, room_id, web_app
 from tests.fakes import FakeGateway
 
-NETWORK = {
-    "name": "Test Clusters",
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["rostock"],
-    ],
-    "advisory_room": {"alias": "t-advisory", "language": "en"},
-}
-ROOM = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros",
-        "advisory": "!advisory"}
+NETWORK = network("szczecin", "rostock", advisory="en", name="Test Clusters")
+ADVISORY = room_id("advisory")
 REF_RE = re.compile(r"ADV-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{6}")
 LINK_RE = re.compile(r'href="(http://[^"]+/advice/(ADV-[A-Z0-9]{6})\?t=([A-Za-z0-9_-]+))"')
 TOKEN_RE = re.compile(r'name="csrf" value="([^"]+)"')
@@ -63,18 +59,9 @@ def make_app(deps: Deps) -> web.Application:
     return web_app(deps, middlewares=(remote_from_header,))
 
 
-def config(**web_section: object) -> dict:
-    raw = base_config(network=NETWORK)
-    if web_section:
-        raw["web"] = web_section
-    return raw
-
-
 @pytest.fixture
-async def deps(db: Database, gateway: FakeGateway, translator: Translator,
-               clock: Clock) -> Deps:
-    return await network_deps(db, gateway, translator, clock, config(advice_rate="3/hour"),
-                              ROOM)
+async def deps(make_deps) -> Deps:  # noqa: ANN001
+    return await make_deps(network=NETWORK, web={"advice_rate": "3/hour"})
 
 
 @pytest.fixture
@@ -104,8 +91,6 @@ async def stored(db: Database) -> list[AdvisoryRequest]:
 
 
 def english(translator: Translator, msgid: str, **params: object) -> str:
-    import html
-
     return html.escape(translator.gettext(msgid, "en", **params))
 
 
@@ -175,10 +160,10 @@ async def test_valid_form_is_stored_posted_and_answered_with_reference_and_link(
     assert (row.organisation, row.email, row.sector, row.location, row.language) == (
         "Studio Nord", "anna@example.org", "games", "rostock", "en")
     assert row.question == question
-    assert (row.room_id, row.event_id) == ("!advisory", "$sent1")
+    assert (row.room_id, row.event_id) == (ADVISORY, "$sent1")
 
     [notice] = gateway.sent
-    assert notice.room_id == "!advisory" and notice.msgtype == "m.notice"
+    assert notice.room_id == ADVISORY and notice.msgtype == "m.notice"
     assert notice.txn_id == f"sbcc.advice.{ref}"
     assert "<script>" not in (notice.html or "")
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; test?<br>Second line." in notice.html
@@ -187,10 +172,8 @@ async def test_valid_form_is_stored_posted_and_answered_with_reference_and_link(
         assert text in notice.body and text in notice.html
 
 
-async def test_status_link_uses_public_url_and_cookie_is_secure_there(
-        db: Database, gateway: FakeGateway, translator: Translator, clock: Clock) -> None:
-    deps = await network_deps(db, gateway, translator, clock,
-                              config(public_url="https://sbcc.example.org/"), ROOM)
+async def test_status_link_uses_public_url_and_cookie_is_secure_there(make_deps) -> None:  # noqa: ANN001
+    deps = await make_deps(network=NETWORK, web={"public_url": "https://sbcc.example.org/"})
     async with TestClient(TestServer(make_app(deps))) as client:
         form = await client.get("/advice")
         assert form.cookies["sbcc_advice_csrf"]["secure"]  # the public side is https
@@ -202,9 +185,30 @@ async def test_status_link_uses_public_url_and_cookie_is_secure_there(
 async def test_notice_speaks_the_advisory_rooms_language(client: TestClient, db: Database,
                                                          gateway: FakeGateway) -> None:
     async with db.session() as session:
-        await RoomSettingsService(session).set("!advisory", language="de")
+        await RoomSettingsService(session).set(ADVISORY, language="de")
     assert (await post_form(client)).status == 200
     assert "Standort: Rostock (DE)" in gateway.sent[0].body
+
+
+async def test_notice_speaks_the_language_the_advisory_room_is_configured_with(
+        db: Database, gateway: FakeGateway, translator: Translator, clock: Clock) -> None:
+    raw = base_config(network=network("szczecin", "rostock", advisory="de"))
+    deps = Deps(config=parse_config(raw, environ={}), db=db, gateway=gateway,
+                translator=translator, clock=clock)
+    await Provisioner(deps).run()  # records the configured language as the room's
+    async with TestClient(TestServer(make_app(deps))) as client:
+        assert (await post_form(client)).status == 200
+    [notice] = [m for m in gateway.sent if "ADV-" in m.body]
+    assert "Standort: Rostock (DE)" in notice.body
+
+
+async def test_a_room_without_a_language_gets_the_notice_in_the_default(
+        make_deps, gateway: FakeGateway) -> None:  # noqa: ANN001
+    deps = await make_deps(network=network("szczecin", "rostock", advisory=""),
+                           default_language="pl")
+    async with TestClient(TestServer(make_app(deps))) as client:
+        assert (await post_form(client)).status == 200
+    assert "Lokalizacja: Rostock (DE)" in gateway.sent[0].body
 
 
 @pytest.mark.parametrize("case", ["no field", "no cookie", "different", "forged", "expired"])
@@ -401,6 +405,20 @@ async def test_status_page_with_the_right_secret_only(client: TestClient) -> Non
     assert "Request not found" in await wrong_ref.text()
 
 
+@pytest.mark.parametrize(("state", "shown"), [*REQUEST_STATES.items(),
+                                              ("unknown", REQUEST_STATES["new"])])
+async def test_status_page_names_the_requests_state(client: TestClient, db: Database,
+                                                    state: str, shown: str) -> None:
+    link = LINK_RE.search(await (await post_form(client)).text())
+    assert link
+    _url, ref, secret = link.groups()
+    async with db.session() as session:
+        [row] = (await session.scalars(select(AdvisoryRequest))).all()
+        row.status = state
+    page = await (await client.get(f"/advice/{ref}?t={secret}")).text()
+    assert f"<dd>{html.escape(shown)}</dd>" in page
+
+
 async def test_status_page_in_the_readers_language(client: TestClient) -> None:
     link = LINK_RE.search(await (await post_form(client)).text())
     assert link
@@ -425,12 +443,9 @@ async def test_page_language_from_query_and_accept_language(client: TestClient) 
 
 
 async def test_without_advisory_room_the_request_is_stored_and_a_warning_logged(
-        db: Database, gateway: FakeGateway, translator: Translator, clock: Clock,
+        make_deps, db: Database, gateway: FakeGateway,  # noqa: ANN001
         caplog: pytest.LogCaptureFixture) -> None:
-    network = {k: v for k, v in NETWORK.items() if k != "advisory_room"}
-    deps = await network_deps(db, gateway, translator, clock,
-                              base_config(network=network),
-                              {k: v for k, v in ROOM.items() if k != "advisory"})
+    deps = await make_deps(network=network("szczecin", "rostock", name="Test Clusters"))
     with caplog.at_level(logging.WARNING, logger="bot.features.advice.service"):
         async with TestClient(TestServer(make_app(deps))) as client:
             page = await (await post_form(client)).text()
@@ -470,7 +485,8 @@ async def test_reference_clash_is_retried(deps: Deps, db: Database,
 
 
 def test_every_template_string_is_listed_for_extraction() -> None:
-    listed = set(advice.TEMPLATE_STRINGS)
+    listed = set(pages.TEMPLATE_STRINGS) | set(advice.TEMPLATE_STRINGS)
+    assert not set(pages.TEMPLATE_STRINGS) & set(advice.TEMPLATE_STRINGS)  # listed once
     for name in ("advice_form.html", "advice_done.html", "advice_status.html"):
         text = (TEMPLATES_DIR / name).read_text(encoding="utf-8")
         msgids = re.findall(r"_\('((?:[^'\\]|\\.)*)'", text)

@@ -1,5 +1,6 @@
 """The HTTP side's plain routes through aiohttp's test client: /healthz, /metrics, the
-calendar feeds. On SQLite and PostgreSQL (the `db` fixture)."""
+calendar feeds; the network and the web section here serve the webhooks' tests too. On
+SQLite and PostgreSQL (the `db` fixture)."""
 
 from __future__ import annotations
 
@@ -20,25 +21,14 @@ from sqlalchemy import delete
 from bot.db import Database
 from bot.db.models import Collaboration, Connection, ForumEvent, NetworkRoom, RoomMembership
 from bot.deps import Deps
-from bot.i18n import Translator
 from bot.web.pages import WebState
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps, web_app
-from tests.fakes import FakeGateway
+from tests.conftest import Clock, network, room_id, web_app
 
 TOKEN = "t" * 32
-NETWORK = {
-    "name": "Test Clusters",
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["rostock"],
-    ],
-    "partners_room": {"alias": "t-partners"},
-}
+NETWORK = network("szczecin", "rostock", partners="", name="Test Clusters")
 WEB = {"public_url": "https://bot.example.org",
        "hooks": {"city": {"token": TOKEN, "rooms": ["rostock", "partners"], "rate": "2/min"}}}
-ROOM = {"space": "!space:test", "location:szczecin": "!szn:test",
-        "location:rostock": "!ros:test", "partners": "!par:test"}
+SZN, ROS = room_id("location:szczecin"), room_id("location:rostock")
 
 
 def make_app(deps: Deps, state: WebState, middlewares: tuple = ()) -> web.Application:
@@ -63,10 +53,8 @@ class LastSync:
 
 
 @pytest.fixture
-async def deps(db: Database, gateway: FakeGateway, translator: Translator,
-               clock: Clock) -> Deps:
-    return await network_deps(db, gateway, translator, clock,
-                              base_config(network=NETWORK, web=WEB), ROOM)
+async def deps(make_deps) -> Deps:  # noqa: ANN001
+    return await make_deps(network=NETWORK, web=WEB)
 
 
 @pytest.fixture
@@ -157,10 +145,10 @@ async def fill_network(deps: Deps, clock: Clock) -> None:
     now = clock()
     async with deps.db.session() as s:
         for i in range(3):
-            s.add(RoomMembership(room_id="!szn:test", mxid=f"@s{i}:x", since=now))
-        s.add(RoomMembership(room_id="!szn:test", mxid="@gone:x", since=now, until=now,
+            s.add(RoomMembership(room_id=SZN, mxid=f"@s{i}:x", since=now))
+        s.add(RoomMembership(room_id=SZN, mxid="@gone:x", since=now, until=now,
                              ended="leave"))
-        s.add(RoomMembership(room_id="!ros:test", mxid="@r:x", since=now))
+        s.add(RoomMembership(room_id=ROS, mxid="@r:x", since=now))
         s.add(RoomMembership(room_id="!elsewhere:test", mxid="@e:x", since=now))
         for status in ("active", "active", "done"):
             s.add(Collaboration(title="c", status=status, origin="direct", created_by="@a:x",

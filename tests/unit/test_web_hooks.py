@@ -12,25 +12,21 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from sqlalchemy import delete
 
-from bot.db import Database
 from bot.db.models import NetworkRoom
 from bot.deps import Deps
 from bot.features.webhooks.sanitize import sanitize_html
-from bot.i18n import Translator
 from bot.web.pages import MAX_BODY, WebState
-from tests.conftest import Clock, base_config, network_deps
+from tests.conftest import Clock, network, room_id
 from tests.fakes import FakeGateway
-from tests.unit.test_web_basics import NETWORK, ROOM, TOKEN, WEB, make_app, serve
+from tests.unit.test_web_basics import NETWORK, TOKEN, WEB, make_app, serve
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-ROSTOCK, PARTNERS = ROOM["location:rostock"], ROOM["partners"]
+ROSTOCK, PARTNERS = room_id("location:rostock"), room_id("partners")
 
 
 @pytest.fixture
-async def deps(db: Database, gateway: FakeGateway, translator: Translator,
-               clock: Clock) -> Deps:
-    return await network_deps(db, gateway, translator, clock,
-                              base_config(network=NETWORK, web=WEB), ROOM)
+async def deps(make_deps) -> Deps:  # noqa: ANN001
+    return await make_deps(network=NETWORK, web=WEB)
 
 
 @pytest.fixture
@@ -256,7 +252,8 @@ async def test_accepted_post_reaches_both_rooms_sanitised(
         assert message.content()["m.mentions"] == {}
         assert message.txn_id is not None and message.txn_id.startswith("sbcc.hook.city.")
     assert first.txn_id != second.txn_id
-    posted = [r for r in caplog.records if r.name == "bot.features.webhooks.web" and "posted" in r.message]
+    posted = [r for r in caplog.records
+              if r.name == "bot.features.webhooks.web" and "posted" in r.message]
     assert len(posted) == 1 and "city" in posted[0].getMessage()
     for record in caplog.records:
         assert TOKEN not in record.getMessage()
@@ -285,6 +282,28 @@ async def test_title_whitespace_is_collapsed(client: TestClient, gateway: FakeGa
     await post(client, {"text": "t", "title": "  Two\nlines  "})
     assert gateway.sent[0].body == "Two lines\nt"
     assert gateway.sent[0].html == "<b>Two lines</b><br>t"
+
+
+async def test_rooms_are_named_by_key_as_the_network_names_them(
+        make_deps, gateway: FakeGateway) -> None:  # noqa: ANN001
+    hooks = {"all": {"token": TOKEN, "rooms": ["design", "advisory", "szczecin", "partners"]}}
+    deps = await make_deps(network=network("szczecin", topics=("design",), partners="",
+                                           advisory=""), web={"hooks": hooks})
+    async with serve(make_app(deps, WebState())) as client:
+        status, data = await post(client, {"text": "hi"}, name="all")
+    rooms = [room_id("topic:design"), room_id("advisory"), room_id("location:szczecin"),
+             room_id("partners")]
+    assert (status, data) == (202, {"posted": rooms})
+    assert [m.room_id for m in gateway.sent] == rooms
+
+
+async def test_each_app_has_its_own_rate_window(deps: Deps, clock: Clock) -> None:
+    async with serve(make_app(deps, WebState())) as first:
+        for text in ("one", "two"):
+            assert (await post(first, {"text": text}))[0] == 202
+        assert (await post(first, {"text": "three"}))[0] == 429
+    async with serve(make_app(deps, WebState())) as second:  # a restart forgets the window
+        assert (await post(second, {"text": "three"}))[0] == 202
 
 
 # -- sanitize_html ----------------------------------------------------------------------------

@@ -19,23 +19,17 @@ from aiohttp.test_utils import TestClient, TestServer
 from jinja2.ext import babel_extract
 from sqlalchemy import select, update
 
-from bot.db import Database
 from bot.db.models import Collaboration, Member
 from bot.deps import Deps
 from bot.features.showcase import service as showcase_service
 from bot.features.showcase import web as showcase_web
+from bot.features.showcase.consent import ConsentService
 from bot.features.showcase.service import ShowcaseService, public_name
 from bot.i18n import Translator
-from tests.conftest import LOCATIONS, Clock, base_config, network_deps, web_app
-from tests.fakes import Driver, FakeGateway
+from bot.members import MemberService
+from tests.conftest import Clock, network, web_app
+from tests.fakes import Driver
 
-NETWORK = {
-    "space": {"alias": "t"},
-    "locations": [
-        LOCATIONS["szczecin"],
-        LOCATIONS["rostock"],
-    ],
-}
 ROOMS = {"space": "!space", "location:szczecin": "!szn", "location:rostock": "!ros"}
 PUBLIC_URL = "https://sbcc.example"
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -49,11 +43,10 @@ TRICKY_TITLE = 'Sound & <Vision> "live"'
 
 
 @pytest.fixture
-async def deps(db: Database, gateway: FakeGateway, translator: Translator,
-               clock: Clock) -> Deps:
+async def deps(make_deps) -> Deps:  # noqa: ANN001
     """The shared `dispatcher` and `driver` fixtures build on this one."""
-    return await network_deps(db, gateway, translator, clock, base_config(
-        network=NETWORK, web={"public_url": PUBLIC_URL}), ROOMS)
+    return await make_deps(rooms=ROOMS, network=network("szczecin", "rostock"),
+                           web={"public_url": PUBLIC_URL})
 
 
 def make_app(deps: Deps) -> web.Application:
@@ -142,6 +135,27 @@ async def test_consent_rejects_what_it_does_not_know(driver: Driver, deps: Deps)
     assert "neither on nor off" in await one(driver, "!consent showcase maybe")
     assert "not something you can consent to" in await one(driver, "!consent photos on")
     assert await consent_of(deps, ALA) is False
+
+
+async def test_consent_is_a_group_with_a_showcase_subcommand(driver: Driver) -> None:
+    body = await one(driver, "!help consent")
+    assert "!consent [topic] [choice]" in body
+    assert "!consent showcase [choice] — Appear in the public showcase (on) or leave it " \
+           "(off)." in body
+    assert "not something you can consent to" in await one(driver, "!consent photos")
+    assert "Too many arguments: off" in await one(driver, "!consent showcase on off")
+
+
+async def test_consent_service(deps: Deps) -> None:
+    async with deps.db.session() as s:
+        consent = ConsentService(MemberService(s, deps.clock))
+        assert await consent.showcase("@new:test") is False  # never met: not shown
+        await consent.set_showcase("@new:test", True)
+        assert await consent.showcase("@new:test") is True
+    assert await consent_of(deps, "@new:test") is True
+    async with deps.db.session() as s:
+        await ConsentService(MemberService(s, deps.clock)).set_showcase("@new:test", False)
+    assert await consent_of(deps, "@new:test") is False
 
 
 # -- what is shown ---------------------------------------------------------------------
@@ -260,6 +274,16 @@ async def test_atom_feed(client: TestClient, driver: Driver, clock: Clock,
         f"{PUBLIC_URL}/showcase#collab-{people['shown']}")
 
 
+async def test_atom_feed_in_the_translators_language(deps: Deps, translator: Translator,
+                                                     people: dict[str, int]) -> None:
+    async with deps.db.session() as s:
+        items = await ShowcaseService(s).feed()
+    feed = ET.fromstring(showcase_web.atom_feed(deps, items, translator.bind("pl")))
+    assert feed.get("{http://www.w3.org/XML/1998/namespace}lang") == "pl"
+    summary = feed.find(f"{ATOM}entry").findtext(f"{ATOM}summary")
+    assert "Ala Nowak (Szczecin, Polska), Bob Berg (Rostock, Niemcy)" in summary
+
+
 async def test_atom_is_valid_xml_with_control_characters(deps: Deps, client: TestClient,
                                                          people: dict[str, int]) -> None:
     await set_display_name(deps, ALA, "Ala\x01 Nowak\x1b")
@@ -346,7 +370,7 @@ async def test_pages(client: TestClient, people: dict[str, int],
 async def test_service_counts_a_member_without_a_row_as_refusing(
         deps: Deps, people: dict[str, int]) -> None:
     async with deps.db.session() as s:
-        service = ShowcaseService(s, deps)
+        service = ShowcaseService(s)
         page = await service.collaborations()
         assert ([c.id for c in page.items], page.total) == ([people["shown"]], 1)
         # a collaboration without members is not shown either

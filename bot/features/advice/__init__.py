@@ -3,17 +3,23 @@ form; requests are stored and posted into the advisory room."""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import SectionSpec
 from bot.feature import Feature, Wiring
 from bot.features.advice import web
-from bot.features.advice.config import parse_advice
+from bot.features.advice.config import AdviceConfig, parse_advice
 from bot.features.advice.service import AdviceService
 
 
 def setup(wiring: Wiring) -> None:
     deps = wiring.deps
-    wiring.service("advice", lambda session: AdviceService(session, deps))
-    wiring.routes(web.setup, templates=__name__)
+
+    def service(session: AsyncSession) -> AdviceService:
+        return AdviceService(session, deps)
+
+    wiring.service("advice", service)
+    wiring.routes(web.routes(deps.config.section(AdviceConfig), service), templates=__name__)
 
 
 FEATURE = Feature("advice", setup, config=(SectionSpec("web", parse_advice),))

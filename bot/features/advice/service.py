@@ -25,11 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import AdvisoryRequest
 from bot.errors import UserError
 from bot.events import Outgoing
+from bot.features.advice.messages import SECTOR_LABELS, request_notice
 from bot.features.profiles.service import clean_block, clean_line
-from bot.formatting import escape, fill, text_to_html
-from bot.i18n import N_, SUPPORTED_LANGUAGES, language_name
+from bot.i18n import N_, SUPPORTED_LANGUAGES
 from rooms.network import NetworkRooms
-from rooms.settings import RoomSettingsService
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -47,30 +46,6 @@ ORGANISATION_MIN, ORGANISATION_MAX = 2, 200
 EMAIL_MAX = 254
 QUESTION_MIN, QUESTION_MAX = 10, 4000
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\]\\,;:\"]+@[^@\s<>()\[\]\\,;:\"]+\.[^@\s<>()\[\]\\,;:\".]+$")
-
-# (key, label): the key is stored, the label is translated where it is shown.
-SECTORS: tuple[tuple[str, str], ...] = (
-    ("design", N_("Design")),
-    ("media", N_("Media")),
-    ("games", N_("Games")),
-    ("heritage", N_("Museums and heritage")),
-    ("tourism", N_("Tourism")),
-    ("crafts", N_("Crafts")),
-    ("music", N_("Music")),
-    ("business", N_("Business")),
-    ("education", N_("Education")),
-    ("public", N_("Public administration")),
-    ("other", N_("Other")),
-)
-SECTOR_LABELS = dict(SECTORS)
-
-# The advisory workflow (its own issue) moves requests on; unknown states show as "new".
-STATUS_LABELS = {
-    "new": N_("Received — waiting for a coordinator"),
-    "assigned": N_("A coordinator is looking into it"),
-    "answered": N_("Answered by e-mail"),
-    "closed": N_("Closed"),
-}
 
 FIELDS = ("organisation", "email", "sector", "location", "question", "consent")
 
@@ -98,13 +73,6 @@ def new_ref() -> str:
 
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
-
-
-def location_label(network: NetworkConfig, key: str | None) -> str | None:
-    spec = network.location_by_key.get(key or "")
-    if spec is None:
-        return key
-    return f"{spec.name} ({spec.country})" if spec.country else spec.name
 
 
 def validate(network: NetworkConfig, *, organisation: str, email: str, sector: str,
@@ -216,36 +184,11 @@ class AdviceService:
             log.warning("advisory request %s stored, but the advisory room is not provisioned "
                         "yet (run `sbcc-bot provision`): nobody was told", ref)
             return None
-        locale = (await RoomSettingsService(self.session).language(room_id)
-                  or network.advisory.language or self.deps.config.default_language)
-        text, html = self.notice(request, locale)
+        # the room's language (provisioning records the configured one), else the default
+        locale = await self.deps.locales(self.session).room(room_id)
+        text, html = request_notice(request, network, self.deps.translator.bind(locale))
         event_id = await self.deps.gateway.send(
             Outgoing(room_id, text, html, txn_id=f"sbcc.advice.{request.ref}"))
         request.room_id, request.event_id = room_id, event_id
         await self.session.flush()
         return event_id
-
-    def notice(self, request: AdvisoryRequest, locale: str) -> tuple[str, str]:
-        """The room message: plain text and HTML (every value escaped, line breaks kept)."""
-        def tr(msgid: str) -> str:
-            return self.deps.translator.gettext(msgid, locale)
-
-        title_text, title_html = fill(
-            tr(N_("New advisory request %(ref)s from outside the network")), ref=request.ref)
-        rows = [
-            (tr(N_("Organisation:")), request.organisation),
-            (tr(N_("E-mail:")), request.email),
-            (tr(N_("Sector:")), tr(SECTOR_LABELS.get(request.sector, request.sector))),
-            (tr(N_("Location:")),
-             location_label(self.deps.config.network, request.location)
-             or tr(N_("not given"))),
-            (tr(N_("Language:")), language_name(request.language, locale)),
-        ]
-        question_label = tr(N_("Question:"))
-        text = "\n".join([title_text, *(f"{label} {value}" for label, value in rows),
-                          question_label, request.question])
-        html = (f"<p><strong>{title_html}</strong></p><p>"
-                + "<br>".join(f"{escape(label)} {escape(value)}" for label, value in rows)
-                + f"</p><p>{escape(question_label)}</p>"
-                + f"<blockquote>{text_to_html(request.question)}</blockquote>")
-        return text, html

@@ -30,30 +30,30 @@ import logging
 import math
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 from urllib.parse import parse_qs
 
 from aiohttp import web
 from babel.dates import format_skeleton
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dates import date_locale
+from bot.feature import RouteSetup
 from bot.features.advice.config import AdviceConfig
+from bot.features.advice.messages import REQUEST_STATES, SECTORS
 from bot.features.advice.service import (
     QUESTION_MAX,
     QUESTION_MIN,
-    REF_ALPHABET,
-    REF_LENGTH,
-    REF_PREFIX,
-    SECTORS,
-    STATUS_LABELS,
+    SECRET_BYTES,
     AdviceService,
     InvalidRequest,
-    location_label,
+    new_ref,
 )
-from bot.i18n import N_, SUPPORTED_LANGUAGES
+from bot.i18n import N_, SUPPORTED_LANGUAGES, BoundTranslator
 from bot.ratelimit import SlidingWindow
-from bot.web.pages import DEPS, MAX_BODY, STATE, locale_of, read_body, render
+from bot.web.pages import DEPS, MAX_BODY, STATE, locale_of, read_body, render, translator_of
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,9 @@ PRIVATE_HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"
 
 # The project's babel config extracts only .py files, so every msgid the advice templates
 # use is listed here as well (same text, same placeholders) for `pybabel extract` to see;
-# tests check that each `_('…')` in the templates appears in this tuple.
+# tests check that each `_('…')` in the templates appears in this tuple or in the core's
+# (`bot.web.pages.TEMPLATE_STRINGS`, for base.html).
 TEMPLATE_STRINGS = (
-    N_("Languages"),  # base.html
     N_("Ask the network for advice"),
     N_("Is your organisation outside %(network)s? Ask our network of creative clusters a "
        "question: a coordinator reads it and looks for someone who can help."),
@@ -126,7 +126,16 @@ BAD_TYPE = N_("Send the request as a form (application/x-www-form-urlencoded) or
               "(application/json).")
 
 
-LIMITER = web.AppKey("advice_limiter", SlidingWindow)
+@dataclass(frozen=True)
+class AdviceSite:
+    """What the routes need, handed over by the feature's setup: the service for a session
+    and the rate limit per client address."""
+
+    service: Callable[[AsyncSession], AdviceService]
+    limiter: SlidingWindow
+
+
+SITE = web.AppKey("advice", AdviceSite)
 
 
 # -- CSRF ------------------------------------------------------------------------------
@@ -174,18 +183,9 @@ def _secure(request: web.Request) -> bool:
 # -- pages -----------------------------------------------------------------------------
 
 
-def _translate(request: web.Request) -> Callable[..., str]:
-    deps, locale = request.app[DEPS], locale_of(request)
-
-    def tr(msgid: str, **params: Any) -> str:
-        return deps.translator.gettext(msgid, locale, **params)
-
-    return tr
-
-
 def _form(request: web.Request, status: int = 200, values: Mapping[str, str] | None = None,
           errors: Mapping[str, str] | None = None) -> web.Response:
-    deps = request.app[DEPS]
+    network = request.app[DEPS].config.network
     now = _now(request)
     token = request.cookies.get(CSRF_COOKIE, "")
     age = token_age(request.app[STATE].secret, token, now) if token else None
@@ -195,8 +195,7 @@ def _form(request: web.Request, status: int = 200, values: Mapping[str, str] | N
     response = render(
         request, "advice_form.html", status=status, values=kept, errors=dict(errors or {}),
         csrf=token, csrf_field=CSRF_FIELD, honeypot=HONEYPOT, sectors=SECTORS,
-        locations=[(spec.key, location_label(deps.config.network, spec.key))
-                   for spec in deps.config.network.locations],
+        locations=[(spec.key, network.place(spec.key)) for spec in network.locations],
         question_min=QUESTION_MIN, question_max=QUESTION_MAX)
     response.headers.update(PRIVATE_HEADERS)
     response.set_cookie(CSRF_COOKIE, token, max_age=CSRF_TTL, path="/advice", httponly=True,
@@ -207,10 +206,10 @@ def _form(request: web.Request, status: int = 200, values: Mapping[str, str] | N
 def _problem(request: web.Request, status: int, title: str, text: str,
              headers: Mapping[str, str] | None = None) -> web.Response:
     """A short page: what went wrong (already translated) and a link back to the form."""
-    tr = _translate(request)
+    tr = translator_of(request)
     response = render(request, "advice_status.html", status=status, advisory=None,
                       problem={"title": title, "text": text, "link": tr(AGAIN)},
-                      form_url=f"/advice?lang={locale_of(request)}")
+                      form_url=f"/advice?lang={tr.locale}")
     response.headers.update(PRIVATE_HEADERS)
     response.headers.update(headers or {})
     return response
@@ -257,27 +256,20 @@ def _json_fields(data: dict[str, Any]) -> tuple[dict[str, str], bool, str]:
     return fields, consent, honeypot if isinstance(honeypot, str) else ""
 
 
-def _fake_ref() -> str:
-    return REF_PREFIX + "".join(secrets.choice(REF_ALPHABET) for _ in range(REF_LENGTH))
-
-
 async def advice_submit(request: web.Request) -> web.Response:
-    deps = request.app[DEPS]
-    tr = _translate(request)
+    tr = translator_of(request)
     is_json = request.content_type == "application/json"
     is_form = request.content_type == "application/x-www-form-urlencoded"
     if not (is_json or is_form):
         return web.json_response({"errors": {"request": tr(BAD_TYPE)}}, status=415)
 
     address = request.remote or "unknown"
-    limiter = request.app[LIMITER]
+    limiter = request.app[SITE].limiter
     wait = limiter.acquire(address)
     if wait:
-        minutes = math.ceil(wait / 60)
-        text = deps.translator.ngettext(
-            "Please wait %(num)d minute before you send another request.",
-            "Please wait %(num)d minutes before you send another request.",
-            minutes, locale_of(request))
+        text = tr.ngettext("Please wait %(num)d minute before you send another request.",
+                           "Please wait %(num)d minutes before you send another request.",
+                           math.ceil(wait / 60))
         headers = {"Retry-After": str(wait)}
         if is_json:
             return web.json_response({"errors": {"request": text}}, status=429,
@@ -292,10 +284,10 @@ async def advice_submit(request: web.Request) -> web.Response:
             limiter.release(address)
 
 
-async def _submit(request: web.Request, is_json: bool, tr: Callable[..., str]
+async def _submit(request: web.Request, is_json: bool, tr: BoundTranslator
                   ) -> tuple[web.Response, bool]:
     """The answer to a post, and whether it uses up the sender's allowance."""
-    deps = request.app[DEPS]
+    deps, service = request.app[DEPS], request.app[SITE].service
     body = await read_body(request)
     if body is None:
         text = tr(TOO_LARGE_TEXT, kib=MAX_BODY // 1024)
@@ -303,7 +295,7 @@ async def _submit(request: web.Request, is_json: bool, tr: Callable[..., str]
             return web.json_response({"errors": {"request": text}}, status=413), False
         return _problem(request, 413, tr(TOO_LARGE_TITLE), text), False
 
-    language = locale_of(request)
+    language = tr.locale
     if is_json:
         try:
             data = json.loads(body)
@@ -321,12 +313,12 @@ async def _submit(request: web.Request, is_json: bool, tr: Callable[..., str]
 
     if honeypot.strip():
         log.info("advice form: honeypot filled from %s; nothing stored", request.remote)
-        ref, secret = _fake_ref(), secrets.token_urlsafe(24)
+        ref, secret = new_ref(), secrets.token_urlsafe(SECRET_BYTES)
         return _created(request, is_json, ref, secret), True
 
     try:
         async with deps.db.session() as session:
-            advisory, secret = await AdviceService(session, deps).create(
+            advisory, secret = await service(session).create(
                 fields["organisation"], fields["email"], fields["sector"],
                 fields["location"] or None, fields["question"], language, consent=consent)
             ref = advisory.ref
@@ -340,7 +332,7 @@ async def _submit(request: web.Request, is_json: bool, tr: Callable[..., str]
 
     try:  # stored and committed: a failure to post must not cost the sender their link
         async with asyncio.timeout(15), deps.db.session() as session:
-            await AdviceService(session, deps).post(ref)
+            await service(session).post(ref)
     except Exception:  # noqa: BLE001 - logged; the request waits for the advisory workflow
         log.exception("advisory request %s stored but not posted to the advisory room", ref)
     return _created(request, is_json, ref, secret), True
@@ -355,28 +347,35 @@ def _created(request: web.Request, is_json: bool, ref: str, secret: str) -> web.
 
 async def advice_status(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
-    tr = _translate(request)
+    tr = translator_of(request)
     async with deps.db.session() as session:
-        found = await AdviceService(session, deps).find(request.match_info["ref"],
-                                                        request.query.get("t", ""))
+        found = await request.app[SITE].service(session).find(request.match_info["ref"],
+                                                              request.query.get("t", ""))
     if found is None:  # the same answer for an unknown reference and a wrong secret
         return _problem(request, 404, tr(NOT_FOUND_TITLE), tr(NOT_FOUND_TEXT))
-    locale = locale_of(request)
     response = render(
         request, "advice_status.html", problem=None,
         advisory={"ref": found.ref, "organisation": found.organisation,
-                  "location": location_label(deps.config.network, found.location),
-                  "status": STATUS_LABELS.get(found.status, STATUS_LABELS["new"]),
+                  "location": deps.config.network.place(found.location),
+                  "status": REQUEST_STATES.get(found.status, REQUEST_STATES["new"]),
                   "created": format_skeleton("yMMMd", found.created_at, tzinfo=UTC,
-                                             locale=date_locale(locale))},
-        form_url=f"/advice?lang={locale}")
+                                             locale=date_locale(tr.locale))},
+        form_url=f"/advice?lang={tr.locale}")
     response.headers.update(PRIVATE_HEADERS)
     return response
 
 
-def setup(app: web.Application) -> None:
-    deps = app[DEPS]
-    app[LIMITER] = SlidingWindow(deps.config.section(AdviceConfig).rate, lambda: deps.clock().timestamp())
-    app.router.add_get("/advice", advice_form)
-    app.router.add_post("/advice", advice_submit)
-    app.router.add_get("/advice/{ref}", advice_status)
+def routes(config: AdviceConfig, service: Callable[[AsyncSession], AdviceService]
+           ) -> RouteSetup:
+    """The form's routes; `service(session)` is the feature's AdviceService, and the form
+    allows `config.rate` accepted requests per client address."""
+
+    def setup(app: web.Application) -> None:
+        deps = app[DEPS]
+        app[SITE] = AdviceSite(service,
+                               SlidingWindow(config.rate, lambda: deps.clock().timestamp()))
+        app.router.add_get("/advice", advice_form)
+        app.router.add_post("/advice", advice_submit)
+        app.router.add_get("/advice/{ref}", advice_status)
+
+    return setup

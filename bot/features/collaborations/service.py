@@ -3,16 +3,19 @@ connection, a matchmaking round, or direct), the members' locations at the time,
 and a history of status changes and notes.
 
 `CollaborationService` validates everything before it writes, so a rejected command
-changes nothing. Only a collaboration's members, or a coordinator (the caller decides who
-is one and passes `coordinator=True`), may change its status or add notes.
+changes nothing. Only a collaboration's members, or a coordinator, may change its status or
+add notes: the service decides, from the row; the caller says whether the person is a
+coordinator (`coordinator=True`, or a check asked only when they are not a member).
+What the service returns for reading (`Card`, `Listing`) is rendered by `messages`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,12 +30,12 @@ from bot.db.models import (
     RoundGroup,
 )
 from bot.errors import BadArgument, NotAllowed, UsageError, UserError
-from bot.features.profiles.service import clean_block, clean_line, find_location
+from bot.features.profiles.service import clean_block, clean_line
 from bot.i18n import N_
+from rooms.settings import RoomSettingsService
 
 if TYPE_CHECKING:
-    from bot.deps import Deps
-    from rooms.topology import NetworkConfig, RoomSpec
+    from rooms.topology import NetworkConfig
 
 T = TypeVar("T")
 
@@ -46,6 +49,11 @@ LIST_LIMIT = 20
 HISTORY_LIMIT = 20
 
 CREATED, STATUS, NOTE = "created", "status", "note"  # CollaborationEvent.kind
+UTC = ZoneInfo("UTC")
+
+# Whether someone who is not a member may change a collaboration anyway (a coordinator):
+# known already, or asked only when it matters.
+Override = bool | Callable[[], Awaitable[bool]]
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,34 @@ class Page(Generic[T]):
     @property
     def more(self) -> int:
         return max(self.total - len(self.items), 0)
+
+
+@dataclass(frozen=True)
+class Listing(Page[Collaboration]):
+    """A page of collaborations with their members, and the display names the bot knows
+    (of those members and of the person whose list it is)."""
+
+    members: dict[int, list[CollaborationMember]] = field(default_factory=dict)
+    names: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Card:
+    """One collaboration as `!collab` shows it: its facts, members (with the location each
+    had when it was recorded), the display names the bot knows and, for `!collab show`, its
+    history with the reader's timezone."""
+
+    collaboration: Collaboration
+    members: list[CollaborationMember]
+    names: dict[str, str]
+    history: Page[CollaborationEvent] | None = None
+    timezone: ZoneInfo = UTC
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    collaboration: Collaboration
+    old: str
 
 
 @dataclass(frozen=True)
@@ -87,24 +123,12 @@ def clean_title(raw: str) -> str:
     return title
 
 
-def find_topic(network: NetworkConfig, value: str) -> RoomSpec:
-    """A configured topic by its key ("#design" or "design", any case)."""
-    wanted = value.strip().lstrip("#").casefold()
-    for spec in network.topics:
-        if spec.key.casefold() == wanted:
-            return spec
-    if not network.topics:
-        raise UserError(N_("This network has no topics configured yet."))
-    raise BadArgument(N_("“%(value)s” is not one of our topics. Choose one of: %(choices)s."),
-                      value=value.strip()[:40],
-                      choices=", ".join(spec.key for spec in network.topics))
-
-
 class CollaborationService:
-    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+    def __init__(self, session: AsyncSession, network: NetworkConfig,
+                 clock: Callable[[], datetime]) -> None:
         self.session = session
-        self.clock = deps.clock
-        self.network = deps.config.network
+        self.network = network
+        self.clock = clock
 
     # -- reading ---------------------------------------------------------------------
 
@@ -150,30 +174,62 @@ class CollaborationService:
         rows.reverse()
         return Page(rows, total)
 
-    async def list_for_member(self, mxid: str,
-                              limit: int = LIST_LIMIT) -> Page[Collaboration]:
-        """The member's collaborations, newest first."""
-        mxid = await self._known_spelling(mxid)
-        ids = select(CollaborationMember.collaboration_id).where(
-            CollaborationMember.mxid == mxid)
-        return await self._page(Collaboration.id.in_(ids), limit)
+    async def card(self, collaboration_id: int) -> Card:
+        """What `!collab add` shows of a collaboration: its facts and members."""
+        collab = await self.get(collaboration_id)
+        members = await self.members(collab.id)
+        return Card(collab, members, await self.display_names([m.mxid for m in members]))
 
-    async def list_for_location(self, key: str,
-                                limit: int = LIST_LIMIT) -> Page[Collaboration]:
+    async def card_with_history(self, collaboration_id: int, reader: str,
+                                room_id: str) -> Card:
+        """What `!collab show` shows: the card and the latest history, its times in the
+        timezone of `reader` (reading in `room_id`)."""
+        collab = await self.get(collaboration_id)
+        members = await self.members(collab.id)
+        history = await self.history(collab.id)
+        names = await self.display_names([m.mxid for m in members]
+                                         + [e.by for e in history.items])
+        return Card(collab, members, names, history,
+                    await self.reader_timezone(reader, room_id))
+
+    async def reader_timezone(self, mxid: str, room_id: str) -> ZoneInfo:
+        """The reader's timezone: their own, else the room's, else UTC."""
+        member = await self.session.get(Member, mxid)
+        room = await RoomSettingsService(self.session).get(room_id)
+        for name in (member.timezone if member else None, room.timezone if room else None):
+            if name:
+                try:
+                    return ZoneInfo(name)
+                except (ZoneInfoNotFoundError, ValueError):
+                    continue
+        return UTC
+
+    async def list_for_member(self, mxid: str, limit: int = LIST_LIMIT) -> Listing:
+        """The member's collaborations, newest first (with `mxid`'s display name, as
+        given, among the names)."""
+        known = await self._known_spelling(mxid)
+        ids = select(CollaborationMember.collaboration_id).where(
+            CollaborationMember.mxid == known)
+        return await self._listing(Collaboration.id.in_(ids), limit, also=(mxid,))
+
+    async def list_for_location(self, key: str, limit: int = LIST_LIMIT) -> Listing:
         """Collaborations with a member who was at that location (key or name) when it was
         recorded, newest first."""
-        spec = find_location(self.network, key)
+        spec = self.network.find_location(key)
         ids = select(CollaborationMember.collaboration_id).where(
             CollaborationMember.location == spec.key)
-        return await self._page(Collaboration.id.in_(ids), limit)
+        return await self._listing(Collaboration.id.in_(ids), limit)
 
-    async def _page(self, where: ColumnElement[bool], limit: int) -> Page[Collaboration]:
+    async def _listing(self, where: ColumnElement[bool], limit: int,
+                       also: Sequence[str] = ()) -> Listing:
         total = await self.session.scalar(
             select(func.count()).select_from(Collaboration).where(where)) or 0
-        rows = await self.session.scalars(
+        rows = list(await self.session.scalars(
             select(Collaboration).where(where)
-            .order_by(Collaboration.created_at.desc(), Collaboration.id.desc()).limit(limit))
-        return Page(list(rows), total)
+            .order_by(Collaboration.created_at.desc(), Collaboration.id.desc()).limit(limit)))
+        members = await self.members_of([c.id for c in rows])
+        mxids = {m.mxid for ms in members.values() for m in ms}.union(also)
+        return Listing(rows, total, members, await self.display_names(sorted(mxids)))
 
     async def display_names(self, mxids: Sequence[str]) -> dict[str, str]:
         """The display names the bot knows for these members (those without one left out)."""
@@ -208,7 +264,7 @@ class CollaborationService:
         connection between two of its members, else the most recent round that grouped
         two of them, else direct."""
         clean = clean_title(title)
-        topic_key = find_topic(self.network, topic).key if topic else None
+        topic_key = self.network.find_topic(topic).key if topic else None
         mxids: list[str] = []
         for mxid in (by, *members):
             mxid = await self._known_spelling(mxid)
@@ -221,8 +277,7 @@ class CollaborationService:
             raise BadArgument(N_("That is %(count)d people; a collaboration may have at most "
                                  "%(max)d."), count=len(mxids), max=MAX_MEMBERS)
         locations = {m: await self._location(m) for m in mxids}
-        countries = {self.network.location_by_key[loc].country for loc in locations.values()
-                     if loc in self.network.location_by_key}
+        countries = {self.network.country(loc) for loc in locations.values()}
         origin = await self.origin(mxids)
         now = self.clock()
         collab = Collaboration(title=clean, status=INITIAL_STATUS, origin=origin.kind,
@@ -260,8 +315,9 @@ class CollaborationService:
         return Origin("direct")
 
     async def set_status(self, collaboration_id: int, status: str, by: str, *,
-                         coordinator: bool = False) -> str:
-        """Change the status (a keyword, any case); returns the previous one."""
+                         coordinator: Override = False) -> StatusChange:
+        """Change the status (a keyword, any case); returns the collaboration and its
+        previous status."""
         new = parse_status(status)
         collab = await self._changeable(collaboration_id, by, coordinator)
         old = collab.status
@@ -272,10 +328,11 @@ class CollaborationService:
         self.session.add(CollaborationEvent(collaboration_id=collab.id, at=self.clock(),
                                             by=by, kind=STATUS, status=new))
         await self.session.flush()
-        return old
+        return StatusChange(collab, old)
 
     async def add_note(self, collaboration_id: int, text: str, by: str, *,
-                       coordinator: bool = False) -> CollaborationEvent:
+                       coordinator: Override = False) -> Collaboration:
+        """Add a note to its history; returns the collaboration."""
         collab = await self._changeable(collaboration_id, by, coordinator)
         note = clean_block(text)
         if not note:
@@ -287,14 +344,19 @@ class CollaborationService:
                                    kind=NOTE, text=note)
         self.session.add(event)
         await self.session.flush()
-        return event
+        return collab
 
     # -- helpers ---------------------------------------------------------------------
 
     async def _changeable(self, collaboration_id: int, by: str,
-                          coordinator: bool) -> Collaboration:
+                          coordinator: Override) -> Collaboration:
+        """The collaboration, when `by` may change it: a member, or else a coordinator (a
+        check given as a callable is asked only then)."""
         collab = await self.get(collaboration_id)
-        if not coordinator and not await self.is_member(collab.id, by):
+        if await self.is_member(collab.id, by):
+            return collab
+        allowed = coordinator if isinstance(coordinator, bool) else await coordinator()
+        if not allowed:
             raise NotAllowed(N_("Only the members of collaboration #%(id)d or a coordinator "
                                 "may change it."), id=collab.id)
         return collab

@@ -7,18 +7,17 @@ from bot.config import SectionSpec
 from bot.feature import Feature, Wiring
 from bot.features.digest.activity import ActivityCounter
 from bot.features.digest.composer import DigestComposer
-from bot.features.digest.config import parse_digest
+from bot.features.digest.config import DigestConfig, parse_digest
 from bot.features.digest.delivery import DigestSender, DigestSubscriptions
 
 
 def setup(wiring: Wiring) -> None:
     deps = wiring.deps
-    sender = DigestSender(deps)
-    composer = DigestComposer(deps.config, deps.translator)
-    wiring.service("digests", DigestSubscriptions)
+    config = deps.config.section(DigestConfig)
+    sender = DigestSender(deps, config, DigestComposer(deps.config.network, config))
     wiring.service("digest", lambda _session: sender)
-    wiring.service("digest_composer", lambda _session: composer)
-    wiring.listen(ActivityCounter(deps).on_event)
+    wiring.service("digest_subscriptions", DigestSubscriptions)
+    wiring.listen(ActivityCounter(deps, config).on_event)
     wiring.job(sender.deliver, sender.trigger(), id="digest", coalesce=True,
                misfire_grace_time=3600)
     wiring.on_start(sender.catch_up)

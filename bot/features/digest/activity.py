@@ -18,8 +18,11 @@ ROOMS_TTL = 60.0  # seconds between re-reading which rooms are the network's
 
 
 class ActivityCounter:
-    def __init__(self, deps: Deps) -> None:
+    """Listens to every message; days are counted in the digest's timezone."""
+
+    def __init__(self, deps: Deps, config: DigestConfig) -> None:
         self.deps = deps
+        self.timezone = ZoneInfo(config.timezone)
         self._rooms: set[str] = set()
         self._read_at = -ROOMS_TTL
 
@@ -35,7 +38,7 @@ class ActivityCounter:
                 or event.msgtype == "m.notice"
                 or event.room_id not in await self._network_rooms()):
             return
-        day = self.deps.clock().astimezone(ZoneInfo(self.deps.config.section(DigestConfig).timezone)).date()
+        day = self.deps.clock().astimezone(self.timezone).date()
         dialect = postgresql if self.deps.db.dialect == "postgresql" else sqlite
         stmt = dialect.insert(RoomActivity).values(room_id=event.room_id, day=day, count=1)
         stmt = stmt.on_conflict_do_update(index_elements=["room_id", "day"],

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import DigestDelivery, DigestSubscription
 from bot.deps import Deps
@@ -18,17 +19,19 @@ from bot.events import Outgoing
 from bot.features.digest.composer import Digest, DigestComposer
 from bot.features.digest.config import DigestConfig
 from rooms.network import NetworkRooms
-from rooms.settings import RoomSettingsService
 
 log = logging.getLogger(__name__)
 LATE_LIMIT = timedelta(hours=24)
 
 
 class DigestSender:
-    def __init__(self, deps: Deps) -> None:
+    """Posts the digest: weekly to the configured and subscribed rooms (the scheduled job
+    and the catch-up at start), or now as a preview."""
+
+    def __init__(self, deps: Deps, config: DigestConfig, composer: DigestComposer) -> None:
         self.deps = deps
-        self.config = deps.config.section(DigestConfig)
-        self.composer = DigestComposer(deps.config, deps.translator)
+        self.config = config
+        self.composer = composer
 
     def trigger(self) -> CronTrigger:
         c = self.config
@@ -52,14 +55,13 @@ class DigestSender:
         return f"{year}-W{week:02d}"
 
     async def targets(self) -> list[tuple[str, str]]:
-        """(room id, language) of every room that gets the digest."""
+        """(room id, language) of every room that gets the digest: the configured rooms
+        (`digest.rooms`) and the subscribed ones, less those that unsubscribed."""
         network = self.deps.config.network
         async with self.deps.db.session() as session:
             rooms = NetworkRooms(session, network)
-            specs = {"partners": network.partners,
-                     **{s.key: s for s in (*network.locations, *network.topics)}}
-            configured = [await rooms.room_id(specs[k]) for k in self.config.rooms
-                          if specs.get(k) is not None]
+            configured = [await rooms.room_id(spec) for key in self.config.rooms
+                          if (spec := network.room_by_key(key)) is not None]
             subs = {s.room_id: s for s in (await session.scalars(
                 select(DigestSubscription))).all()}
             out = []
@@ -68,26 +70,27 @@ class DigestSender:
                 sub = subs.get(room_id)
                 if sub is not None and not sub.active:
                     continue
-                language = (sub.language if sub and sub.language else
-                            await RoomSettingsService(session).language(room_id))
-                out.append((room_id, language or self.deps.config.default_language))
+                out.append((room_id, await self._language(session, room_id, sub)))
         return out
 
     async def language_for(self, room_id: str) -> str:
         """A room's digest language: its subscription's, else the room's, else the default."""
         async with self.deps.db.session() as session:
             sub = await session.get(DigestSubscription, room_id)
-            if sub is not None and sub.language:
-                return sub.language
-            return (await RoomSettingsService(session).language(room_id)
-                    or self.deps.config.default_language)
+            return await self._language(session, room_id, sub)
+
+    async def _language(self, session: AsyncSession, room_id: str,
+                        sub: DigestSubscription | None) -> str:
+        if sub is not None and sub.language:
+            return sub.language
+        return await self.deps.locales(session).room(room_id)
 
     async def preview(self, room_id: str, days: int, txn_id: str) -> None:
         """Post the digest of the last `days` into `room_id` now, in the language the room
         reads it in (the room reads it, not just the one who asked)."""
-        language = await self.language_for(room_id)
+        tr = self.deps.translator.bind(await self.language_for(room_id))
         async with self.deps.db.session() as session:
-            composed = await self.composer.compose(session, language, self.deps.clock(), days)
+            composed = await self.composer.compose(session, tr, self.deps.clock(), days)
         await self.post(room_id, composed, txn_id)
 
     async def deliver(self, now: datetime | None = None) -> int:
@@ -119,10 +122,14 @@ class DigestSender:
             if row is None:
                 session.add(DigestDelivery(room_id=room_id, week=week, state="sending"))
         async with self.deps.db.session() as session:
-            digest = await self.composer.compose(session, locale, end)
+            digest = await self.composer.compose(session, self.deps.translator.bind(locale),
+                                                 end)
         await self.post(room_id, digest, f"sbcc.digest.{week}.{room_id}")
         async with self.deps.db.session() as session:
             row = await session.get(DigestDelivery, (room_id, week))
+            if row is None:  # removed meanwhile: record it again
+                row = DigestDelivery(room_id=room_id, week=week)
+                session.add(row)
             row.state, row.sent_at = "sent", self.deps.clock()
         log.info("digest %s sent to %s", week, room_id)
         return True
@@ -143,7 +150,7 @@ class DigestSender:
 class DigestSubscriptions:
     """Rooms that asked for the digest (or asked to stop getting it)."""
 
-    def __init__(self, session) -> None:  # noqa: ANN001
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def subscribe(self, room_id: str, language: str | None) -> None:

@@ -1,10 +1,9 @@
 """The weekly digest's sections, one per feature. A section reads the database for the
-window and returns its lines, or None when it has nothing to say (then it is left out).
-A new feature adds its section to `SECTIONS`; nothing else changes."""
+window and returns its lines in the reader's language, or None when it has nothing to say
+(then it is left out). A new feature adds its section to `SECTIONS`; nothing else changes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dates import event_time
 from bot.db.models import (
+    AdvisoryRequest,
     Collaboration,
     CollaborationEvent,
     Connection,
@@ -26,11 +26,12 @@ from bot.db.models import (
     RoundAnswer,
     Rsvp,
 )
+from bot.features.advice.messages import SECTOR_LABELS
+from bot.features.collaborations.messages import STATUS_LABELS
 from bot.formatting import escape, pill
-from bot.i18n import N_
+from bot.i18n import N_, BoundTranslator
+from rooms.network import NetworkRooms
 from rooms.topology import NetworkConfig
-
-Translate = Callable[..., str]
 
 
 @dataclass(frozen=True)
@@ -48,31 +49,37 @@ class Window:
 
 
 @dataclass
-class Section:
+class DigestSection:
+    """One part of the digest as its reader sees it: a title, an optional summary and the
+    lines, each as (text, html)."""
+
     title: str
     summary: str = ""
-    lines: list[tuple[str, str]] = field(default_factory=list)  # (text, html)
+    lines: list[tuple[str, str]] = field(default_factory=list)
 
-
-@dataclass
-class Reader:
-    """Who reads the digest: language and the translation functions for it."""
-
-    locale: str
-    _: Translate
-    ngettext: Callable[..., str]
+    def add(self, text: str) -> None:
+        """A line of plain text (escaped for the HTML)."""
+        self.lines.append((text, escape(text)))
 
 
 class SectionSource(Protocol):
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
-                    reader: Reader) -> Section | None: ...
+                    tr: BoundTranslator) -> DigestSection | None: ...
 
 
-async def _network_rooms(session: AsyncSession) -> dict[str, tuple[str, str]]:
-    """room id → (kind, key) of the provisioned rooms."""
-    rows = await session.execute(select(NetworkRoom.room_id, NetworkRoom.key))
-    return {room_id: tuple(key.split(":", 1)) if ":" in key else (key, key)
-            for room_id, key in rows.all()}
+async def location_rooms(session: AsyncSession) -> dict[str, str]:
+    """room id → location key of the provisioned location rooms (also of a location no
+    longer configured: its key stands in for its name)."""
+    rows = await session.execute(select(NetworkRoom.room_id, NetworkRoom.key).where(
+        NetworkRoom.kind == "location"))
+    return {room_id: key.split(":", 1)[1] for room_id, key in rows.all()}
+
+
+def location_name(network: NetworkConfig, key: str) -> str:
+    """A location as the digest names it: its name alone, or the key of one no longer
+    configured."""
+    spec = network.location_by_key.get(key)
+    return spec.name if spec else key
 
 
 def _share(part: int, whole: int) -> int:
@@ -81,9 +88,8 @@ def _share(part: int, whole: int) -> int:
 
 class NewMembers:
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
-                    reader: Reader) -> Section | None:
-        rooms = await _network_rooms(session)
-        locations = {rid: key for rid, (kind, key) in rooms.items() if kind == "location"}
+                    tr: BoundTranslator) -> DigestSection | None:
+        locations = await location_rooms(session)
         joins = (await session.execute(
             select(RoomMembership.room_id, func.count(func.distinct(RoomMembership.mxid)))
             .where(RoomMembership.since >= window.start, RoomMembership.since < window.end,
@@ -95,20 +101,17 @@ class NewMembers:
             .order_by(Member.intro_at))).all()
         if not joins and not intros:
             return None
-        section = Section(reader._(N_("New members")))
+        section = DigestSection(tr(N_("New members")))
         total = sum(n for _, n in joins)
-        section.summary = reader.ngettext("%(num)d person joined a location room.",
-                                          "%(num)d people joined location rooms.", total)
+        section.summary = tr.ngettext("%(num)d person joined a location room.",
+                                      "%(num)d people joined location rooms.", total)
         for room_id, n in sorted(joins, key=lambda r: (-r[1], locations[r[0]])):
-            spec = network.location_by_key.get(locations[room_id])
-            name = spec.name if spec else locations[room_id]
-            text = f"{name}: {n}"
-            section.lines.append((text, escape(text)))
+            section.add(f"{location_name(network, locations[room_id])}: {n}")
+        label = tr(N_("introduced themselves"))
         for member in intros:
             who = pill(member.mxid, member.display_name)
             spec = network.location_by_key.get(member.location or "")
             where = f" ({spec.name})" if spec else ""
-            label = reader._(N_("introduced themselves"))
             section.lines.append((f"{who.text}{where} {label}",
                                   f"{who.html}{escape(where)} {escape(label)}"))
         return section
@@ -116,7 +119,7 @@ class NewMembers:
 
 class Collaborations:
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
-                    reader: Reader) -> Section | None:
+                    tr: BoundTranslator) -> DigestSection | None:
         new = (await session.scalars(
             select(Collaboration).where(Collaboration.created_at >= window.start,
                                         Collaboration.created_at < window.end)
@@ -127,28 +130,24 @@ class Collaborations:
                 CollaborationEvent.at < window.end).group_by(CollaborationEvent.status))).all()
         if not new and not changes:
             return None
-        section = Section(reader._(N_("Collaborations")))
+        section = DigestSection(tr(N_("Collaborations")))
         cross = sum(1 for c in new if c.cross_border)
-        section.summary = reader.ngettext(
+        section.summary = tr.ngettext(
             "%(num)d new collaboration, %(share)d%% across borders.",
             "%(num)d new collaborations, %(share)d%% across borders.", len(new),
             share=_share(cross, len(new)))
         for c in new:
             mark = " 🌍" if c.cross_border else ""
-            text = f"#{c.id} {c.title}{mark}"
-            section.lines.append((text, escape(text)))
-        labels = {"planned": N_("planned"), "active": N_("active"), "done": N_("done"),
-                  "dropped": N_("dropped")}
-        for status, n in sorted(changes):
-            text = reader._(N_("Status changes to “%(status)s”: %(num)d"),
-                            status=reader._(labels.get(status, status)), num=n)
-            section.lines.append((text, escape(text)))
+            section.add(f"#{c.id} {c.title}{mark}")
+        for status, n in sorted((status or "", n) for status, n in changes):
+            section.add(tr(N_("Status changes to “%(status)s”: %(num)d"),
+                           status=tr(STATUS_LABELS.get(status, status)), num=n))
         return section
 
 
 class UpcomingEvents:
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
-                    reader: Reader) -> Section | None:
+                    tr: BoundTranslator) -> DigestSection | None:
         horizon = window.end + timedelta(days=30)
         events = (await session.scalars(
             select(ForumEvent).where(ForumEvent.starts_at >= window.end,
@@ -161,21 +160,19 @@ class UpcomingEvents:
             select(Rsvp.forum_id, Rsvp.answer, func.count()).where(
                 Rsvp.forum_id.in_([e.id for e in events]), Rsvp.waitlisted.is_(False))
             .group_by(Rsvp.forum_id, Rsvp.answer))).all()}
-        section = Section(reader._(N_("Coming up (next 30 days)")))
+        section = DigestSection(tr(N_("Coming up (next 30 days)")))
         for e in events:
-            spec = network.location_by_key.get(e.location)
-            when = event_time(e.starts_at, window.timezone, reader.locale)
-            answers = reader._(N_("%(yes)d coming, %(maybe)d maybe"),
-                               yes=counts.get((e.id, "yes"), 0),
-                               maybe=counts.get((e.id, "maybe"), 0))
-            text = f"#{e.id} {e.title} — {when}, {spec.name if spec else e.location} — {answers}"
-            section.lines.append((text, escape(text)))
+            when = event_time(e.starts_at, window.timezone, tr.locale)
+            answers = tr(N_("%(yes)d coming, %(maybe)d maybe"),
+                         yes=counts.get((e.id, "yes"), 0), maybe=counts.get((e.id, "maybe"), 0))
+            section.add(f"#{e.id} {e.title} — {when}, {location_name(network, e.location)} — "
+                        f"{answers}")
         return section
 
 
 class Meetings:
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
-                    reader: Reader) -> Section | None:
+                    tr: BoundTranslator) -> DigestSection | None:
         made, cross = (await session.execute(
             select(func.count(), func.coalesce(func.sum(
                 case((Connection.cross_border.is_(True), 1), else_=0)), 0))
@@ -186,15 +183,13 @@ class Meetings:
             RoundAnswer.answered_at < window.end)) or 0
         if not made and not met:
             return None
-        section = Section(reader._(N_("Connections and meetings")))
-        text = reader.ngettext("%(num)d new connection, %(share)d%% across borders.",
-                               "%(num)d new connections, %(share)d%% across borders.", made,
-                               share=_share(int(cross), made))
-        section.lines.append((text, escape(text)))
+        section = DigestSection(tr(N_("Connections and meetings")))
+        section.add(tr.ngettext("%(num)d new connection, %(share)d%% across borders.",
+                                "%(num)d new connections, %(share)d%% across borders.", made,
+                                share=_share(int(cross), made)))
         if met:
-            text = reader.ngettext("%(num)d matchmaking pair said they met.",
-                                   "%(num)d matchmaking pairs said they met.", met)
-            section.lines.append((text, escape(text)))
+            section.add(tr.ngettext("%(num)d matchmaking pair said they met.",
+                                    "%(num)d matchmaking pairs said they met.", met))
         return section
 
 
@@ -202,7 +197,7 @@ class ActiveRooms:
     TOP = 5
 
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
-                    reader: Reader) -> Section | None:
+                    tr: BoundTranslator) -> DigestSection | None:
         first, last = window.days
         rows = (await session.execute(
             select(RoomActivity.room_id, func.sum(RoomActivity.count).label("n"))
@@ -210,18 +205,16 @@ class ActiveRooms:
             .group_by(RoomActivity.room_id).order_by(func.sum(RoomActivity.count).desc(),
                                                      RoomActivity.room_id)
             .limit(self.TOP * 3))).all()
-        rooms = await _network_rooms(session)
-        names = {f"location:{s.key}": s.name for s in network.locations}
-        names |= {f"topic:{s.key}": s.name for s in network.topics}
-        ranked = [(names.get(":".join(rooms[r])), n) for r, n in rows if r in rooms]
-        ranked = [(name, n) for name, n in ranked if name][: self.TOP]
+        names = {room.room_id: room.spec.name
+                 for room in await NetworkRooms(session, network).known()
+                 if room.spec.kind in ("location", "topic")}
+        ranked = [(names[room_id], int(n)) for room_id, n in rows if room_id in names]
         if not ranked:
             return None
-        section = Section(reader._(N_("Most active rooms")))
-        for name, n in ranked:
-            text = reader.ngettext("%(room)s: %(num)d message", "%(room)s: %(num)d messages",
-                                   int(n), room=name)
-            section.lines.append((text, escape(text)))
+        section = DigestSection(tr(N_("Most active rooms")))
+        for name, n in ranked[: self.TOP]:
+            section.add(tr.ngettext("%(room)s: %(num)d message", "%(room)s: %(num)d messages",
+                                    n, room=name))
         return section
 
 
@@ -231,10 +224,7 @@ class AdvisoryRequests:
     this."""
 
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
-                    reader: Reader) -> Section | None:
-        from bot.db.models import AdvisoryRequest
-        from bot.features.advice.service import SECTOR_LABELS
-
+                    tr: BoundTranslator) -> DigestSection | None:
         new = (await session.execute(
             select(AdvisoryRequest.sector, func.count()).where(
                 AdvisoryRequest.created_at >= window.start,
@@ -244,16 +234,15 @@ class AdvisoryRequests:
             AdvisoryRequest).where(AdvisoryRequest.status == "new")) or 0
         if not new and not still_open:
             return None
-        section = Section(reader._(N_("Advisory requests")))
+        section = DigestSection(tr(N_("Advisory requests")))
         arrived = sum(n for _, n in new)
-        section.summary = reader.ngettext(
+        section.summary = tr.ngettext(
             "%(num)d new request this week; %(open)d open in all.",
             "%(num)d new requests this week; %(open)d open in all.", arrived, open=still_open)
         for sector, n in sorted(new, key=lambda r: (-r[1], r[0])):
-            text = f"{reader._(SECTOR_LABELS.get(sector, sector))}: {n}"
-            section.lines.append((text, escape(text)))
+            section.add(f"{tr(SECTOR_LABELS.get(sector, sector))}: {n}")
         return section
 
 
-SECTIONS: list[SectionSource] = [NewMembers(), Collaborations(), UpcomingEvents(), Meetings(),
-                                 ActiveRooms(), AdvisoryRequests()]
+SECTIONS: tuple[SectionSource, ...] = (NewMembers(), Collaborations(), UpcomingEvents(),
+                                       Meetings(), ActiveRooms(), AdvisoryRequests())

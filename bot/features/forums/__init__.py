@@ -1,25 +1,39 @@
 """Forums and events: announcements in the location's timezone, RSVPs (by command or by
-reaction) with a waiting list, reminders sent exactly once, and calendar files and feeds."""
+reaction) with a waiting list, reminders sent exactly once, and calendar files and feeds.
+
+- `service.py`: every workflow (plan, edit, cancel, answer by command or reaction), once;
+- `messages.py`: how announcements, notices, reminders and cards read;
+- `reminders.py`: the one timer and sender of reminders; `listeners.py`: reactions;
+- `calendar.py` (pure iCalendar) and `web.py` (its routes); `converters.py` for `!forum`.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import SectionSpec
 from bot.feature import Feature, Wiring
-from bot.features.forums import web
-from bot.features.forums.config import parse_forums
+from bot.features.forums.config import ForumsConfig, parse_forums
 from bot.features.forums.listeners import ForumReactions
+from bot.features.forums.messages import ForumMessages
 from bot.features.forums.reminders import ReminderSender
 from bot.features.forums.service import ForumService
+from bot.features.forums.web import CalendarRoutes
 
 
 def setup(wiring: Wiring) -> None:
     deps = wiring.deps
-    reminders = ReminderSender(deps)
-    wiring.service("forums", lambda session: ForumService(session, deps))
-    wiring.service("reminders", lambda _session: reminders)
-    wiring.listen(ForumReactions(deps, reminders).on_event)
+    config = deps.config.section(ForumsConfig)
+    messages = ForumMessages(deps.config.network, deps.config.command_prefix)
+    reminders = ReminderSender(deps, config, messages)
+
+    def forums(session: AsyncSession) -> ForumService:
+        return ForumService(session, deps, config, reminders, messages)
+
+    wiring.service("forums", forums)
+    wiring.listen(ForumReactions(deps, forums).on_event)
     wiring.on_start(reminders.catch_up)
-    wiring.routes(web.setup)
+    wiring.routes(CalendarRoutes(deps.db, forums).setup)
 
 
 FEATURE = Feature("forums", setup, config=(SectionSpec("forums", parse_forums),))

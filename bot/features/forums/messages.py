@@ -1,100 +1,152 @@
-"""What the bot posts about events: announcements (with ✅ 🤔 ❌ to react with), notices
-to those who answered when an event changes, and news for whoever leaves the waiting list.
-Every message carries a transaction id derived from what caused it."""
+"""How the forums read: announcements (with ✅ 🤔 ❌ to react with), notices to those who
+answered when an event changes or is cancelled, news for whoever leaves the waiting list,
+reminders, and the lists and cards the commands answer with.
+
+Each text is written through a translator bound to its reader's language (chosen with
+`rooms.settings.Locales` by whoever sends it); dates are in the event's timezone unless the
+reader set one of their own.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from bot.dates import event_time, relative
+from bot.formatting import Rich, escape, fill, markup, pill
+from bot.i18n import N_, BoundTranslator
 
-from bot.dates import event_time
-from bot.db.models import Announcement, ForumEvent, Member, Rsvp
-from bot.deps import Deps
-from bot.events import Outgoing
-from bot.features.forums.config import ForumsConfig
-from bot.features.forums.service import REACTIONS
-from bot.formatting import Rich, fill, pill
-from bot.i18n import N_
-from rooms.network import NetworkRooms
-from rooms.settings import RoomSettingsService
-
-
-def place_of(deps: Deps, event: ForumEvent) -> str:
-    spec = deps.config.network.location_by_key.get(event.location)
-    place = f"{spec.name} ({spec.country})" if spec else event.location
-    return place + (f" + online: {event.online_url}" if event.online_url else "")
-
-
-async def announcement_rooms(deps: Deps, session: AsyncSession, event: ForumEvent) -> list[str]:
-    network = deps.config.network
-    rooms = NetworkRooms(session, network)
-    specs = [network.location_by_key.get(event.location), network.partners,
-             *(t for t in network.topics if t.key in deps.config.section(ForumsConfig).announce_topics)]
-    found = [await rooms.room_id(spec) for spec in specs if spec is not None]
-    return list(dict.fromkeys(r for r in found if r))
-
-
-async def announce(deps: Deps, session: AsyncSession, event: ForumEvent, txn_base: str
-                   ) -> list[str]:
-    """Post the event in its rooms, offer the three answers as reactions, record the posts.
-    Returns the rooms it went to."""
-    rooms = await announcement_rooms(deps, session, event)
-    for room_id in rooms:
-        locale = (await RoomSettingsService(session).language(room_id)
-                  or deps.config.default_language)
-        tr = deps.translator
-        template = tr.gettext(N_("📅 %(title)s — %(date)s, %(place)s. React %(yes)s if you "
-                                 "come, %(maybe)s for maybe, %(no)s if you can't — or send "
-                                 "%(rsvp)s."), locale)
-        text, html = fill(template, title=event.title,
-                          date=event_time(event.starts_at, event.timezone, locale),
-                          place=place_of(deps, event), yes="✅", maybe="🤔", no="❌",
-                          rsvp=f"{deps.config.command_prefix}rsvp {event.id} yes|maybe|no")
-        if event.capacity is not None:
-            extra = tr.ngettext("%(num)d place.", "%(num)d places.", event.capacity, locale)
-            text, html = f"{text} {extra}", f"{html} {extra}"
-        txn = f"{txn_base}.announce.{room_id}"
-        post = await deps.gateway.send(Outgoing(room_id, text, html, txn_id=txn))
-        for key in REACTIONS:
-            await deps.gateway.react(room_id, post, key, f"{txn}.{REACTIONS[key]}")
-        if await session.get(Announcement, post) is None:
-            session.add(Announcement(matrix_event_id=post, forum_id=event.id, room_id=room_id))
-    await session.flush()
-    return rooms
-
-
-async def _members(session: AsyncSession, mxids: Sequence[str]) -> dict[str, Member]:
-    found = await session.scalars(select(Member).where(Member.mxid.in_(list(mxids))))
-    return {m.mxid: m for m in found}
-
-
-async def notify(deps: Deps, session: AsyncSession, event: ForumEvent, rows: Sequence[Rsvp],
-                 msgid: str, txn_base: str) -> None:
-    """Tell these members about `event` with `msgid` (placeholders: who, title, date),
-    one message per room and language, mentioning them."""
-    members = await _members(session, [r.mxid for r in rows])
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for row in rows:
-        if not row.room_id:
-            continue
-        member = members.get(row.mxid)
-        locale = (member.language if member and member.language
-                  else deps.config.default_language)
-        groups[(row.room_id, locale)].append(row.mxid)
-    for (room_id, locale), mxids in sorted(groups.items()):
-        pills = [pill(m, members[m].display_name if m in members else None) for m in mxids]
-        who = Rich(", ".join(p.text for p in pills), ", ".join(p.html for p in pills))
-        tz = event.timezone
-        text, html = fill(deps.translator.gettext(msgid, locale), who=who, title=event.title,
-                          date=event_time(event.starts_at, tz, locale))
-        await deps.gateway.send(Outgoing(room_id, text, html, mentions=tuple(mxids),
-                                         txn_id=f"{txn_base}.{room_id}.{locale}"))
-
+if TYPE_CHECKING:
+    from bot.db.models import ForumEvent
+    from bot.features.forums.views import Agenda, Attendees, Details
+    from rooms.topology import NetworkConfig
 
 PROMOTED = N_("🎉 %(who)s: a place opened up — you are now on the list for “%(title)s” "
               "(%(date)s).")
 CHANGED = N_("✏️ %(who)s: “%(title)s” has changed — it is now on %(date)s.")
 CANCELLED = N_("❌ %(who)s: “%(title)s” (%(date)s) is cancelled.")
+ANSWER_LABELS = {"yes": N_("yes"), "maybe": N_("maybe"), "no": N_("no")}
+
+
+class ForumMessages:
+    """The forums' texts for one network; `prefix` starts the commands they suggest."""
+
+    def __init__(self, network: NetworkConfig, prefix: str) -> None:
+        self.network = network
+        self.prefix = prefix
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def place(self, event: ForumEvent) -> str:
+        """"Szczecin (PL)", with the online link when there is one."""
+        place = self.network.place(event.location)
+        return place + (f" + online: {event.online_url}" if event.online_url else "")
+
+    def place_name(self, event: ForumEvent) -> str:
+        """The location's name alone ("Szczecin"), as reminders give it."""
+        spec = self.network.location_by_key.get(event.location)
+        return spec.name if spec else event.location
+
+    def rsvp_usage(self, event: ForumEvent, answers: str = "yes|maybe|no") -> str:
+        return f"{self.prefix}rsvp {event.id} {answers}"
+
+    # -- notices ---------------------------------------------------------------------------
+
+    def announcement(self, tr: BoundTranslator, event: ForumEvent) -> tuple[str, str]:
+        """The post in a room that announces the event and asks for answers."""
+        template = tr(N_("📅 %(title)s — %(date)s, %(place)s. React %(yes)s if you come, "
+                         "%(maybe)s for maybe, %(no)s if you can't — or send %(rsvp)s."))
+        text, html = fill(template, title=event.title,
+                          date=event_time(event.starts_at, event.timezone, tr.locale),
+                          place=self.place(event), yes="✅", maybe="🤔", no="❌",
+                          rsvp=self.rsvp_usage(event))
+        if event.capacity is not None:
+            extra = tr.ngettext("%(num)d place.", "%(num)d places.", event.capacity)
+            text, html = f"{text} {extra}", f"{html} {escape(extra)}"
+        return text, html
+
+    def notice(self, tr: BoundTranslator, msgid: str, event: ForumEvent,
+               who: Sequence[Rich]) -> tuple[str, str]:
+        """`msgid` (PROMOTED, CHANGED or CANCELLED; placeholders who, title, date) for the
+        members mentioned in `who`."""
+        people = Rich(", ".join(p.text for p in who), ", ".join(p.html for p in who))
+        return fill(tr(msgid), who=people, title=event.title,
+                    date=event_time(event.starts_at, event.timezone, tr.locale))
+
+    def member_reminder(self, tr: BoundTranslator, event: ForumEvent, who: Rich,
+                        timezone: str, now: datetime) -> tuple[str, str]:
+        """A reminder for one member who answered, the time in `timezone`."""
+        template = tr(N_("⏰ %(who)s, a reminder: “%(title)s” is %(when)s — %(date)s, "
+                         "%(place)s."))
+        return fill(template, who=who, title=event.title,
+                    when=relative(event.starts_at, now, tr.locale),
+                    date=event_time(event.starts_at, timezone, tr.locale),
+                    place=self.place_name(event))
+
+    def room_reminder(self, tr: BoundTranslator, event: ForumEvent,
+                      now: datetime) -> tuple[str, str]:
+        """A reminder in the location's room, inviting answers."""
+        template = tr(N_("⏰ Coming up: “%(title)s” is %(when)s — %(date)s, %(place)s. Answer "
+                         "with %(rsvp)s."))
+        return fill(template, title=event.title, when=relative(event.starts_at, now, tr.locale),
+                    date=event_time(event.starts_at, event.timezone, tr.locale),
+                    place=self.place_name(event), rsvp=self.rsvp_usage(event, "yes"))
+
+    # -- answers to commands ---------------------------------------------------------------
+
+    def agenda(self, tr: BoundTranslator, agenda: Agenda) -> tuple[str, str]:
+        """The upcoming events, one line each, in the reader's timezone."""
+        if not agenda.events:
+            empty = tr(N_("No events are planned yet."))
+            return empty, escape(empty)
+        lines, items = [], []
+        for event in agenda.events:
+            when = event_time(event.starts_at, agenda.timezone or event.timezone, tr.locale)
+            soon = relative(event.starts_at, agenda.now, tr.locale)
+            place = self.place(event)
+            lines.append(f"#{event.id} {event.title} — {when} — {soon} — {place}")
+            items.append(markup("<li><b>#%(id)s %(t)s</b> — %(w)s — %(s)s — %(p)s</li>",
+                                id=event.id, t=event.title, w=when, s=soon, p=place))
+        title = tr(N_("Upcoming events:"))
+        return ("\n".join([title, *lines]),
+                escape(title) + "<ul>" + "".join(items) + "</ul>")
+
+    def details(self, tr: BoundTranslator, details: Details) -> str:
+        """One event: when, where, its answers and places, and how to answer."""
+        event, counts = details.event, details.counts
+        tz = details.timezone or event.timezone
+        lines = [f"#{event.id} {event.title}",
+                 f"{event_time(event.starts_at, tz, tr.locale)} — "
+                 f"{relative(event.starts_at, details.now, tr.locale)}",
+                 self.place(event)]
+        if event.status == "cancelled":
+            lines.append(tr(N_("This event is cancelled.")))
+        lines.append(tr(N_("Yes: %(yes)d · maybe: %(maybe)d · no: %(no)d"), yes=counts.yes,
+                        maybe=counts.maybe, no=counts.no))
+        if event.capacity is not None:
+            lines.append(tr(N_("Places: %(taken)d of %(capacity)d; waiting: %(waiting)d"),
+                            taken=counts.yes, capacity=event.capacity, waiting=counts.waiting))
+        lines.append(tr(N_("Answer with %(usage)s."), usage=self.rsvp_usage(event)))
+        return "\n".join(lines)
+
+    def attendees(self, tr: BoundTranslator, attendees: Attendees) -> tuple[str, str]:
+        """Who comes, counted by their location, then who said yes, maybe or waits."""
+        rows = attendees.rows
+        coming = [(r, m) for r, m in rows if r.answer == "yes" and not r.waitlisted]
+        by_place = Counter((m.location if m else None) for _, m in coming)
+        lines = [tr(N_("“%(title)s”: %(yes)d coming."), title=attendees.event.title,
+                    yes=len(coming))]
+        for key, n in sorted(by_place.items(), key=lambda kv: (-kv[1], kv[0] or "")):
+            spec = self.network.location_by_key.get(key or "")
+            lines.append(f"{spec.name if spec else tr(N_('no location'))}: {n}")
+        html_lines = [escape(line) for line in lines]
+        for label, group in ((N_("Yes"), coming),
+                             (N_("Maybe"), [(r, m) for r, m in rows if r.answer == "maybe"]),
+                             (N_("Waiting list"), [(r, m) for r, m in rows if r.waitlisted])):
+            if group:
+                people = [pill(r.mxid, m.display_name if m else None) for r, m in group]
+                lines.append(f"{tr(label)}: " + ", ".join(p.text for p in people))
+                html_lines.append(escape(tr(label)) + ": " + ", ".join(p.html for p in people))
+        return "\n".join(lines), "<br>".join(html_lines)

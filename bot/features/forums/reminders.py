@@ -14,24 +14,26 @@ import logging
 
 from sqlalchemy import select
 
-from bot.dates import event_time, relative
 from bot.db.models import ForumEvent, Member, Reminder, Rsvp
 from bot.deps import Deps
 from bot.errors import GatewayError
 from bot.events import Outgoing
 from bot.features.forums.config import ForumsConfig
-from bot.formatting import fill, pill
-from bot.i18n import N_
+from bot.features.forums.messages import ForumMessages
+from bot.formatting import pill
 from rooms.private import private_room
-from rooms.settings import RoomSettingsService
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "reminder:"
 
 
 class ReminderSender:
-    def __init__(self, deps: Deps) -> None:
+    """The app's one reminder timer and sender (made once, by the feature's setup)."""
+
+    def __init__(self, deps: Deps, config: ForumsConfig, messages: ForumMessages) -> None:
         self.deps = deps
+        self.config = config
+        self.messages = messages
 
     # -- the timer -------------------------------------------------------------------------
 
@@ -82,7 +84,7 @@ class ReminderSender:
                 return
             if row.due_at > now:
                 return  # re-timed by an edit since this job was set; its new job will come
-            if now - row.due_at > deps.config.section(ForumsConfig).grace:
+            if now - row.due_at > self.config.grace:
                 row.state = "missed"
                 log.warning("reminder %d (%s before event %d, for %s) missed: due %s, now %s",
                             row.id, row.offset, event.id, row.target, row.due_at, now)
@@ -100,51 +102,38 @@ class ReminderSender:
                 row.state, row.sent_at = state, deps.clock()
 
     async def _send(self, reminder_id: int) -> None:
+        """Send the reminder, with a transaction id derived from its row: sent twice (a
+        restart between sending and marking it sent), the homeserver keeps one."""
         deps = self.deps
         async with deps.db.session() as session:
             row = await session.get(Reminder, reminder_id)
-            event = await session.get(ForumEvent, row.forum_id)
-            txn = f"sbcc.reminder.{row.id}"
-            spec = deps.config.network.location_by_key.get(event.location)
-            place = spec.name if spec else event.location
+            event = await session.get(ForumEvent, row.forum_id) if row is not None else None
+            if row is None or event is None:
+                return
+            locales = deps.locales(session)
+            mentions: tuple[str, ...] = ()
             if row.target.startswith("@"):
                 member = await session.get(Member, row.target)
                 answer = await session.get(Rsvp, (event.id, row.target))
-                locale = (member.language if member and member.language
-                          else deps.config.default_language)
+                tr = deps.translator.bind(locales.member(member))
                 tz = member.timezone if member and member.timezone else event.timezone
+                who = pill(row.target, member.display_name if member else None)
+                text, html = self.messages.member_reminder(tr, event, who, tz, deps.clock())
                 room_id = await self._member_room(member, answer)
-                template = deps.translator.gettext(N_(
-                    "⏰ %(who)s, a reminder: “%(title)s” is %(when)s — %(date)s, %(place)s."),
-                    locale)
-                text, html = fill(template, who=pill(row.target, member and
-                                                     member.display_name),
-                                  title=event.title, when=relative(event.starts_at,
-                                                                   deps.clock(), locale),
-                                  date=event_time(event.starts_at, tz, locale), place=place)
-                mentions: tuple[str, ...] = (row.target,)
+                mentions = (row.target,)
             else:
                 room_id = row.target
-                locale = (await RoomSettingsService(session).language(room_id)
-                          or deps.config.default_language)
-                template = deps.translator.gettext(N_(
-                    "⏰ Coming up: “%(title)s” is %(when)s — %(date)s, %(place)s. Answer with "
-                    "%(rsvp)s."), locale)
-                text, html = fill(template, title=event.title,
-                                  when=relative(event.starts_at, deps.clock(), locale),
-                                  date=event_time(event.starts_at, event.timezone, locale),
-                                  place=place,
-                                  rsvp=f"{deps.config.command_prefix}rsvp {event.id} yes")
-                mentions = ()
+                tr = deps.translator.bind(await locales.room(room_id))
+                text, html = self.messages.room_reminder(tr, event, deps.clock())
             if room_id is None:
                 log.warning("no room to remind %s in; reminder %d skipped", row.target, row.id)
                 return
             await deps.gateway.send(Outgoing(room_id, text, html, mentions=mentions,
-                                             txn_id=txn))
+                                             txn_id=f"sbcc.reminder.{row.id}"))
 
     async def _member_room(self, member: Member | None, answer: Rsvp | None) -> str | None:
         """The room where they answered, or (if configured) a direct chat with them."""
-        if member is not None and self.deps.config.section(ForumsConfig).direct_reminders:
+        if member is not None and self.config.direct_reminders:
             return await private_room(self.deps.gateway, self.deps.config.matrix.server_name,
                                       "dm", member.mxid, name="sbcc-bot", invite=[member.mxid],
                                       is_direct=True)

@@ -1,54 +1,116 @@
 """Forums and events: creation in a location's timezone, RSVPs with a capacity and a
 waiting list, and the reminder occurrences that follow from them.
 
-Reminder rows are the source of truth (see `bot.features.forums.reminders` for sending). They are
-planned from the event and its RSVPs: a member who answers yes (with a place) or maybe gets
-one row per configured offset, the location room one per offset. Days are counted on the
-wall clock of the event's timezone, so daylight saving never shifts a reminder.
+`ForumService` holds each workflow once, whoever starts it (a command, a reaction): it
+decides, records, tells the people concerned (announcements, change, cancel and promotion
+notices, worded by `bot.features.forums.messages`) and, once the transaction has committed,
+resets the reminder timers of the event.
+
+Reminder rows are the source of truth (see `bot.features.forums.reminders` for sending).
+They are planned from the event and its RSVPs: a member who answers yes (with a place) or
+maybe gets one row per configured offset, the location room one per offset. Days are
+counted on the wall clock of the event's timezone, so daylight saving never shifts a
+reminder.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime, time
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import ForumEvent, Member, Reminder, Rsvp
+from bot.context import txn_base
+from bot.db import after_commit
+from bot.db.models import Announcement, ForumEvent, Member, Reminder, Rsvp
 from bot.deps import Deps
 from bot.errors import BadArgument, UserError
+from bot.events import Outgoing
+from bot.features.forums.calendar import calendar_ics, event_filename
 from bot.features.forums.config import ForumsConfig, Offset
+from bot.features.forums.messages import CANCELLED, CHANGED, PROMOTED, ForumMessages
+from bot.features.forums.views import (
+    Agenda,
+    Attendees,
+    CalendarFile,
+    Counts,
+    Details,
+    Planned,
+    RsvpResult,
+)
+from bot.formatting import pill
 from bot.i18n import N_
+from bot.members import MemberService
 from rooms.network import NetworkRooms
+from rooms.topology import RoomSpec
 
 ANSWERS = ("yes", "maybe", "no")
+WITHDRAW = "withdraw"
 REACTIONS = {"✅": "yes", "🤔": "maybe", "❌": "no"}
 MAX_TITLE = 200
+MAX_CAPACITY = 100_000
+FIELDS = ("date", "time", "title", "capacity")
 
 
 def reaction_answer(key: str) -> str | None:
     return REACTIONS.get(key.replace("\ufe0f", ""))
 
 
-def local_start(day: str, clock: str, tz_name: str) -> datetime:
-    """`YYYY-MM-DD` and `HH:MM` on the wall clock of `tz_name`, as an aware UTC datetime."""
+# -- values as typed -------------------------------------------------------------------------
+
+def parse_day(text: str) -> date:
+    """`YYYY-MM-DD`."""
     try:
-        d = date.fromisoformat(day)
+        return date.fromisoformat(text)
     except ValueError:
-        raise BadArgument(N_("“%(value)s” is not a date like 2027-05-14."), value=day) from None
+        raise BadArgument(N_("“%(value)s” is not a date like 2027-05-14."), value=text) from None
+
+
+def parse_clock(text: str) -> time:
+    """`HH:MM`, on a 24-hour clock."""
     try:
-        hh, mm = clock.split(":")
-        t = time(int(hh), int(mm))
+        hh, mm = text.split(":")
+        return time(int(hh), int(mm))
     except ValueError:
-        raise BadArgument(N_("“%(value)s” is not a time like 10:00."), value=clock) from None
+        raise BadArgument(N_("“%(value)s” is not a time like 10:00."), value=text) from None
+
+
+def clean_title(text: str) -> str:
+    title = " ".join(text.split())
+    if not title:
+        raise BadArgument(N_("The event needs a title."))
+    if len(title) > MAX_TITLE:
+        raise BadArgument(N_("A title may have at most %(max)d characters."), max=MAX_TITLE)
+    return title
+
+
+def parse_capacity(text: str) -> int | None:
+    """A number of places from 1 to 100000; none, -, 0 or unlimited for no limit (None)."""
+    if text.strip().casefold() in ("none", "-", "0", "unlimited"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadArgument(N_("“%(value)s” is not a number of places."), value=text) from None
+    if not 1 <= value <= MAX_CAPACITY:
+        raise BadArgument(N_("“%(value)s” is not a number of places."), value=text)
+    return value
+
+
+def local_start(day: date, at: time, tz_name: str) -> datetime:
+    """`day` at `at` on the wall clock of `tz_name`, as an aware UTC datetime; a time the
+    clocks skip that night is refused."""
     tz = ZoneInfo(tz_name)
-    local = datetime.combine(d, t, tzinfo=tz)
+    local = datetime.combine(day, at, tzinfo=tz)
     back = local.astimezone(ZoneInfo("UTC")).astimezone(tz)
     if back.replace(tzinfo=None) != local.replace(tzinfo=None):
         raise BadArgument(N_("%(time)s does not exist on %(date)s in %(timezone)s: the clocks "
-                             "change that night."), time=clock, date=day, timezone=tz_name)
+                             "change that night."), time=at.strftime("%H:%M"),
+                          date=day.isoformat(), timezone=tz_name)
     return local.astimezone(ZoneInfo("UTC"))
 
 
@@ -61,56 +123,54 @@ def reminder_due(starts_at: datetime, tz_name: str, offset: Offset) -> datetime:
     return wall.replace(tzinfo=tz).astimezone(ZoneInfo("UTC"))
 
 
-@dataclass
-class RsvpResult:
-    answer: str | None  # None: withdrawn
-    waitlisted: bool = False
-    promoted: list[Rsvp] = field(default_factory=list)  # moved from the waiting list
-    changed: bool = True
+class ReminderTimer(Protocol):
+    """What the service needs of the reminders' timer (`ReminderSender`)."""
 
-
-@dataclass(frozen=True)
-class Counts:
-    yes: int
-    maybe: int
-    no: int
-    waiting: int
+    async def schedule(self, forum_id: int | None = None) -> None: ...
 
 
 class ForumService:
-    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+    """One unit of work's view of the forums. `reminders` (the app's one timer) is reset
+    after the transaction commits; `messages` words every notice."""
+
+    def __init__(self, session: AsyncSession, deps: Deps, config: ForumsConfig,
+                 reminders: ReminderTimer, messages: ForumMessages) -> None:
         self.session = session
         self.deps = deps
+        self.config = config
+        self.reminders = reminders
+        self.messages = messages
         self.network = deps.config.network
+        self.locales = deps.locales(session)
+        self._rescheduled: set[int] = set()
 
-    # -- events ----------------------------------------------------------------------------
+    # -- reading ---------------------------------------------------------------------------
 
-    async def create(self, *, title: str, location: str, starts_at: datetime,
-                     capacity: int | None, online_url: str | None, by: str,
-                     trigger: str) -> ForumEvent:
-        spec = self.network.location_by_key[location]
-        event = ForumEvent(title=title, location=location, timezone=spec.timezone or "UTC",
-                           starts_at=starts_at, capacity=capacity, online_url=online_url,
-                           status="scheduled", created_by=by, created_at=self.deps.clock(),
-                           trigger=trigger)
-        self.session.add(event)
-        await self.session.flush()
-        await self.plan_reminders(event)
-        return event
+    async def find(self, forum_id: int) -> ForumEvent | None:
+        return await self.session.get(ForumEvent, forum_id)
 
     async def get(self, forum_id: int) -> ForumEvent:
-        event = await self.session.get(ForumEvent, forum_id)
+        event = await self.find(forum_id)
         if event is None:
             raise UserError(N_("There is no event number %(id)d."), id=forum_id)
         return event
 
-    async def upcoming(self, limit: int = 20) -> list[ForumEvent]:
-        return list((await self.session.scalars(
-            select(ForumEvent).where(ForumEvent.starts_at > self.deps.clock(),
-                                     ForumEvent.status == "scheduled")
-            .order_by(ForumEvent.starts_at, ForumEvent.id).limit(limit))).all())
+    async def upcoming(self, limit: int | None = 20) -> list[ForumEvent]:
+        """Scheduled events that have not started, soonest first."""
+        query = (select(ForumEvent).where(ForumEvent.starts_at > self.deps.clock(),
+                                          ForumEvent.status == "scheduled")
+                 .order_by(ForumEvent.starts_at, ForumEvent.id))
+        if limit is not None:
+            query = query.limit(limit)
+        return list((await self.session.scalars(query)).all())
 
-    # -- answers ---------------------------------------------------------------------------
+    async def agenda(self, reader: str) -> Agenda:
+        return Agenda(await self.upcoming(), await self._timezone_of(reader), self.deps.clock())
+
+    async def details(self, forum_id: int, reader: str) -> Details:
+        event = await self.get(forum_id)
+        return Details(event, await self.counts(event), await self._timezone_of(reader),
+                       self.deps.clock())
 
     async def counts(self, event: ForumEvent) -> Counts:
         rows = await self.session.execute(
@@ -120,8 +180,158 @@ class ForumService:
         return Counts(n.get(("yes", False), 0), n.get(("maybe", False), 0),
                       n.get(("no", False), 0), n.get(("yes", True), 0))
 
-    async def rsvp(self, event: ForumEvent, mxid: str, answer: str, room_id: str | None,
-                   reaction_event_id: str | None = None) -> RsvpResult:
+    async def interested(self, event: ForumEvent) -> list[Rsvp]:
+        """Who answered yes (with a place or waiting) or maybe."""
+        return list((await self.session.scalars(select(Rsvp).where(
+            Rsvp.forum_id == event.id, Rsvp.answer.in_(("yes", "maybe")))
+            .order_by(Rsvp.answered_at, Rsvp.mxid))).all())
+
+    async def attendees(self, forum_id: int) -> Attendees:
+        event = await self.get(forum_id)
+        rows = await self.session.execute(
+            select(Rsvp, Member).outerjoin(Member, Member.mxid == Rsvp.mxid)
+            .where(Rsvp.forum_id == event.id).order_by(Rsvp.answered_at, Rsvp.mxid))
+        return Attendees(event, [(r, m) for r, m in rows.all()])
+
+    async def _timezone_of(self, mxid: str) -> str | None:
+        member = await self.session.get(Member, mxid)
+        return member.timezone if member else None
+
+    # -- calendars -------------------------------------------------------------------------
+
+    def ics(self, events: Sequence[ForumEvent], *, linked: bool = False) -> bytes:
+        """The events as iCalendar; `linked`: those without an online link get the address
+        of their own `.ics` on the bot's web side (when it has a public URL)."""
+        config = self.deps.config
+        return calendar_ics(events, self.network, server_name=config.matrix.server_name,
+                            public_url=config.web.public_url if linked else None,
+                            now=self.deps.clock())
+
+    async def event_file(self, forum_id: int) -> CalendarFile:
+        """One event as a calendar file to import."""
+        event = await self.get(forum_id)
+        return CalendarFile(self.ics([event]), event_filename(event))
+
+    # -- planning, changing, cancelling ----------------------------------------------------
+
+    async def plan(self, *, title: str, location: RoomSpec, day: date, at: time,
+                   capacity: int | None, online_url: str | None, by: str,
+                   cause: str) -> Planned:
+        """Create an event at `location` (`day` and `at` on its wall clock), announce it in
+        its rooms and plan its reminders. `cause` is the event id of the request."""
+        timezone = location.timezone or "UTC"
+        starts_at = local_start(day, at, timezone)
+        if starts_at <= self.deps.clock():
+            raise UserError(N_("That time is in the past."))
+        event = ForumEvent(title=clean_title(title), location=location.key, timezone=timezone,
+                           starts_at=starts_at, capacity=capacity, online_url=online_url,
+                           status="scheduled", created_by=by, created_at=self.deps.clock(),
+                           trigger=cause)
+        self.session.add(event)
+        await self.session.flush()
+        await self.plan_reminders(event)
+        rooms = await self._announce(event, txn_base(cause))
+        self._reschedule(event)
+        return Planned(event, rooms)
+
+    async def edit(self, forum_id: int, field_name: str, value: str, *,
+                   cause: str) -> ForumEvent:
+        """Change the date, time, title or capacity; everyone who answered yes or maybe is
+        told, and whoever a larger capacity lets in."""
+        event = await self.get(forum_id)
+        if event.status == "cancelled":
+            raise UserError(N_("“%(title)s” is cancelled."), title=event.title)
+        promoted = await self._change(event, field_name.casefold(), value)
+        base = txn_base(cause)
+        await self._notify(event, await self.interested(event), CHANGED, f"{base}.changed")
+        if promoted:
+            await self._notify(event, promoted, PROMOTED, f"{base}.promoted")
+        self._reschedule(event)
+        return event
+
+    async def cancel(self, forum_id: int, *, cause: str) -> ForumEvent:
+        """Cancel the event, tell everyone who answered yes or maybe, drop its reminders."""
+        event = await self.get(forum_id)
+        if event.status == "cancelled":
+            raise UserError(N_("“%(title)s” is already cancelled."), title=event.title)
+        event.status = "cancelled"
+        await self.plan_reminders(event)
+        await self._notify(event, await self.interested(event), CANCELLED,
+                           f"{txn_base(cause)}.cancelled")
+        self._reschedule(event)
+        return event
+
+    async def _change(self, event: ForumEvent, field_name: str, value: str) -> list[Rsvp]:
+        """Apply one edit; returns the members a new capacity promoted."""
+        promoted: list[Rsvp] = []
+        local = event.starts_at.astimezone(ZoneInfo(event.timezone))
+        if field_name == "date":
+            event.starts_at = local_start(parse_day(value), time(local.hour, local.minute),
+                                          event.timezone)
+        elif field_name == "time":
+            event.starts_at = local_start(local.date(), parse_clock(value), event.timezone)
+        elif field_name == "title":
+            event.title = clean_title(value)
+        elif field_name == "capacity":
+            event.capacity = parse_capacity(value)
+            promoted = await self._promote(event)
+        else:
+            raise BadArgument(N_("“%(value)s” cannot be edited; choose date, time, title or "
+                                 "capacity."), value=field_name)
+        if field_name in ("date", "time") and event.starts_at <= self.deps.clock():
+            raise UserError(N_("The new time is in the past."))
+        await self.session.flush()
+        await self.plan_reminders(event)
+        return promoted
+
+    # -- answers ---------------------------------------------------------------------------
+
+    async def answer(self, forum_id: int, mxid: str, answer: str, *, room_id: str | None,
+                     cause: str) -> RsvpResult:
+        """Record `answer` (yes, maybe, no; or `WITHDRAW` to take it back), tell whoever
+        this lets in from the waiting list, and re-plan the reminders."""
+        event = await self.get(forum_id)
+        if answer == WITHDRAW:
+            result = await self._withdraw(event, mxid)
+        else:
+            result = await self._rsvp(event, mxid, answer, room_id)
+        await self._after_answer(result, cause)
+        return result
+
+    async def react(self, post_id: str, mxid: str, answer: str, *, reaction_event_id: str,
+                    cause: str) -> RsvpResult | None:
+        """An answer given by reacting to one of our announcements (`post_id`); None when
+        that post announces nothing."""
+        post = await self.session.get(Announcement, post_id)
+        if post is None:
+            return None
+        event = await self.get(post.forum_id)
+        await MemberService(self.session, self.deps.clock).get_or_create(mxid)
+        result = await self._rsvp(event, mxid, answer, post.room_id,
+                                  reaction_event_id=reaction_event_id)
+        await self._after_answer(result, cause)
+        return result
+
+    async def unreact(self, reaction_event_id: str, mxid: str, *,
+                      cause: str) -> RsvpResult | None:
+        """The reaction that gave an answer was redacted: withdraw that answer, if it is
+        `mxid`'s own and still stands. None when there was none."""
+        row = await self.session.scalar(select(Rsvp).where(
+            Rsvp.reaction_event_id == reaction_event_id))
+        if row is None or row.mxid != mxid:
+            return None
+        result = await self._withdraw(await self.get(row.forum_id), mxid)
+        await self._after_answer(result, cause)
+        return result
+
+    async def _after_answer(self, result: RsvpResult, cause: str) -> None:
+        if result.promoted:
+            await self._notify(result.event, result.promoted, PROMOTED,
+                               f"{txn_base(cause)}.promoted")
+        self._reschedule(result.event)
+
+    async def _rsvp(self, event: ForumEvent, mxid: str, answer: str, room_id: str | None,
+                    reaction_event_id: str | None = None) -> RsvpResult:
         """Record an answer; with a capacity, a yes beyond it waits in line."""
         if event.status != "scheduled":
             raise UserError(N_("“%(title)s” is cancelled."), title=event.title)
@@ -131,7 +341,7 @@ class ForumService:
         held_place = row is not None and row.answer == "yes" and not row.waitlisted
         if row is not None and row.answer == answer:
             row.reaction_event_id = reaction_event_id or row.reaction_event_id
-            return RsvpResult(answer, row.waitlisted, changed=False)
+            return RsvpResult(event, answer, row.waitlisted, changed=False)
         if row is None:
             row = Rsvp(forum_id=event.id, mxid=mxid, answer=answer, waitlisted=False,
                        answered_at=self.deps.clock())
@@ -143,24 +353,20 @@ class ForumService:
             taken = await self._taken(event, exclude=mxid)
             row.waitlisted = taken >= event.capacity
         await self.session.flush()
-        promoted = await self.promote(event) if held_place and answer != "yes" else []
+        promoted = await self._promote(event) if held_place and answer != "yes" else []
         await self.plan_reminders(event)
-        return RsvpResult(answer, row.waitlisted, promoted)
+        return RsvpResult(event, answer, row.waitlisted, promoted)
 
-    async def withdraw(self, event: ForumEvent, mxid: str) -> RsvpResult:
+    async def _withdraw(self, event: ForumEvent, mxid: str) -> RsvpResult:
         row = await self.session.get(Rsvp, (event.id, mxid))
         if row is None:
-            return RsvpResult(None, changed=False)
+            return RsvpResult(event, None, changed=False)
         held_place = row.answer == "yes" and not row.waitlisted
         await self.session.delete(row)
         await self.session.flush()
-        promoted = await self.promote(event) if held_place else []
+        promoted = await self._promote(event) if held_place else []
         await self.plan_reminders(event)
-        return RsvpResult(None, promoted=promoted)
-
-    async def by_reaction(self, reaction_event_id: str) -> Rsvp | None:
-        return await self.session.scalar(select(Rsvp).where(
-            Rsvp.reaction_event_id == reaction_event_id))
+        return RsvpResult(event, None, promoted=promoted)
 
     async def _taken(self, event: ForumEvent, exclude: str | None = None) -> int:
         query = select(func.count()).select_from(Rsvp).where(
@@ -169,7 +375,7 @@ class ForumService:
             query = query.where(Rsvp.mxid != exclude)
         return await self.session.scalar(query) or 0
 
-    async def promote(self, event: ForumEvent) -> list[Rsvp]:
+    async def _promote(self, event: ForumEvent) -> list[Rsvp]:
         """Fill free places from the waiting list, first come first served."""
         if event.capacity is None:
             waiting = (await self.session.scalars(select(Rsvp).where(
@@ -186,49 +392,66 @@ class ForumService:
         await self.session.flush()
         return list(waiting)
 
-    async def interested(self, event: ForumEvent) -> list[Rsvp]:
-        """Who answered yes (with a place or waiting) or maybe."""
-        return list((await self.session.scalars(select(Rsvp).where(
-            Rsvp.forum_id == event.id, Rsvp.answer.in_(("yes", "maybe")))
-            .order_by(Rsvp.answered_at, Rsvp.mxid))).all())
+    # -- telling people --------------------------------------------------------------------
 
-    async def attendees(self, event: ForumEvent) -> list[tuple[Rsvp, Member | None]]:
-        rows = await self.session.execute(
-            select(Rsvp, Member).outerjoin(Member, Member.mxid == Rsvp.mxid)
-            .where(Rsvp.forum_id == event.id).order_by(Rsvp.answered_at, Rsvp.mxid))
-        return [(r, m) for r, m in rows.all()]
+    async def _announcement_rooms(self, event: ForumEvent) -> list[str]:
+        """The event's location room, the partners room and the configured topic rooms."""
+        rooms = NetworkRooms(self.session, self.network)
+        specs = [self.network.location_by_key.get(event.location), self.network.partners,
+                 *(self.network.room_by_key(key) for key in self.config.announce_topics)]
+        found = [await rooms.room_id(spec) for spec in specs if spec is not None]
+        return list(dict.fromkeys(r for r in found if r))
 
-    # -- changes ---------------------------------------------------------------------------
-
-    async def change(self, event: ForumEvent, field_name: str, value: str) -> list[Rsvp]:
-        """Edit date, time, title or capacity; returns the members a new capacity promoted."""
-        promoted: list[Rsvp] = []
-        local = event.starts_at.astimezone(ZoneInfo(event.timezone))
-        if field_name == "date":
-            event.starts_at = local_start(value, local.strftime("%H:%M"), event.timezone)
-        elif field_name == "time":
-            event.starts_at = local_start(local.date().isoformat(), value, event.timezone)
-        elif field_name == "title":
-            event.title = clean_title(value)
-        elif field_name == "capacity":
-            event.capacity = parse_capacity(value)
-            promoted = await self.promote(event)
-        else:
-            raise BadArgument(N_("“%(value)s” cannot be edited; choose date, time, title or "
-                                 "capacity."), value=field_name)
-        if field_name in ("date", "time") and event.starts_at <= self.deps.clock():
-            raise UserError(N_("The new time is in the past."))
+    async def _announce(self, event: ForumEvent, base: str) -> list[str]:
+        """Post the event in its rooms, each in the room's language, offer the three answers
+        as reactions and record the posts. Returns the rooms it went to."""
+        gateway = self.deps.gateway
+        rooms = await self._announcement_rooms(event)
+        for room_id in rooms:
+            tr = self.deps.translator.bind(await self.locales.room(room_id))
+            text, html = self.messages.announcement(tr, event)
+            txn = f"{base}.announce.{room_id}"
+            post = await gateway.send(Outgoing(room_id, text, html, txn_id=txn))
+            for key, answer in REACTIONS.items():
+                await gateway.react(room_id, post, key, f"{txn}.{answer}")
+            if await self.session.get(Announcement, post) is None:
+                self.session.add(Announcement(matrix_event_id=post, forum_id=event.id,
+                                              room_id=room_id))
         await self.session.flush()
-        await self.plan_reminders(event)
-        return promoted
+        return rooms
 
-    async def cancel(self, event: ForumEvent) -> None:
-        if event.status == "cancelled":
-            raise UserError(N_("“%(title)s” is already cancelled."), title=event.title)
-        event.status = "cancelled"
-        await self.plan_reminders(event)
+    async def _notify(self, event: ForumEvent, rows: Sequence[Rsvp], msgid: str,
+                      base: str) -> None:
+        """Tell these members about `event` with `msgid` (placeholders: who, title, date)
+        where they answered: one message per room and language, mentioning them."""
+        found = await self.session.scalars(select(Member).where(
+            Member.mxid.in_([r.mxid for r in rows])))
+        members = {m.mxid: m for m in found}
+        groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in rows:
+            if row.room_id:
+                locale = self.locales.member(members.get(row.mxid))
+                groups[(row.room_id, locale)].append(row.mxid)
+        for (room_id, locale), mxids in sorted(groups.items()):
+            who = [pill(m, members[m].display_name if m in members else None) for m in mxids]
+            tr = self.deps.translator.bind(locale)
+            text, html = self.messages.notice(tr, msgid, event, who)
+            await self.deps.gateway.send(Outgoing(room_id, text, html, mentions=tuple(mxids),
+                                                  txn_id=f"{base}.{room_id}.{locale}"))
 
     # -- reminders -------------------------------------------------------------------------
+
+    def _reschedule(self, event: ForumEvent) -> None:
+        """Reset the event's reminder timers once this transaction has committed."""
+        if event.id in self._rescheduled:
+            return
+        self._rescheduled.add(event.id)
+        forum_id = event.id
+
+        async def schedule() -> None:
+            await self.reminders.schedule(forum_id)
+
+        after_commit(self.session, schedule)
 
     async def plan_reminders(self, event: ForumEvent) -> None:
         """Bring the pending reminder rows in line with the event and its answers: new ones
@@ -242,7 +465,7 @@ class ForumService:
                 else None
             if room_id:
                 targets.append(room_id)
-            for offset in self.deps.config.section(ForumsConfig).reminders:
+            for offset in self.config.reminders:
                 due = reminder_due(event.starts_at, event.timezone, offset)
                 if due > now:
                     for target in targets:
@@ -257,29 +480,8 @@ class ForumService:
                 await self.session.delete(row)
             elif row.due_at != wanted[key]:
                 row.due_at = wanted[key]
-        for (offset, target), due in wanted.items():
-            if (offset, target) not in have:
-                self.session.add(Reminder(forum_id=event.id, offset=offset, target=target,
+        for (offset_text, target), due in wanted.items():
+            if (offset_text, target) not in have:
+                self.session.add(Reminder(forum_id=event.id, offset=offset_text, target=target,
                                           due_at=due, state="pending"))
         await self.session.flush()
-
-
-def clean_title(text: str) -> str:
-    title = " ".join(text.split())
-    if not title:
-        raise BadArgument(N_("The event needs a title."))
-    if len(title) > MAX_TITLE:
-        raise BadArgument(N_("A title may have at most %(max)d characters."), max=MAX_TITLE)
-    return title
-
-
-def parse_capacity(text: str) -> int | None:
-    if text.strip().casefold() in ("none", "-", "0", "unlimited"):
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadArgument(N_("“%(value)s” is not a number of places."), value=text) from None
-    if not 1 <= value <= 100_000:
-        raise BadArgument(N_("“%(value)s” is not a number of places."), value=text)
-    return value

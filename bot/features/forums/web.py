@@ -2,29 +2,23 @@
 `GET /forums/{id}.ics` (one event, for importing; a cancelled one is still served, marked
 STATUS:CANCELLED, so a calendar that imported it learns of the cancellation).
 
-The iCalendar text itself comes from `bot.features.forums.calendar`, which is pure; here the rows
-are loaded and the clock is read.
+The iCalendar text itself comes from `bot.features.forums.calendar`, which is pure; the
+events are read through `ForumService`, one session per request.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import ForumEvent
-from bot.deps import Deps
-from bot.features.forums.calendar import calendar_ics, event_filename
-from bot.web.pages import DEPS
+from bot.db import Database
+from bot.features.forums.calendar import event_filename
+from bot.features.forums.service import ForumService
 
 CONTENT_TYPE = "text/calendar; charset=utf-8"
 MAX_ID = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
-
-
-def _ics(deps: Deps, events: list[ForumEvent], now: datetime) -> bytes:
-    return calendar_ics(events, deps.config.network, server_name=deps.config.matrix.server_name,
-                        public_url=deps.config.web.public_url, now=now)
 
 
 def _response(body: bytes, filename: str | None = None) -> web.Response:
@@ -35,29 +29,31 @@ def _response(body: bytes, filename: str | None = None) -> web.Response:
     return response
 
 
-async def feed(request: web.Request) -> web.Response:
-    deps = request.app[DEPS]
-    now = deps.clock()
-    async with deps.db.session() as session:
-        events = list((await session.scalars(
-            select(ForumEvent).where(ForumEvent.starts_at > now,
-                                     ForumEvent.status == "scheduled")
-            .order_by(ForumEvent.starts_at, ForumEvent.id))).all())
-    return _response(_ics(deps, events, now))
+class CalendarRoutes:
+    """`forums` builds the service for a session (the feature's own factory)."""
 
+    def __init__(self, db: Database, forums: Callable[[AsyncSession], ForumService]) -> None:
+        self.db = db
+        self.forums = forums
 
-async def one_event(request: web.Request) -> web.Response:
-    deps = request.app[DEPS]
-    forum_id = int(request.match_info["id"])
-    if forum_id > MAX_ID:
-        raise web.HTTPNotFound(text="no such event")
-    async with deps.db.session() as session:
-        event = await session.get(ForumEvent, forum_id)
-    if event is None:
-        raise web.HTTPNotFound(text="no such event")
-    return _response(_ics(deps, [event], deps.clock()), event_filename(event))
+    async def feed(self, _request: web.Request) -> web.Response:
+        async with self.db.session() as session:
+            forums = self.forums(session)
+            body = forums.ics(await forums.upcoming(limit=None), linked=True)
+        return _response(body)
 
+    async def one_event(self, request: web.Request) -> web.Response:
+        forum_id = int(request.match_info["id"])
+        if forum_id > MAX_ID:
+            raise web.HTTPNotFound(text="no such event")
+        async with self.db.session() as session:
+            forums = self.forums(session)
+            event = await forums.find(forum_id)
+            if event is None:
+                raise web.HTTPNotFound(text="no such event")
+            body = forums.ics([event], linked=True)
+        return _response(body, event_filename(event))
 
-def setup(app: web.Application) -> None:
-    app.router.add_get("/calendar.ics", feed)
-    app.router.add_get(r"/forums/{id:\d{1,12}}.ics", one_event)
+    def setup(self, app: web.Application) -> None:
+        app.router.add_get("/calendar.ics", self.feed)
+        app.router.add_get(r"/forums/{id:\d{1,12}}.ics", self.one_event)

@@ -1,6 +1,17 @@
 """Matchmaking across borders: `!match` and `!find` over offers and needs, `!connect`
 rooms with an introduction, and rounds that pair those who opted in, with a "did you
-meet?" follow-up."""
+meet?" follow-up.
+
+    config.py       the `matchmaking:` section (when rounds run, follow-up, history)
+    matching.py     MatchingService (`ctx.services.matching`): suggestions and `!find`
+    connections.py  ConnectionService (`ctx.services.connections`): `!connect`, rooms,
+                    introductions, the record of who met whom
+    pairing.py      who meets whom in a round (pure)
+    rounds.py       RoundRunner (app-scoped: rounds, follow-ups, answers) and Rounds
+                    (`ctx.services.rounds`: taking part, figures, a round now)
+    jobs.py         the scheduled round
+    messages.py     how suggestions, introductions and the follow-up read
+"""
 
 from __future__ import annotations
 
@@ -13,16 +24,20 @@ from bot.features.matchmaking.config import MatchmakingConfig, parse_matchmaking
 from bot.features.matchmaking.connections import ConnectionService
 from bot.features.matchmaking.jobs import round_trigger, scheduled_round
 from bot.features.matchmaking.matching import MatchingService
-from bot.features.matchmaking.rounds import RoundRunner
+from bot.features.matchmaking.rounds import RoundRunner, Rounds
+from bot.features.profiles.config import TagsConfig
 
 
 def setup(wiring: Wiring) -> None:
     deps = wiring.deps
     config = deps.config.section(MatchmakingConfig)
-    runner = RoundRunner(deps)
-    wiring.service("matching", lambda session: MatchingService(session, deps))
+    canonical = deps.config.section(TagsConfig).canonical
+    runner = RoundRunner(deps, config, canonical)
+    network, prefix = deps.config.network, deps.config.command_prefix
+    wiring.service("matching",
+                   lambda session: MatchingService(session, network, prefix, canonical))
     wiring.service("connections", lambda session: ConnectionService(session, deps))
-    wiring.service("rounds", lambda _session: runner)
+    wiring.service("rounds", lambda session: Rounds(session, runner, deps.clock))
     wiring.listen(runner.on_event)
     wiring.on_start(runner.schedule_pending)
     trigger = round_trigger(config)

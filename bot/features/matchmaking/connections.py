@@ -4,29 +4,19 @@ them, a private room with an introduction, and the record of the connection."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Connection, Member, MemberTag
 from bot.deps import Deps
+from bot.errors import UserError
 from bot.events import Outgoing
-from bot.features.matchmaking.matching import spoken
-from bot.features.profiles.config import TagsConfig
-from bot.formatting import Rich, fill, pill
-from bot.i18n import N_, SUPPORTED_LANGUAGES, language_name
+from bot.features.matchmaking.matching import Fit, spoken
+from bot.features.matchmaking.messages import introduction
+from bot.i18n import N_, SUPPORTED_LANGUAGES
+from bot.members import MemberService
 from rooms.private import private_room
-
-
-@dataclass(frozen=True)
-class Fit:
-    """Why two members fit: what each offers that the other needs, and what they share."""
-
-    a_gives: tuple[str, ...]  # a offers, b needs
-    b_gives: tuple[str, ...]  # b offers, a needs
-    shared_languages: tuple[str, ...]
-    cross_border: bool
 
 
 def common_locale(members: Sequence[Member], default: str) -> str:
@@ -47,7 +37,30 @@ class ConnectionService:
     def __init__(self, session: AsyncSession, deps: Deps) -> None:
         self.session = session
         self.deps = deps
-        self.canonical = deps.config.section(TagsConfig).canonical
+        self.network = deps.config.network
+        self.members = MemberService(session, deps.clock)
+
+    async def connect(self, sender: str, target: str, note: str | None, key: str,
+                      txn_id: str) -> Member:
+        """`!connect`: check that `target` takes introductions, open a room for the two
+        (once per `key`, the command's event), introduce them there and record it.
+        Returns the member introduced."""
+        prefix = self.deps.config.command_prefix
+        if target == sender:
+            raise UserError(N_("That is you. Try %(match)s to find someone."),
+                            match=f"{prefix}match")
+        me = await self.members.get_or_create(sender)
+        other = await self.members.get(target)
+        if other is None:
+            raise UserError(N_("I have not met %(user)s yet, so I cannot introduce you."),
+                            user=target)
+        if not other.connect_ok:
+            raise UserError(N_("%(user)s is not taking introductions at the moment — sorry."),
+                            user=other.display_name or target)
+        room_id = await self.open_room([me, other], key)
+        await self.introduce(room_id, [me, other], note, txn_id)
+        self.record(me, other, room_id, note, "connect")
+        return other
 
     async def _tags(self, mxid: str) -> dict[str, set[str]]:
         rows = await self.session.execute(select(MemberTag.kind, MemberTag.canonical).where(
@@ -57,85 +70,37 @@ class ConnectionService:
             out[kind].add(tag)
         return out
 
-    def _country(self, member: Member) -> str | None:
-        spec = self.deps.config.network.location_by_key.get(member.location or "")
-        return spec.country if spec else None
+    def _cross_border(self, a: Member, b: Member) -> bool:
+        ca, cb = self.network.country(a.location), self.network.country(b.location)
+        return bool(ca and cb and ca != cb)
 
     async def fit(self, a: Member, b: Member) -> Fit:
         ta, tb = await self._tags(a.mxid), await self._tags(b.mxid)
-        ca, cb = self._country(a), self._country(b)
         return Fit(tuple(sorted(ta["offer"] & tb["need"])), tuple(sorted(tb["offer"] & ta["need"])),
-                   tuple(sorted(spoken(a) & spoken(b))), bool(ca and cb and ca != cb))
+                   tuple(sorted(spoken(a) & spoken(b))), self._cross_border(a, b))
 
-    def explain(self, a: Member, b: Member, fit: Fit, locale: str) -> list[tuple[str, str]]:
-        """Lines (text, html) saying why a and b fit, in `locale`."""
-        tr = self.deps.translator
-        lines: list[tuple[str, str]] = []
-        pa, pb = pill(a.mxid, a.display_name), pill(b.mxid, b.display_name)
-        if fit.a_gives:
-            lines.append(fill(tr.gettext(N_("%(giver)s offers %(tags)s, which %(taker)s needs."),
-                                         locale), giver=pa, taker=pb,
-                              tags=", ".join(fit.a_gives)))
-        if fit.b_gives:
-            lines.append(fill(tr.gettext(N_("%(giver)s offers %(tags)s, which %(taker)s needs."),
-                                         locale), giver=pb, taker=pa,
-                              tags=", ".join(fit.b_gives)))
-        places = [self._place(m, locale) for m in (a, b)]
-        if all(places):
-            lines.append(fill(tr.gettext(N_("From %(first)s and %(second)s."), locale),
-                              first=places[0], second=places[1]))
-        if fit.shared_languages:
-            names = ", ".join(language_name(c, locale) for c in fit.shared_languages)
-            lines.append(fill(tr.gettext(N_("You both read: %(languages)s."), locale),
-                              languages=names))
-        return lines
-
-    def _place(self, member: Member, locale: str) -> str | None:
-        spec = self.deps.config.network.location_by_key.get(member.location or "")
-        return f"{spec.name} ({spec.country})" if spec else None
-
-    async def open_room(self, members: Sequence[Member], alias_key: str, name: str) -> str:
-        """A private room for the members, created once per `alias_key`."""
+    async def open_room(self, members: Sequence[Member], alias_key: str) -> str:
+        """A private room for the members ("Ala & Udo"), created once per `alias_key`."""
+        name = " & ".join(m.display_name or m.mxid for m in members)
         return await private_room(self.deps.gateway, self.deps.config.matrix.server_name,
                                   "c", alias_key, name=name, invite=[m.mxid for m in members])
 
     async def introduce(self, room_id: str, members: Sequence[Member], note: str | None,
-                        txn_id: str) -> tuple[str, str]:
-        """Post the introduction in the new room; returns the locale used."""
+                        txn_id: str) -> None:
+        """Post the introduction in the new room, in a language they all read."""
         locale = common_locale(members, self.deps.config.default_language)
-        tr = self.deps.translator
-        title_t, title_h = fill(tr.gettext(N_("Meet each other: %(names)s!"), locale),
-                                names=_names(members))
-        parts = [(title_t, title_h)]
-        for i, a in enumerate(members):
-            for b in members[i + 1:]:
-                parts += self.explain(a, b, await self.fit(a, b), locale)
-        if note:
-            parts.append(fill(tr.gettext(N_("A note from %(who)s: %(note)s"), locale),
-                              who=pill(members[0].mxid, members[0].display_name), note=note))
-        parts.append(fill(tr.gettext(N_("Say hello and find a time to talk. When you start "
-                                        "working together, record it with %(collab)s."),
-                                     locale),
-                          collab=f"{self.deps.config.command_prefix}collab add"))
-        text = "\n".join(t for t, _ in parts)
-        html = "<br>".join(h for _, h in parts)
+        fits = [(a, b, await self.fit(a, b))
+                for i, a in enumerate(members) for b in members[i + 1:]]
+        text, html = introduction(self.deps.translator.bind(locale), members, fits, note,
+                                  self.network, self.deps.config.command_prefix)
         await self.deps.gateway.send(Outgoing(room_id, text, html,
                                               mentions=tuple(m.mxid for m in members),
                                               txn_id=txn_id))
-        return locale
 
     def record(self, a: Member, b: Member, room_id: str | None, note: str | None,
                origin: str, round_id: int | None = None) -> Connection:
-        ca, cb = self._country(a), self._country(b)
         connection = Connection(a=a.mxid, b=b.mxid, room_id=room_id, note=note, origin=origin,
-                                round_id=round_id, cross_border=bool(ca and cb and ca != cb),
+                                round_id=round_id, cross_border=self._cross_border(a, b),
                                 created_at=self.deps.clock())
         self.session.add(connection)
         return connection
-
-
-def _names(members: Sequence[Member]) -> Rich:
-    pills = [pill(m.mxid, m.display_name) for m in members]
-    return Rich(" & ".join(p.text for p in pills), " &amp; ".join(p.html for p in pills))
-
-

@@ -10,16 +10,18 @@ ranked among the fits; candidates without one come last, with a warning.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import CollaborationMember, Member, MemberTag
-from bot.deps import Deps
 from bot.errors import UserError
-from bot.features.profiles.config import TagsConfig
+from bot.features.profiles.service import normalise_tag, stored_languages
 from bot.i18n import N_
+from rooms.topology import NetworkConfig
 
 MUTUAL_WEIGHT = 1000
 TAG_WEIGHT = 10
@@ -30,7 +32,7 @@ OVERFETCH = 3  # candidates fetched per place, so a language re-rank has enough 
 
 def spoken(member: Member) -> set[str]:
     """The languages a member reads: those they listed, else their chosen UI language."""
-    listed = {c for c in (member.languages or "").split(",") if c}
+    listed = set(stored_languages(member.languages))
     return listed or ({member.language} if member.language else set())
 
 
@@ -50,20 +52,38 @@ class Suggestion:
         return bool(self.gives and self.takes)
 
 
+@dataclass(frozen=True)
+class Fit:
+    """Why two members fit: what each offers that the other needs, and what they share."""
+
+    a_gives: tuple[str, ...]  # a offers, b needs
+    b_gives: tuple[str, ...]  # b offers, a needs
+    shared_languages: tuple[str, ...]
+    cross_border: bool
+
+
+@dataclass(frozen=True)
+class Offered:
+    """Who offers a tag (as normalised), by location key (None: no location)."""
+
+    tag: str
+    by_location: dict[str | None, list[Member]]
+
+
 class MatchingService:
-    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+    def __init__(self, session: AsyncSession, network: NetworkConfig, prefix: str,
+                 canonical: Callable[[str], str]) -> None:
+        """`canonical` maps a tag to the one matching compares (tag synonyms); `prefix` is
+        the command prefix, for the hint to fill in a profile first."""
         self.session = session
-        self.deps = deps
-        self.network = deps.config.network
+        self.network = network
+        self.prefix = prefix
+        self.canonical = canonical
 
     async def _tags(self, mxid: str, kind: str) -> list[str]:
         rows = await self.session.scalars(select(MemberTag.canonical).where(
             MemberTag.mxid == mxid, MemberTag.kind == kind))
         return sorted(set(rows))
-
-    def _country(self, location: str | None) -> str | None:
-        spec = self.network.location_by_key.get(location or "")
-        return spec.country if spec else None
 
     async def suggest(self, mxid: str, limit: int) -> list[Suggestion]:
         me = await self.session.get(Member, mxid)
@@ -71,9 +91,9 @@ class MatchingService:
         offers = await self._tags(mxid, "offer")
         if me is None or not (needs or offers):
             raise UserError(N_("Tell me first what you offer and what you need, with %(offer)s "
-                               "and %(need)s."), offer=f"{self.deps.config.command_prefix}offer",
-                            need=f"{self.deps.config.command_prefix}need")
-        my_country = self._country(me.location)
+                               "and %(need)s."), offer=f"{self.prefix}offer",
+                            need=f"{self.prefix}need")
+        my_country = self.network.country(me.location)
         other_country = [k for k, s in self.network.location_by_key.items()
                          if my_country and s.country != my_country]
         t = MemberTag
@@ -82,7 +102,7 @@ class MatchingService:
         gives = func.sum(case((gives_when, 1), else_=0))
         takes = func.sum(case((takes_when, 1), else_=0))
         location = func.max(t.location)
-        bonus = literal(0)
+        bonus: ColumnElement[Any] = literal(0)
         if me.location:
             bonus = (case((location.in_(other_country or [""]), OTHER_COUNTRY_BONUS), else_=0)
                      + case((and_(location.is_not(None), location != me.location),
@@ -109,8 +129,8 @@ class MatchingService:
             fetch *= 4  # many of the best opted out: look further down
         return await self._explain(me, rows[:wanted], needs, offers, limit)
 
-    async def _explain(self, me: Member, rows: list, needs: list[str], offers: list[str],
-                       limit: int) -> list[Suggestion]:
+    async def _explain(self, me: Member, rows: Sequence[tuple[Member, int]], needs: list[str],
+                       offers: list[str], limit: int) -> list[Suggestion]:
         ids = [m.mxid for m, _ in rows]
         met: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
         if ids:
@@ -121,10 +141,10 @@ class MatchingService:
                 if (kind == "offer" and tag in needs) or (kind == "need" and tag in offers):
                     met[who][kind].add(tag)
         mine = spoken(me)
-        my_country = self._country(me.location)
+        my_country = self.network.country(me.location)
         out = []
         for member, points in rows:
-            country = self._country(member.location)
+            country = self.network.country(member.location)
             out.append(Suggestion(
                 mxid=member.mxid, display_name=member.display_name,
                 gives=tuple(sorted(met[member.mxid]["offer"])),
@@ -138,14 +158,17 @@ class MatchingService:
         out.sort(key=lambda s: (not s.shared_languages and bool(mine), -s.score, s.mxid))
         return out[:limit]
 
-    async def find(self, tag: str) -> dict[str | None, list[Member]]:
-        """Who offers `tag` (after synonyms), grouped by location key."""
-        canonical = self.deps.config.section(TagsConfig).canonical(tag)
+    async def find(self, text: str) -> Offered:
+        """Who offers the tag typed (after synonyms), grouped by location key; a
+        `UserError` when nobody does."""
+        tag = normalise_tag(text)
         members = (await self.session.scalars(
             select(Member).join(MemberTag, MemberTag.mxid == Member.mxid)
-            .where(MemberTag.kind == "offer", MemberTag.canonical == canonical)
+            .where(MemberTag.kind == "offer", MemberTag.canonical == self.canonical(tag))
             .order_by(Member.location, Member.display_name, Member.mxid))).all()
+        if not members:
+            raise UserError(N_("Nobody offers “%(tag)s” yet."), tag=tag)
         grouped: dict[str | None, list[Member]] = defaultdict(list)
         for member in dict.fromkeys(members):
             grouped[member.location].append(member)
-        return grouped
+        return Offered(tag, dict(grouped))

@@ -10,10 +10,12 @@ group's id.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import MatchRound, Member, MemberTag, RoomMembership, RoundAnswer, RoundGroup
 from bot.deps import Deps
@@ -21,14 +23,12 @@ from bot.errors import GatewayError
 from bot.events import Outgoing, Reaction, RoomEvent
 from bot.features.matchmaking.config import MatchmakingConfig
 from bot.features.matchmaking.connections import ConnectionService, common_locale
+from bot.features.matchmaking.messages import NO, YES, did_you_meet
 from bot.features.matchmaking.pairing import Participant, is_cross_border, make_groups, pairs_of
-from bot.features.profiles.config import TagsConfig
-from bot.formatting import fill
-from bot.i18n import N_
+from bot.members import MemberService
 from rooms.network import NetworkRooms
 
 log = logging.getLogger(__name__)
-YES, NO = "✅", "❌"
 YES_KEYS = frozenset({"✅", "✔", "👍", "☑"})  # compared without emoji variation selectors
 NO_KEYS = frozenset({"❌", "✖", "👎", "❎"})
 
@@ -53,29 +53,36 @@ class RoundStats:
 
 
 class RoundRunner:
-    """Runs rounds in short transactions of its own (never inside a command's)."""
+    """Runs rounds in short transactions of its own (never inside a command's); one for the
+    bot's lifetime, made in the feature's `setup`."""
 
-    def __init__(self, deps: Deps) -> None:
+    def __init__(self, deps: Deps, config: MatchmakingConfig,
+                 canonical: Callable[[str], str]) -> None:
+        """`canonical` maps a tag to the one matching compares (tag synonyms)."""
         self.deps = deps
+        self.config = config
+        self.canonical = canonical
+        self.network = deps.config.network
 
-    async def participants(self, session, scope: str | None) -> list[Member]:  # noqa: ANN001
+    async def participants(self, session: AsyncSession, scope: str | None) -> list[Member]:
+        """Who opted in (and takes introductions): everyone, or those of one location
+        ("location:szczecin"), or of one topic ("topic:design": its room's members and
+        whoever has one of its tags)."""
         query = select(Member).where(Member.rounds.is_(True), Member.connect_ok.is_(True))
         if scope and scope.startswith("location:"):
             query = query.where(Member.location == scope.split(":", 1)[1])
         elif scope and scope.startswith("topic:"):
-            spec = next((t for t in self.deps.config.network.topics
-                         if t.key == scope.split(":", 1)[1]), None)
-            room_id = await NetworkRooms(session, self.deps.config.network).room_id(spec) \
-                if spec else None
+            spec = self.network.room_by_key(scope.split(":", 1)[1])
+            room_id = await NetworkRooms(session, self.network).room_id(spec) if spec else None
             in_room = select(RoomMembership.mxid).where(RoomMembership.room_id == room_id,
                                                         RoomMembership.until.is_(None))
             tagged = select(MemberTag.mxid).where(MemberTag.canonical.in_(
-                [self.deps.config.section(TagsConfig).canonical(t) for t in (spec.tags if spec else ())]))
+                [self.canonical(t) for t in (spec.tags if spec else ())]))
             query = query.where(Member.mxid.in_(in_room) | Member.mxid.in_(tagged))
         return list((await session.scalars(query.order_by(Member.mxid))).all())
 
-    async def recent_pairs(self, session) -> set[frozenset[str]]:  # noqa: ANN001
-        keep = self.deps.config.section(MatchmakingConfig).history_rounds
+    async def recent_pairs(self, session: AsyncSession) -> set[frozenset[str]]:
+        keep = self.config.history_rounds
         if keep == 0:
             return set()
         recent = select(MatchRound.id).order_by(MatchRound.started_at.desc()).limit(keep)
@@ -88,7 +95,6 @@ class RoundRunner:
         """Create (or find, for the same key) a round and its groups; then open the rooms.
         Returns (round id, people) or None when fewer than two take part."""
         deps = self.deps
-        network = deps.config.network
         async with deps.db.session() as session:
             existing = await session.scalar(select(MatchRound).where(
                 MatchRound.scheduled_for == key))
@@ -96,15 +102,12 @@ class RoundRunner:
                 people = await self.participants(session, scope)
                 if len(people) < 2:
                     return None
-                countries = {m.mxid: (network.location_by_key[m.location].country
-                                      if m.location in network.location_by_key else None)
-                             for m in people}
+                countries = {m.mxid: self.network.country(m.location) for m in people}
                 recent = await self.recent_pairs(session)
                 now = deps.clock()
                 existing = MatchRound(scope=scope, started_at=now, started_by=started_by,
                                       scheduled_for=key, followed_up=False,
-                                      followup_at=now + timedelta(
-                                          days=deps.config.section(MatchmakingConfig).followup_days))
+                                      followup_at=now + timedelta(days=self.config.followup_days))
                 session.add(existing)
                 await session.flush()
                 groups = make_groups([Participant(m.mxid, countries[m.mxid], m.location)
@@ -113,9 +116,9 @@ class RoundRunner:
                                            cross_border=is_cross_border(g, countries))
                                 for g in groups)
             round_id, followup_at = existing.id, existing.followup_at
-        people = await self.open_rooms(round_id)
+        paired = await self.open_rooms(round_id)
         self.schedule_follow_up(round_id, followup_at)
-        return round_id, people
+        return round_id, paired
 
     async def open_rooms(self, round_id: int) -> int:
         """Give every group of the round its room and introduction (skipping done ones)."""
@@ -132,13 +135,10 @@ class RoundRunner:
 
     async def _open(self, group_id: int, round_id: int) -> None:
         async with self.deps.db.session() as session:
-            group = await session.get(RoundGroup, group_id)
-            mxids = group.members.split()
-            members = [await session.get(Member, m) for m in mxids]
+            group = await session.get_one(RoundGroup, group_id)
+            members = [await session.get_one(Member, m) for m in group.members.split()]
             service = ConnectionService(session, self.deps)
-            names = " & ".join(m.display_name or m.mxid for m in members)
-            room_id = await service.open_room(members, f"round:{round_id}:{group.members}",
-                                              names)
+            room_id = await service.open_room(members, f"round:{round_id}:{group.members}")
             await service.introduce(room_id, members, None, f"sbcc.round.{group_id}.intro")
             group.room_id = room_id
             for i, a in enumerate(members):
@@ -187,17 +187,16 @@ class RoundRunner:
     async def _ask(self, group_id: int) -> None:
         deps = self.deps
         async with deps.db.session() as session:
-            group = await session.get(RoundGroup, group_id)
-            members = [await session.get(Member, m) for m in group.members.split()]
-            locale = common_locale(members, deps.config.default_language)
-            text, html = fill(deps.translator.gettext(
-                N_("A week ago you were introduced here. Did you meet? React with %(yes)s or "
-                   "%(no)s."), locale), yes=YES, no=NO)
+            group = await session.get_one(RoundGroup, group_id)
+            room_id = group.room_id
+            assert room_id is not None  # only groups with a room are asked
+            members = [await session.get_one(Member, m) for m in group.members.split()]
+            tr = deps.translator.bind(common_locale(members, deps.config.default_language))
+            text, html = did_you_meet(tr)
             event_id = await deps.gateway.send(Outgoing(
-                group.room_id, text, html, mentions=tuple(m.mxid for m in members),
+                room_id, text, html, mentions=tuple(m.mxid for m in members),
                 txn_id=f"sbcc.round.{group_id}.ask"))
             group.question_event_id = event_id
-            room_id = group.room_id
         # recorded first, so an answer given the moment the question appears is understood;
         # the two prompts after (a resend folds into the first by its transaction id)
         for key, suffix in ((YES, "yes"), (NO, "no")):
@@ -227,7 +226,7 @@ class RoundRunner:
                  group.id)
 
 
-async def round_stats(session) -> RoundStats:  # noqa: ANN001
+async def round_stats(session: AsyncSession) -> RoundStats:
     rounds = await session.scalar(select(func.count()).select_from(MatchRound)) or 0
     groups = await session.scalar(select(func.count()).select_from(RoundGroup)) or 0
     cross = await session.scalar(select(func.count()).select_from(RoundGroup).where(
@@ -236,3 +235,32 @@ async def round_stats(session) -> RoundStats:  # noqa: ANN001
     met = await session.scalar(select(func.count(func.distinct(RoundAnswer.group_id))).where(
         RoundAnswer.met.is_(True)))
     return RoundStats(rounds, groups, answered or 0, met or 0, cross)
+
+
+class Rounds:
+    """`ctx.services.rounds`: who takes part, how the rounds went, and a round started now
+    (by the app-scoped runner, in transactions of its own)."""
+
+    def __init__(self, session: AsyncSession, runner: RoundRunner,
+                 clock: Callable[[], datetime]) -> None:
+        self.session = session
+        self.runner = runner
+        self.members = MemberService(session, clock)
+
+    async def takes_part(self, mxid: str) -> bool:
+        member = await self.members.get(mxid)
+        return bool(member and member.rounds)
+
+    async def take_part(self, mxid: str, on: bool) -> bool:
+        member = await self.members.get_or_create(mxid)
+        member.rounds = on
+        return on
+
+    async def stats(self) -> RoundStats:
+        return await round_stats(self.session)
+
+    async def start(self, key: str, scope: str | None, started_by: str
+                    ) -> tuple[int, int] | None:
+        """A round now, for everyone who opted in or one scope ("location:x", "topic:x"):
+        (round id, people paired), or None when fewer than two take part."""
+        return await self.runner.start(key, scope, started_by)

@@ -1,7 +1,15 @@
 """Profiles and introductions: what members say about themselves (organisation, location,
-offers and needs as tags, languages, timezone, bio) and the cards that introduce them."""
+offers and needs as tags, languages, timezone, bio) and the cards that introduce them.
+
+    config.py         the `tags:` section (synonyms across languages)
+    service.py        ProfileService (`ctx.services.profiles`) and the pure parsers
+    introductions.py  Introductions (`ctx.services.introductions`): `!intro` and its cards
+    messages.py       the profile card
+"""
 
 from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SectionSpec
 from bot.feature import Feature, Wiring
@@ -13,8 +21,13 @@ from bot.features.profiles.service import ProfileService
 def setup(wiring: Wiring) -> None:
     deps = wiring.deps
     canonical = deps.config.section(TagsConfig).canonical
-    wiring.service("profiles", lambda session: ProfileService(session, deps.clock, canonical))
-    wiring.service("introductions", lambda session: Introductions(session, deps))
+
+    def profiles(session: AsyncSession) -> ProfileService:
+        return ProfileService(session, deps.clock, canonical)
+
+    wiring.service("profiles", profiles)
+    wiring.service("introductions",
+                   lambda session: Introductions(session, deps, profiles(session)))
 
 
 FEATURE = Feature("profiles", setup, config=(SectionSpec("tags", parse_synonyms),))

@@ -3,24 +3,28 @@ room whose tags meet theirs — at most one card per room per day (a repeat edit
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import IntroCard
 from bot.deps import Deps
-from bot.features.profiles.service import Profile, profile_card
-from bot.formatting import escape
-from bot.i18n import N_
+from bot.features.profiles.messages import introduction_card
+from bot.features.profiles.service import Profile, ProfileService
 from rooms.network import KnownRoom, NetworkRooms
-from rooms.settings import RoomSettingsService
 
 EDIT_WINDOW = timedelta(days=1)
-Send = Callable[..., Awaitable[str]]
+
+
+class Send(Protocol):
+    """How cards go out: `Context.send`, so a redelivered command resends nothing new."""
+
+    async def __call__(self, room_id: str, text: str, html: str | None = None, *,
+                       mentions: tuple[str, ...] = (), replaces: str | None = None) -> str: ...
 
 
 def tags_meet(member_tags: Iterable[str], room_tags: Iterable[str]) -> set[str]:
@@ -42,14 +46,25 @@ class Posted:
 
 
 class Introductions:
-    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+    def __init__(self, session: AsyncSession, deps: Deps, profiles: ProfileService) -> None:
         self.session = session
         self.deps = deps
+        self.profiles = profiles
+        self.network = deps.config.network
+
+    async def introduce(self, mxid: str, bio: str, send: Send) -> list[Posted]:
+        """`!intro`: save the bio, then post (or, within a day, edit) the member's card in
+        every room that fits them. No room yet is not an error: the bio is kept."""
+        await self.profiles.set_bio(mxid, bio)
+        profile = await self.profiles.get(mxid)
+        assert profile is not None  # set_bio made the member
+        return await self.post(profile, send)
 
     async def targets(self, profile: Profile) -> list[KnownRoom]:
+        """The member's location room and each topic room whose tags meet theirs."""
         tags = [*profile.offers, *profile.needs]
         out = []
-        for room in await NetworkRooms(self.session, self.deps.config.network).known():
+        for room in await NetworkRooms(self.session, self.network).known():
             spec = room.spec
             if spec.kind == "location" and spec.key == profile.member.location:
                 out.append(room)
@@ -57,26 +72,16 @@ class Introductions:
                 out.append(room)
         return out
 
-    def card(self, profile: Profile, locale: str) -> tuple[str, str]:
-        tr = self.deps.translator
-
-        def translate(msgid: str, **params: Any) -> str:
-            return tr.gettext(msgid, locale, **params)
-
-        text, html = profile_card(profile.member, profile.offers, profile.needs, translate,
-                                  locale, self.deps.config.network,
-                                  prefix=self.deps.config.command_prefix)
-        title = tr.gettext(N_("👋 Introducing a member of the network"), locale)
-        return f"{title}\n{text}", f"<b>{escape(title)}</b><br>{html}"
-
     async def post(self, profile: Profile, send: Send) -> list[Posted]:
-        """Post (or, within a day, edit) the card in every target room."""
+        """Post (or, within a day, edit) the card in every target room, in its language."""
         now = self.deps.clock()
         mxid = profile.member.mxid
+        locales = self.deps.locales(self.session)
         posted = []
         for room in await self.targets(profile):
-            language = await RoomSettingsService(self.session).language(room.room_id)
-            text, html = self.card(profile, language or self.deps.config.default_language)
+            tr = self.deps.translator.bind(await locales.room(room.room_id))
+            text, html = introduction_card(profile, tr, self.network,
+                                           self.deps.config.command_prefix)
             recent = await self.session.scalar(
                 select(IntroCard).where(IntroCard.mxid == mxid,
                                         IntroCard.room_id == room.room_id,

@@ -1,5 +1,5 @@
 """Profiles: organisation, location, spoken languages, timezone, bio, and what a member
-offers and needs (normalised tags), plus the card that shows them.
+offers and needs (normalised tags). How a profile reads (its card) is in `messages`.
 
 The parsing functions are pure and raise `BadArgument` with a message naming the bad
 piece; `ProfileService` validates everything before it changes a row, so a rejected
@@ -23,14 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Member, MemberTag
 from bot.errors import BadArgument, UsageError, UserError
-from bot.formatting import escape, mention_link, text_to_html
 from bot.i18n import N_
 from bot.members import MemberService
 
 if TYPE_CHECKING:
-    from rooms.topology import NetworkConfig, RoomSpec
-
-Translate = Callable[..., str]
+    from rooms.topology import RoomSpec
 
 KINDS = ("offer", "need")
 MAX_TAGS_PER_KIND = 20
@@ -164,8 +161,26 @@ def language_names(codes: Iterable[str], locale: str) -> list[str]:
     return [names.get(code) or code for code in codes]
 
 
-def split_languages(stored: str | None) -> list[str]:
+def stored_languages(stored: str | None) -> list[str]:
+    """The codes of a member's stored spoken languages ("pl,en" → pl, en)."""
     return [code for code in (stored or "").split(",") if code]
+
+
+def removal_tags(text: str) -> list[str]:
+    """The tags to remove, as typed and separated like `parse_tags`: normalised where they
+    can be, else kept as typed (they cannot be in the list, and are reported as not there);
+    duplicates dropped."""
+    wanted: list[str] = []
+    for part in TAG_SEPARATORS.split(text):
+        if not part.strip():
+            continue
+        try:
+            tag = normalise_tag(part)
+        except BadArgument:
+            tag = " ".join(part.split())[:_SHOWN]  # cannot be stored; reported as not there
+        if tag not in wanted:
+            wanted.append(tag)
+    return wanted
 
 
 # -- the service -----------------------------------------------------------------------
@@ -178,23 +193,20 @@ class Profile:
     needs: list[str]
 
 
+@dataclass(frozen=True)
+class TagChange:
+    """What `!offer`/`!need` changed: the tags added (or removed), those already there (or
+    not there), and how many the list holds now."""
+
+    changed: list[str]
+    unchanged: list[str]
+    total: int
+
+
 def _kind(kind: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"tag kind must be one of {KINDS}, not {kind!r}")
     return kind
-
-
-def find_location(network: NetworkConfig, value: str) -> RoomSpec:
-    """A configured location by key or by name, in any case."""
-    wanted = value.strip().casefold()
-    for spec in network.locations:
-        if wanted in (spec.key.casefold(), spec.name.casefold()):
-            return spec
-    if not network.locations:
-        raise UserError(N_("This network has no locations configured yet."))
-    raise BadArgument(N_("“%(value)s” is not one of our locations. Choose one of: "
-                         "%(choices)s."), value=_shown(value),
-                      choices=", ".join(spec.key for spec in network.locations))
 
 
 class ProfileService:
@@ -213,6 +225,17 @@ class ProfileService:
             return None
         return Profile(member, await self.tags(mxid, "offer"), await self.tags(mxid, "need"))
 
+    async def find(self, mxid: str) -> Profile:
+        """Someone's profile, named as typed (a server may be written in capitals); a
+        `UserError` when the bot has never met them."""
+        found = await self.get(mxid)
+        if found is None and mxid.lower() != mxid:
+            found = await self.get(mxid.lower())
+        if found is None:
+            raise UserError(N_("I have not met %(user)s yet, so I know nothing about them."),
+                            user=mxid)
+        return found
+
     async def set_organisation(self, mxid: str, text: str) -> str:
         value = clean_line(text)
         if not value:
@@ -225,8 +248,8 @@ class ProfileService:
         member.organisation = value
         return value
 
-    async def set_location(self, mxid: str, key: str, network: NetworkConfig) -> RoomSpec:
-        spec = find_location(network, key)
+    async def set_location(self, mxid: str, spec: RoomSpec) -> RoomSpec:
+        """Move the member to a configured location (found with `network.find_location`)."""
         member = await self.members.get_or_create(mxid)
         await self.members.set_location(member, spec.key)
         return spec
@@ -254,6 +277,12 @@ class ProfileService:
         member = await self.members.get_or_create(mxid)
         member.bio = value
         return value
+
+    async def set_connect(self, mxid: str, on: bool) -> bool:
+        """Whether others may open an introduction with the member and see them in matches."""
+        member = await self.members.get_or_create(mxid)
+        member.connect_ok = on
+        return on
 
     async def tags(self, mxid: str, kind: str) -> list[str]:
         """The member's tags of one kind, sorted (the same on every database)."""
@@ -284,6 +313,20 @@ class ProfileService:
         await self.session.flush()
         return added, already
 
+    async def add(self, mxid: str, kind: str, text: str) -> TagChange:
+        """`!offer`/`!need` with tags: the tags typed (see `parse_tags`) added at once, or
+        none of them (a bad tag or too many rejects the whole list)."""
+        added, already = await self.add_tags(mxid, kind, parse_tags(text))
+        return TagChange(added, already, len(await self.tags(mxid, kind)))
+
+    async def remove(self, mxid: str, kind: str, tags: Sequence[str]) -> TagChange:
+        """Remove tags (as typed); those not in the list come back as `unchanged`."""
+        removed: list[str] = []
+        missing: list[str] = []
+        for tag in tags:
+            (removed if await self.remove_tag(mxid, kind, tag) else missing).append(tag)
+        return TagChange(removed, missing, len(await self.tags(mxid, kind)))
+
     async def remove_tag(self, mxid: str, kind: str, tag: str) -> bool:
         """Remove one tag (given as typed); False when it was not there."""
         try:
@@ -293,61 +336,3 @@ class ProfileService:
         result = await self.session.execute(delete(MemberTag).where(
             MemberTag.mxid == mxid, MemberTag.kind == _kind(kind), MemberTag.tag == tag))
         return bool(getattr(result, "rowcount", 0))
-
-
-# -- the card --------------------------------------------------------------------------
-
-
-def profile_card(member: Member, offers: Sequence[str], needs: Sequence[str],
-                 translate: Translate, locale: str, network: NetworkConfig, *,
-                 own: bool = False, prefix: str = "!") -> tuple[str, str]:
-    """The plain text and the HTML of a member's card. Empty fields are left out; an empty
-    profile gets a hint (how to fill it in when `own`)."""
-    name = member.display_name or member.mxid
-    head_text = f"{name} ({member.mxid})" if member.display_name else member.mxid
-    lines: list[tuple[str, str]] = []  # (label, value) in plain text
-
-    if member.organisation:
-        lines.append((translate(N_("Organisation:")), member.organisation))
-    if member.location:
-        lines.append((translate(N_("Location:")),
-                      location_label(member.location, network, locale)))
-    if offers:
-        lines.append((translate(N_("Offers:")), ", ".join(offers)))
-    if needs:
-        lines.append((translate(N_("Needs:")), ", ".join(needs)))
-    spoken = split_languages(member.languages)
-    if spoken:
-        lines.append((translate(N_("Languages:")), ", ".join(language_names(spoken, locale))))
-    if member.timezone:
-        lines.append((translate(N_("Timezone:")), member.timezone))
-
-    text = [head_text]
-    html = [mention_link(member.mxid, name)]
-    for label, value in lines:
-        text.append(f"{label} {value}")
-        html.append(f"<b>{escape(label)}</b> {escape(value)}")
-    if member.bio:
-        text.append(member.bio)
-        html.append(f"<i>{text_to_html(member.bio)}</i>")
-    if not lines and not member.bio:
-        if own:
-            hint = translate(N_("Your profile is empty. Tell the network about you, for "
-                                "example: %(examples)s"),
-                             examples=f"{prefix}set org …, {prefix}set location …, "
-                                      f"{prefix}offer …, {prefix}need …")
-        else:
-            hint = translate(N_("No profile details yet."))
-        text.append(hint)
-        html.append(f"<i>{escape(hint)}</i>")
-    return "\n".join(text), "<br>".join(html)
-
-
-def location_label(key: str, network: NetworkConfig, locale: str) -> str:
-    """The location's name and its country in `locale` ("Szczecin, Polska"); the bare key
-    when the location is no longer configured."""
-    spec = network.location_by_key.get(key)
-    if spec is None:
-        return key
-    country = Locale.parse(locale).territories.get(spec.country) if spec.country else None
-    return f"{spec.name}, {country}" if country else spec.name

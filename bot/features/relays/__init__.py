@@ -4,12 +4,14 @@ concerns (or every location room), and multilingual `!announce` to all of them."
 from __future__ import annotations
 
 from bot.feature import Feature, Wiring
+from bot.features.profiles.config import TagsConfig
 from bot.features.relays.service import Relays
 
 
 def setup(wiring: Wiring) -> None:
     deps = wiring.deps
-    wiring.service("relays", lambda session: Relays(session, deps))
+    tags = deps.config.section(TagsConfig)  # a share finds its topic rooms by tag
+    wiring.service("relays", lambda session: Relays(session, deps, tags))
 
 
 FEATURE = Feature("relays", setup)

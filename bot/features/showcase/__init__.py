@@ -1,16 +1,23 @@
 """The public showcase and consent to it: members who opted in (`!consent showcase on`)
-and collaborations whose every member did, as a page, JSON and an Atom feed."""
+and collaborations whose every member did, as a page, JSON and an Atom feed.
+
+- `consent.py`: `ConsentService` (`ctx.services.consent`), what a member allows;
+- `service.py`: `ShowcaseService`, what the showcase shows (read only);
+- `web.py`: `GET /showcase`, `/showcase.json`, `/showcase.atom`;
+- `commands/consent.py`: `!consent [showcase on|off]`.
+"""
 
 from __future__ import annotations
 
 from bot.feature import Feature, Wiring
 from bot.features.showcase import web
-from bot.features.showcase.service import ShowcaseService
+from bot.features.showcase.consent import ConsentService
+from bot.members import MemberService
 
 
 def setup(wiring: Wiring) -> None:
-    deps = wiring.deps
-    wiring.service("showcase", lambda session: ShowcaseService(session, deps))
+    clock = wiring.deps.clock
+    wiring.service("consent", lambda session: ConsentService(MemberService(session, clock)))
     wiring.routes(web.setup, templates=__name__)
 
 

@@ -20,30 +20,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Collaboration, CollaborationMember, Member, MemberTag
 from bot.features.collaborations.service import Page
-from bot.i18n import N_
-
-if TYPE_CHECKING:
-    from bot.deps import Deps
 
 MEMBERS_PER_PAGE = 200
 COLLABORATIONS_PER_PAGE = 100
 FEED_SIZE = 50
 MAX_PAGE = 10_000
-
-STATUS_LABELS = {
-    "planned": N_("planned"),
-    "active": N_("active"),
-    "done": N_("done"),
-    "dropped": N_("dropped"),
-}
-
 
 def public_name(mxid: str, display_name: str | None) -> str:
     """How the showcase names a member: the display name, else the Matrix ID's localpart."""
@@ -91,9 +78,10 @@ def _all_members_consented() -> ColumnElement[bool]:
 
 
 class ShowcaseService:
-    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+    """What the public showcase shows (read only; consent is `ConsentService`'s)."""
+
+    def __init__(self, session: AsyncSession) -> None:
         self.session = session
-        self.deps = deps
 
     async def members(self, page: int = 1,
                       per_page: int | None = None) -> Page[ShowcaseMember]:

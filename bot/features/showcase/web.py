@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,20 +18,20 @@ from aiohttp import web
 from babel.dates import format_date
 
 from bot.deps import Deps
+from bot.features.collaborations.messages import status_label
 from bot.features.collaborations.service import Page
-from bot.features.profiles.service import location_label
 from bot.features.showcase.service import (
     COLLABORATIONS_PER_PAGE,
     MAX_PAGE,
     MEMBERS_PER_PAGE,
-    STATUS_LABELS,
     ShowcaseCollaboration,
     ShowcaseMember,
     ShowcasePerson,
     ShowcaseService,
 )
-from bot.i18n import N_
-from bot.web.pages import DEPS, locale_of, render
+from bot.i18n import N_, BoundTranslator
+from bot.web.pages import DEPS, render, translator_of
+from rooms.topology import NetworkConfig
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CACHE_CONTROL = "public, max-age=300"
@@ -96,26 +95,16 @@ def _iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def _translator(deps: Deps, locale: str) -> Callable[..., str]:
-    def translate(msgid: str, **params: Any) -> str:
-        return deps.translator.gettext(msgid, locale, **params)
-
-    return translate
-
-
-def _where(deps: Deps, key: str | None, locale: str) -> str | None:
-    return location_label(key, deps.config.network, locale) if key else None
-
-
-def _person_line(deps: Deps, person: ShowcasePerson, locale: str) -> str:
-    where = _where(deps, person.location, locale)
-    return f"{person.name} ({where})" if where else person.name
+def _person_line(network: NetworkConfig, person: ShowcasePerson, locale: str) -> str:
+    if not person.location:
+        return person.name
+    return f"{person.name} ({network.place(person.location, locale)})"
 
 
 async def _load(deps: Deps, page: int
                 ) -> tuple[Page[ShowcaseMember], Page[ShowcaseCollaboration]]:
     async with deps.db.session() as session:
-        service = ShowcaseService(session, deps)
+        service = ShowcaseService(session)
         return await service.members(page), await service.collaborations(page)
 
 
@@ -124,21 +113,22 @@ async def _load(deps: Deps, page: int
 
 async def showcase_page(request: web.Request) -> web.StreamResponse:
     deps = request.app[DEPS]
-    locale = locale_of(request)
-    t = _translator(deps, locale)
+    network = deps.config.network
+    tr = translator_of(request)
     page = _page_number(request)
     members, collaborations = await _load(deps, page)
 
     def member_view(m: ShowcaseMember) -> dict[str, Any]:
         return {"name": m.name, "organisation": m.organisation,
-                "location": _where(deps, m.location, locale), "offers": m.offers}
+                "location": network.place(m.location, tr.locale) if m.location else None,
+                "offers": m.offers}
 
     def collaboration_view(c: ShowcaseCollaboration) -> dict[str, Any]:
         return {"id": c.id, "title": c.title,
-                "status": t(STATUS_LABELS.get(c.status, c.status)),
+                "status": status_label(tr, c.status),
                 "iso": _iso(c.created_at),
-                "date": format_date(c.created_at, format="long", locale=locale),
-                "members": [_person_line(deps, p, locale) for p in c.members]}
+                "date": format_date(c.created_at, format="long", locale=tr.locale),
+                "members": [_person_line(network, p, tr.locale) for p in c.members]}
 
     more = (members.total > page * MEMBERS_PER_PAGE
             or collaborations.total > page * COLLABORATIONS_PER_PAGE)
@@ -212,19 +202,19 @@ def tag_authority(server_name: str) -> str:
     return re.sub(r":\d+$", "", server_name)
 
 
-def atom_feed(deps: Deps, items: list[ShowcaseCollaboration], locale: str) -> bytes:
-    """An Atom 1.0 feed of showcase collaborations, newest first, as UTF-8 XML."""
-    t = _translator(deps, locale)
+def atom_feed(deps: Deps, items: list[ShowcaseCollaboration], tr: BoundTranslator) -> bytes:
+    """An Atom 1.0 feed of showcase collaborations, newest first, as UTF-8 XML, in the
+    language of `tr`."""
+    network = deps.config.network
     authority = tag_authority(deps.config.matrix.server_name)
     base = deps.config.web.public_url or ""  # without one, links are relative to the feed
-    network = deps.config.network.name
     # a plain "xmlns" attribute keeps ElementTree from inventing an "ns0:" prefix
-    feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": locale})
+    feed = ET.Element("feed", {"xmlns": ATOM_NS, "xml:lang": tr.locale})
     _sub(feed, "id", f"tag:{authority},2026:showcase")
-    _sub(feed, "title", t(N_("%(network)s: new collaborations"), network=network))
+    _sub(feed, "title", tr(N_("%(network)s: new collaborations"), network=network.name))
     _sub(feed, "updated", _iso(items[0].created_at if items else deps.clock()))
     author = _sub(feed, "author")
-    _sub(author, "name", network)
+    _sub(author, "name", network.name)
     _sub(feed, "link", rel="self", type="application/atom+xml", href=f"{base}/showcase.atom")
     _sub(feed, "link", rel="alternate", type="text/html", href=f"{base}/showcase")
     for c in items:
@@ -235,18 +225,16 @@ def atom_feed(deps: Deps, items: list[ShowcaseCollaboration], locale: str) -> by
         _sub(entry, "updated", _iso(c.created_at))
         _sub(entry, "link", rel="alternate", type="text/html",
              href=f"{base}/showcase#collab-{c.id}")
-        members = ", ".join(_person_line(deps, p, locale) for p in c.members)
-        status = t(STATUS_LABELS.get(c.status, c.status))
-        _sub(entry, "summary", f"{t(N_('Members:'))} {members}\n{t(N_('Status:'))} {status}",
-             type="text")
+        members = ", ".join(_person_line(network, p, tr.locale) for p in c.members)
+        _sub(entry, "summary", f"{tr(N_('Members:'))} {members}\n{tr(N_('Status:'))} "
+                               f"{status_label(tr, c.status)}", type="text")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 
 async def showcase_atom(request: web.Request) -> web.StreamResponse:
     deps = request.app[DEPS]
-    locale = locale_of(request)
     async with deps.db.session() as session:
-        items = await ShowcaseService(session, deps).feed()
-    response = web.Response(body=atom_feed(deps, items, locale),
+        items = await ShowcaseService(session).feed()
+    response = web.Response(body=atom_feed(deps, items, translator_of(request)),
                             content_type="application/atom+xml", charset="utf-8")
     return _cached(response, by_language=True)

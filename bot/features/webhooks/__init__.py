@@ -6,11 +6,11 @@ from __future__ import annotations
 from bot.config import SectionSpec
 from bot.feature import Feature, Wiring
 from bot.features.webhooks import web
-from bot.features.webhooks.config import parse_hooks
+from bot.features.webhooks.config import HooksConfig, parse_hooks
 
 
 def setup(wiring: Wiring) -> None:
-    wiring.routes(web.setup)
+    wiring.routes(web.routes(wiring.deps.config.section(HooksConfig)))
 
 
 FEATURE = Feature("webhooks", setup, config=(SectionSpec("web", parse_hooks),))

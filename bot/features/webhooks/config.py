@@ -36,8 +36,7 @@ def parse_hooks(sec: ConfigSection, network: NetworkConfig) -> HooksConfig:
         sec.fail("hooks", "must map a hook name to {token, rooms}")
         raw_hooks = {}
     hooks_sec = sec.section("hooks")
-    room_keys = {"partners", "advisory", *network.location_by_key,
-                 *(t.key for t in network.topics)}
+    room_keys = {"partners", "advisory", *network.room_keys}  # as `room_by_key` finds them
     for name in raw_hooks:
         hook = hooks_sec.section(str(name))
         if not NAME_RE.match(str(name)):

@@ -12,7 +12,7 @@ The request, in the order it is checked:
    refused at once, and the body is read only up to `MAX_BODY + 1` bytes whatever the
    headers say (chunked, or a lying length);
 4. the hook's rate (`rate: 30/min`) is not exceeded, else **429** with `Retry-After`.
-   The limit is a sliding window per hook, in memory, owned by the app (`LIMITS`); every
+   The limit is a sliding window per hook, in memory, owned by the app (`HookLimits`); every
    authenticated request of a proper size counts, also one whose payload is then refused,
    so a misbehaving sender cannot keep the bot busy. Unauthenticated requests do not count
    (they cannot use up a hook's budget);
@@ -25,8 +25,8 @@ Accepted, the notice goes to each of the hook's rooms that is provisioned (other
 skipped with a warning; none at all → **503**), as m.notice mentioning nobody:
 
 - body: title (own line, if any), text, link (own line, if any);
-- HTML: `<b>title</b><br>`, then the sanitised `html` (`bot.features.webhooks.sanitize`) or else the
-  escaped text, then `<br><a href="link">link</a>`.
+- HTML: `<b>title</b><br>`, then the sanitised `html` (`bot.features.webhooks.sanitize`)
+  or else the escaped text, then `<br><a href="link">link</a>`.
 
 Each send has its own transaction id `sbcc.hook.<name>.<uuid4>` (a request has no id of
 its own to derive one from). The answer is **202** `{"posted": [room ids]}`; a room whose
@@ -52,13 +52,13 @@ from aiohttp import web
 
 from bot.deps import Deps
 from bot.events import Outgoing
+from bot.feature import RouteSetup
 from bot.features.webhooks.config import Hook, HooksConfig
 from bot.features.webhooks.sanitize import sanitize_html
 from bot.formatting import escape, text_to_html
 from bot.ratelimit import SlidingWindow
 from bot.web.pages import DEPS, MAX_BODY, read_body
 from rooms.network import NetworkRooms
-from rooms.topology import NetworkConfig, RoomSpec
 
 log = logging.getLogger(__name__)
 SEND_TIMEOUT = 15  # seconds: the homeserver retries itself; a web client will not wait longer
@@ -84,7 +84,16 @@ class HookLimits:
         return window.acquire(hook.name)
 
 
-LIMITS = web.AppKey("hook_limits", HookLimits)
+@dataclass(frozen=True)
+class Webhooks:
+    """What the route needs, handed over by the feature's setup: the configured hooks and
+    their rate limits."""
+
+    config: HooksConfig
+    limits: HookLimits
+
+
+WEBHOOKS = web.AppKey("webhooks", Webhooks)
 
 
 class BadPayload(Exception):
@@ -173,24 +182,13 @@ def render(payload: Payload) -> tuple[str, str]:
     return body, html
 
 
-def room_spec(network: NetworkConfig, key: str) -> RoomSpec | None:
-    """A hook's room key (partners, advisory, a location key, a topic key) as a RoomSpec."""
-    if key == "partners":
-        return network.partners
-    if key == "advisory":
-        return network.advisory
-    if key in network.location_by_key:
-        return network.location_by_key[key]
-    return next((t for t in network.topics if t.key == key), None)
-
-
 async def _room_ids(deps: Deps, hook: Hook) -> list[str]:
     network = deps.config.network
     found: list[str] = []
     async with deps.db.session() as session:
         rooms = NetworkRooms(session, network)
         for key in hook.rooms:
-            spec = room_spec(network, key)
+            spec = network.room_by_key(key)
             room_id = await rooms.room_id(spec) if spec is not None else None
             if room_id is None:
                 log.warning("hook %s: room %r is not provisioned; skipped", hook.name, key)
@@ -200,15 +198,15 @@ async def _room_ids(deps: Deps, hook: Hook) -> list[str]:
 
 
 async def receive(request: web.Request) -> web.Response:
-    deps = request.app[DEPS]
-    hook = deps.config.section(HooksConfig).hooks.get(request.match_info["name"])
+    deps, webhooks = request.app[DEPS], request.app[WEBHOOKS]
+    hook = webhooks.config.hooks.get(request.match_info["name"])
     if hook is None:
         return _error(404, "no such hook")
     if not _authorized(request, hook):
         return _error(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
     if request.content_length is not None and request.content_length > MAX_BODY:
         return _error(413, f"the body is larger than {MAX_BODY} bytes")
-    wait = request.app[LIMITS].hit(hook)
+    wait = webhooks.limits.hit(hook)
     if wait:
         return _error(429, f"more than {hook.rate.count} posts in {hook.rate.seconds} s",
                       {"Retry-After": str(wait)})
@@ -239,7 +237,12 @@ async def receive(request: web.Request) -> web.Response:
     return web.json_response({"posted": posted}, status=202)
 
 
-def setup(app: web.Application) -> None:
-    deps = app[DEPS]
-    app[LIMITS] = HookLimits(lambda: deps.clock().timestamp())
-    app.router.add_post("/hooks/{name}", receive)
+def routes(config: HooksConfig) -> RouteSetup:
+    """The route of the hooks in `config`, each with its own rate limit."""
+
+    def setup(app: web.Application) -> None:
+        deps = app[DEPS]
+        app[WEBHOOKS] = Webhooks(config, HookLimits(lambda: deps.clock().timestamp()))
+        app.router.add_post("/hooks/{name}", receive)
+
+    return setup
