@@ -13,7 +13,7 @@ from bot.context import Context
 from bot.errors import BadArgument, UsageError, UserError
 from bot.features.collaborations import messages
 from bot.features.collaborations.service import parse_status
-from bot.framework import Ref, Rest, group, is_coordinator
+from bot.framework import Ref, Rest, Shown, group, is_coordinator
 from bot.framework.converters import (
     MATRIX_TO_RE,
     MXID_RE,
@@ -122,8 +122,9 @@ async def collab(ctx: Context) -> None:
 
 @collab.command("add", help=N_("Record a collaboration: its title, then “with” and the "
                                "other members, and a #topic if you like."))
-async def add(ctx: Context, title_with_members: Rest = EMPTY) -> None:
-    title, members, topic = _draft(ctx, title_with_members)
+async def add(ctx: Context, what: Annotated[Rest, Shown("title with @name … [#topic]")] = EMPTY
+              ) -> None:
+    title, members, topic = _draft(ctx, what)
     service = ctx.services.collaborations
     new = await service.add(title, members, ctx.sender, topic)
     await ctx.reply(*messages.added(ctx.tr, ctx.deps.config.network, ctx.prefix,
@@ -132,9 +133,10 @@ async def add(ctx: Context, title_with_members: Rest = EMPTY) -> None:
 
 @collab.command("list", help=N_("List your collaborations, a member's, or those with "
                                 "members from a location."))
-async def list_collaborations(ctx: Context, member_or_location: Rest = EMPTY) -> None:
+async def list_collaborations(ctx: Context,
+                              whose_: Annotated[Rest, Shown("@user|location")] = EMPTY) -> None:
     service = ctx.services.collaborations
-    whose = _whose(ctx, member_or_location)
+    whose = _whose(ctx, whose_)
     if isinstance(whose, RoomSpec):
         reply = messages.location_list(ctx.tr, ctx.deps.config.network, whose.key,
                                        await service.list_for_location(whose.key))

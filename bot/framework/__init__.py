@@ -18,7 +18,16 @@ from bot.framework.command import (
     group,
     subcommands,
 )
-from bot.framework.converters import LanguageCode, Location, OnOff, Place, Ref, Switch, UserId
+from bot.framework.converters import (
+    LanguageCode,
+    Location,
+    OnOff,
+    Place,
+    Ref,
+    Shown,
+    Switch,
+    UserId,
+)
 from bot.framework.registry import Registry
 
 __all__ = [
@@ -35,6 +44,7 @@ __all__ = [
     "Ref",
     "Registry",
     "Rest",
+    "Shown",
     "Switch",
     "UserId",
     "check",

@@ -150,7 +150,7 @@ class Param:
         shown = self.metavar or self.name
         if self.flag:
             return f"[{self.flag}]" if self.switch else f"[{self.flag} <{shown}>]"
-        label = f"{shown}…" if self.rest else shown
+        label = f"{shown}…" if self.rest and not self.metavar else shown
         return f"<{label}>" if self.required else f"[{label}]"
 
 

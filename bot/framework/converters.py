@@ -90,6 +90,8 @@ def parse_switch(value: str) -> bool:
 class Switch:
     """on or off, as a bool."""
 
+    metavar = "on|off"
+
     @staticmethod
     async def convert(_ctx: Context, raw: str) -> bool:
         return parse_switch(raw)
@@ -98,6 +100,8 @@ class Switch:
 class Location:
     """A configured location, by key or name in any case (its `RoomSpec`)."""
 
+    metavar = "location"
+
     @staticmethod
     async def convert(ctx: Context, raw: str) -> RoomSpec:
         return ctx.deps.config.network.find_location(raw)
@@ -105,6 +109,14 @@ class Location:
 
 Place = Annotated[RoomSpec, Location]  # a location, typed as what the converter gives
 OnOff = Annotated[bool, Switch]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """`Annotated[Rest, Shown("title with @name …")]`: how an argument reads in usage lines
+    and !help, when its parameter's name would not say it."""
+
+    metavar: str
 
 
 @dataclass(frozen=True)

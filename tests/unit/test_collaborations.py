@@ -156,7 +156,7 @@ async def test_add_refusals_change_nothing(driver: Driver, deps: Deps, body: str
 
 async def test_add_is_refused_with_usage(driver: Driver) -> None:
     reply = await one(driver, "!collab add Expo")
-    assert "Usage: !collab add [title_with_members…]" in reply
+    assert "Usage: !collab add [title with @name … [#topic]]" in reply
     assert "!collab add Joint exhibition with @ana:example.org #design" in reply
 
 
@@ -403,7 +403,7 @@ async def test_subcommands_are_listed(driver: Driver) -> None:
     body = await one(driver, "!collab frobnicate 3")
     assert "“frobnicate” is not one of: add, list, show, status, note." in body
     assert "!collab status [id] [status]" in body
-    assert "Usage: !collab add [title_with_members…]" in body
+    assert "Usage: !collab add [title with @name … [#topic]]" in body
 
 
 async def test_help_describes_the_forms(driver: Driver) -> None:
@@ -512,8 +512,8 @@ async def test_the_card_reads_in_the_readers_language(deps: Deps, driver: Driver
 
 async def test_help_has_a_line_for_each_subcommand(driver: Driver) -> None:
     body = await one(driver, "!help collab")
-    for line in ("!collab add [title_with_members…] — Record a collaboration",
-                 "!collab list [member_or_location…] — List your collaborations",
+    for line in ("!collab add [title with @name … [#topic]] — Record a collaboration",
+                 "!collab list [@user|location] — List your collaborations",
                  "!collab show [id] — Show a collaboration",
                  "!collab status [id] [status] — Set a collaboration's status",
                  "!collab note [id] [text…] — Add a note"):

@@ -97,7 +97,7 @@ async def test_an_unknown_subcommand_lists_the_choices(driver: Driver) -> None:
     assert "!box open" in out.body  # the usage lines of the group
     [out] = await driver.send("!thing frobnicate")
     assert "“frobnicate” is not an event number." in out.body
-    assert "!thing add <place> <title…>" in out.body and "!thing switch" in out.body
+    assert "!thing add <location> <title…>" in out.body and "!thing switch" in out.body
     assert calls == []
 
 
@@ -127,13 +127,13 @@ async def test_a_subcommands_checks_are_declared_and_enforced(driver: Driver) ->
 
 async def test_help_lists_each_subcommand_the_sender_may_use(driver: Driver) -> None:
     [member] = await driver.send("!help", sender="@ala:test")
-    assert "!thing <number>" in member.body and "!thing switch <on> [who]" in member.body
+    assert "!thing <number>" in member.body and "!thing switch <on|off> [who]" in member.body
     assert "!thing add" not in member.body
     assert "!box open" in member.body
     [coord] = await driver.send("!help", sender="@coord:test")
-    assert "!thing add <place> <title…> [--capacity <capacity>] [--all]" in coord.body
+    assert "!thing add <location> <title…> [--capacity <capacity>] [--all]" in coord.body
     [one] = await driver.send("!help thing switch")
-    assert one.body.splitlines()[0] == "!thing switch <on> [who]"
+    assert one.body.splitlines()[0] == "!thing switch <on|off> [who]"
     assert "!thing sw" in one.body
     [whole] = await driver.send("!help thing", sender="@coord:test")
     assert "!thing add" in whole.body and "!thing switch" in whole.body

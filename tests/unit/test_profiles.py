@@ -280,7 +280,7 @@ async def test_set_unknown_field_lists_fields(driver: Driver) -> None:
     body = await one(driver, "!set colour blue")
     assert body.startswith("⚠️") and "“colour”" in body
     assert "org, location, languages, tz" in body
-    assert "!set org <value…>" in body and "!set connect <value>" in body
+    assert "!set org <value…>" in body and "!set connect <on|off>" in body
 
 
 async def test_set_without_value_is_a_usage_error(driver: Driver, deps: Deps) -> None:
@@ -471,8 +471,8 @@ async def test_set_fields_answer_to_their_aliases(driver: Driver, deps: Deps) ->
 
 async def test_help_lists_each_field_and_the_removals(driver: Driver) -> None:
     body = await one(driver, "!help set")
-    for usage in ("!set org <value…>", "!set location <value>", "!set languages <value…>",
-                  "!set tz <value…>", "!set bio <value…>", "!set connect <value>"):
+    for usage in ("!set org <value…>", "!set location <location>", "!set languages <value…>",
+                  "!set tz <value…>", "!set bio <value…>", "!set connect <on|off>"):
         assert usage in body
     org = await one(driver, "!help set org")
     assert org.startswith("!set org <value…>\nSet the name of your organisation.")

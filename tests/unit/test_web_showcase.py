@@ -140,7 +140,7 @@ async def test_consent_rejects_what_it_does_not_know(driver: Driver, deps: Deps)
 async def test_consent_is_a_group_with_a_showcase_subcommand(driver: Driver) -> None:
     body = await one(driver, "!help consent")
     assert "!consent [topic] [choice]" in body
-    assert "!consent showcase [choice] — Appear in the public showcase (on) or leave it " \
+    assert "!consent showcase [on|off] — Appear in the public showcase (on) or leave it " \
            "(off)." in body
     assert "not something you can consent to" in await one(driver, "!consent photos")
     assert "Too many arguments: off" in await one(driver, "!consent showcase on off")
