@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -60,13 +61,45 @@ async def drop_database(db: Database, schema: str | None) -> None:
         await admin.close()
 
 
+@pytest.fixture(scope="session")
+async def migrated(tmp_path_factory: pytest.TempPathFactory
+                   ) -> AsyncIterator[dict[str, tuple[Database, str | None]]]:
+    """One migrated database of each kind for the whole session (migrating takes longer
+    than most tests): each test copies the SQLite file, or empties the PostgreSQL schema."""
+    made = {kind: await make_database(kind, tmp_path_factory.mktemp(f"template-{kind}"))
+            for kind in DB_KINDS}
+    for database, _schema in made.values():
+        await database.close()
+    yield made
+    for database, schema in made.values():
+        await drop_database(database, schema)
+
+
+async def _emptied(database: Database) -> None:
+    """Every table of the bot emptied and its id sequences reset, as freshly migrated."""
+    async with database.engine.begin() as conn:
+        tables = [t for t in (await conn.run_sync(
+            lambda sync: sync.dialect.get_table_names(sync))) if t != "alembic_version"]
+        await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
+                                + " RESTART IDENTITY CASCADE"))
+
+
 @pytest.fixture(params=DB_KINDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    database, schema = await make_database(request.param, tmp_path)
+async def db(request: pytest.FixtureRequest, tmp_path: Path,
+             migrated: dict[str, tuple[Database, str | None]]) -> AsyncIterator[Database]:
+    template, schema = migrated[request.param]
+    if request.param == "sqlite":
+        copy = tmp_path / "test.db"
+        shutil.copyfile(template.url.removeprefix("sqlite+aiosqlite:///"), copy)
+        database = Database(f"sqlite+aiosqlite:///{copy}")
+    else:
+        database = Database(POSTGRES_URL or "", schema=schema)
     try:
         yield database
     finally:
-        await drop_database(database, schema)
+        if request.param != "sqlite":
+            await _emptied(database)
+        await database.close()
 
 
 def base_config(**overrides: object) -> dict:
