@@ -8,7 +8,6 @@ import asyncio
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -28,6 +27,7 @@ from bot.features import (
     digest,
     forums,
     matchmaking,
+    privacy,
     profiles,
     relays,
     showcase,
@@ -39,15 +39,14 @@ from bot.i18n import Translator
 from bot.logs import RedactSecrets
 from bot.members import MemberService
 from bot.sync_loop import SyncLoop
-from bot.sync_store import prune_handled
 from bot.web.pages import WebState
 from bot.web.server import WebServer, create_app
 from rooms import feature as network
 
 log = logging.getLogger(__name__)
-HANDLED_EVENTS_KEPT = timedelta(days=7)
 
 FEATURES: tuple[Feature, ...] = (
+    privacy.FEATURE,  # first: its member record is exported first and erased last
     network.FEATURE,
     profiles.FEATURE,
     matchmaking.FEATURE,
@@ -85,15 +84,6 @@ def wire(deps: Deps, features: Sequence[Feature] = FEATURES) -> Wiring:
     """The core's own services and jobs, then each feature's."""
     wiring = Wiring(deps)
     wiring.service("members", lambda session: MemberService(session, deps.clock))
-
-    async def prune() -> None:
-        async with deps.db.session() as session:
-            removed = await prune_handled(session, deps.clock(), HANDLED_EVENTS_KEPT)
-        if removed:
-            log.info("pruned %d handled event ids", removed)
-
-    wiring.job(prune, "interval", id="prune-handled-events", hours=1,
-               next_run_time=deps.clock() + timedelta(minutes=1), coalesce=True)
     for feature in features:
         feature.setup(wiring)
     return wiring
@@ -192,6 +182,7 @@ class App:
     def stop(self) -> None:
         log.info("stopping: finishing in-flight commands")
         self.sync.stop()
+        self.dispatcher.stop()
         # retries give up from now on: what cannot be finished is redelivered next start
         self.gateway.stop()
 

@@ -203,6 +203,7 @@ def parse_config(raw: Any, environ: Mapping[str, str] | None = None,
     matrix = _matrix(top.section("matrix"))
     database = _database(top.section("database"))
     network = parse_network(top.section("network"))
+    # sections several features share, each reading its own keys (web: hooks, advice_rate…)
     shared: dict[str, ConfigSection] = {"web": top.section("web")}
     web = _web(shared["web"])
     parsed: dict[type, object] = {}

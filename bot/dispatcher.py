@@ -5,6 +5,11 @@ commits, with transaction ids derived from the triggering event: if the bot dies
 send and the commit, the event is redelivered (the sync position was not saved), handled
 again, and the homeserver folds the resent reply into the first one. After the commit the
 event id is in `handled_events`, so a redelivery is ignored. Together: answered exactly once.
+
+Faults lose nothing: when the homeserver or the database is away, a command (or a
+listener's handling of an event) is rolled back — no database lock is held while waiting —
+and run again, with backoff, until it goes through; on shutdown it is left for the next
+start (the sync position does not move past it).
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
+from bot.backoff import Backoff
 from bot.context import Context
-from bot.db.database import run_after_commit
+from bot.db.database import is_unavailable, run_after_commit
 from bot.deps import Deps
 from bot.errors import GatewayError, HomeserverUnavailable, UserError
 from bot.events import Invite, Message, RoomEvent, SyncBatch
@@ -28,11 +34,23 @@ from bot.framework import Command, Invocation, Registry
 from bot.framework.parsing import strip_reply_fallback
 from bot.i18n import N_
 from bot.members import MemberService
+from bot.retries import within_unit
 from bot.sync_store import is_handled, mark_handled
 
 log = logging.getLogger(__name__)
 
 COMMAND_MSGTYPES = frozenset({"m.text"})
+MAX_COMMAND_BYTES = 4096  # a longer message is answered with a refusal, never parsed
+
+
+class Stopping(Exception):
+    """The bot is shutting down while a unit of work waited for the homeserver or the
+    database: it is left for the next start."""
+
+
+def transient(error: BaseException) -> bool:
+    """A failure that says "not now" (the homeserver or the database away), not "never"."""
+    return isinstance(error, HomeserverUnavailable) or is_unavailable(error)
 
 
 def error_reference(event_id: str) -> str:
@@ -52,9 +70,42 @@ class Dispatcher:
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._listeners: list[Listener] = list(listeners)
         self._known_members: set[str] = set()
+        self._stopping = asyncio.Event()
         # Set when a handler could not finish (shutdown while the homeserver was away): the
         # sync position must then not move past that event, so it is redelivered next start.
         self.aborted = False
+
+    def stop(self) -> None:
+        """Units of work waiting for the homeserver or the database give up from now on."""
+        self._stopping.set()
+
+    async def until_done(self, what: str, event_id: str,
+                         unit: Callable[[], Awaitable[Any]]) -> Any:
+        """Run `unit` (a command, a listener on one event) until it is not interrupted by
+        the homeserver or the database being away: each attempt gives up on the
+        homeserver after a few seconds and its transaction rolls back, so no lock is held
+        while waiting; the next attempt comes after a capped, jittered backoff."""
+        backoff = Backoff(base=0.5, cap=30.0)
+        while True:
+            try:
+                with within_unit():
+                    return await unit()
+            except asyncio.CancelledError:
+                self.aborted = True
+                raise
+            except Exception as exc:
+                if not transient(exc):
+                    raise
+                if self._stopping.is_set() or getattr(self.deps.gateway, "stopping", False):
+                    self.aborted = True
+                    raise Stopping(what) from exc
+                delay = backoff.next_delay()
+                log.warning("%s of %s interrupted (%s); again in %.1fs", what, event_id,
+                            type(exc).__name__, delay)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+                except TimeoutError:
+                    pass
 
     def add_listener(self, listener: Listener) -> None:
         """Let a feature see every room event (memberships, state, messages)."""
@@ -88,17 +139,11 @@ class Dispatcher:
             await self._guarded(self.on_message, event)
 
     async def _guarded(self, step: Callable[[Any], Awaitable[None]], event: RoomEvent) -> None:
-        """Run one listener: its failure is logged, never raised, and costs no other
-        listener the event; a shutdown (cancel, or the homeserver away) goes through."""
+        """Run one listener until it is through (see `until_done`): its failure is logged,
+        never raised, and costs no other listener the event; a shutdown goes through."""
         try:
-            await step(event)
-        except asyncio.CancelledError:
-            self.aborted = True
-            raise
-        except HomeserverUnavailable:
-            # transient failures are retried until the homeserver answers, so this only
-            # happens at shutdown: leave the position, the event comes again next start
-            self.aborted = True
+            await self.until_done("handling", event.event_id, lambda: step(event))
+        except (asyncio.CancelledError, Stopping):
             raise
         except Exception:  # one listener's failure never costs the others the event
             log.exception("failed to handle event %s in %s", event.event_id, event.room_id)
@@ -116,6 +161,10 @@ class Dispatcher:
             log.info("joined %s (invited by %s)", invite.room_id, invite.inviter)
         except GatewayError as exc:
             log.warning("could not join %s: %s", invite.room_id, exc)
+            return
+        if invite.is_direct:
+            await self.until_done("recording", invite.room_id,
+                                  lambda: self.deps.direct.record(invite.room_id))
 
     # -- messages ------------------------------------------------------------------------
 
@@ -129,7 +178,8 @@ class Dispatcher:
         if text.startswith(self.prefix):
             rest = text[len(self.prefix):]
             return rest if rest[:1].isalpha() else None
-        if text and await self.deps.gateway.joined_count(message.room_id) <= 2:
+        if text and await self.until_done("reading", message.event_id,
+                                          lambda: self.deps.direct.is_direct(message.room_id)):
             return text
         return None
 
@@ -139,7 +189,7 @@ class Dispatcher:
             return
         self._inflight.add(message.event_id)
         try:
-            await self._run(message, line)
+            await self.until_done("command", message.event_id, lambda: self._run(message, line))
         finally:
             self._inflight.discard(message.event_id)
 
@@ -176,11 +226,17 @@ class Dispatcher:
                         member, message.room_id)
                     ctx = Context(message, deps, session, services,
                                   deps.translator.bind(locale), self.prefix)
+                    if len(line.encode()) > MAX_COMMAND_BYTES:
+                        raise UserError(N_("That message is too long for a command: "
+                                           "%(size)d bytes, at most %(max)d."),
+                                        size=len(line.encode()), max=MAX_COMMAND_BYTES)
                     await self.registry.resolve(name, self.prefix).invoke(ctx, args, seen)
                     mark_handled(session, message.event_id, message.room_id, deps.clock())
-            except (asyncio.CancelledError, HomeserverUnavailable):
+            except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the transaction is rolled back; answer, then record
+                if transient(exc):
+                    raise  # not now: the whole command runs again (see `until_done`)
                 failure = exc
             if failure is None:
                 await run_after_commit(session)
@@ -230,6 +286,8 @@ class Dispatcher:
             html = escape(text)
         try:
             await ctx.reply("⚠️ " + text, "⚠️ " + html)
+        except HomeserverUnavailable:
+            raise  # not now: answered when the command runs again
         except GatewayError as send_error:
             log.warning("could not send the error reply for %s: %s", ctx.message.event_id,
                         send_error)

@@ -6,8 +6,35 @@ client library, and a recording fake of the gateway is a small, honest class.
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
+from html import escape
 from typing import Any
+
+# Matrix allows 65 536 bytes for a whole event; what the bot writes stays well below.
+CONTENT_LIMIT = 60_000
+# "@room" notifies everyone in clients that follow the legacy push rule on the body, even
+# without `m.mentions`: the bot never means it, so a word joiner keeps it from matching.
+ROOM_PING = re.compile(r"@room\b", re.IGNORECASE)
+
+
+def defuse(text: str) -> str:
+    """`text` without anything that would notify a whole room."""
+    return ROOM_PING.sub(lambda m: m.group(0)[0] + "\u2060" + m.group(0)[1:], text)
+
+
+def fitted(body: str, html: str | None) -> tuple[str, str | None]:
+    """Body and HTML that fit in one event: when they do not, the body is cut (with "…")
+    and the HTML is its escaped text (cutting HTML could break its markup)."""
+    size = len(json.dumps({"body": body, "formatted_body": html or ""}).encode())
+    if size <= CONTENT_LIMIT:
+        return body, html
+    cut = body
+    while len(json.dumps(cut).encode()) > CONTENT_LIMIT // 2:
+        cut = cut[:len(cut) * 3 // 4]
+    cut = cut.rstrip() + " …"
+    return cut, escape(cut, quote=False).replace("\n", "<br>")
 
 
 @dataclass(frozen=True)
@@ -105,10 +132,11 @@ class Outgoing:
     extra: tuple[tuple[str, Any], ...] = ()  # more content fields (a file's url and info)
 
     def _body(self) -> dict[str, Any]:
-        content: dict[str, Any] = {"msgtype": self.msgtype, "body": self.body}
-        if self.html is not None:
+        body, html = fitted(defuse(self.body), defuse(self.html) if self.html else self.html)
+        content: dict[str, Any] = {"msgtype": self.msgtype, "body": body}
+        if html is not None:
             content["format"] = "org.matrix.custom.html"
-            content["formatted_body"] = self.html
+            content["formatted_body"] = html
         content["m.mentions"] = {"user_ids": list(self.mentions)} if self.mentions else {}
         content.update(self.extra)
         return content

@@ -27,9 +27,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 if TYPE_CHECKING:
     from aiohttp import web
-    from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.config import SectionSpec
     from bot.deps import Deps
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 
 Listener = Callable[["RoomEvent"], Awaitable[None]]
 Step = Callable[[], Awaitable[None]]
-ServiceFactory = Callable[["AsyncSession"], Any]
+ServiceFactory = Callable[[AsyncSession], Any]
 RouteSetup = Callable[["web.Application"], None]
 
 
@@ -46,6 +47,20 @@ class Feature:
     name: str
     setup: Callable[[Wiring], None]
     config: tuple[SectionSpec[Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class PersonalData:
+    """What a feature holds about a member, for `!mydata` and `!forget-me` (GDPR):
+    `export(session, mxid)` gives it as JSON-ready data; `erase(session, mxid, alias)`
+    removes it, or — where a record must stay for others (a collaboration, a connection) —
+    puts `alias` (a fresh "@former-…" name) in place of their Matrix ID; it returns how many
+    records it touched. `what` (a msgid) tells the member what this is."""
+
+    name: str  # the key in !mydata's JSON
+    what: str
+    export: Callable[[AsyncSession, str], Awaitable[Any]]
+    erase: Callable[[AsyncSession, str, str], Awaitable[int]]
 
 
 @dataclass(frozen=True)
@@ -71,6 +86,7 @@ class Wiring:
         self.route_setups: list[RouteSetup] = []
         self.template_packages: list[str] = []
         self.scrape_steps: list[Step] = []
+        self.personal_data: list[PersonalData] = []
 
     def service(self, name: str, factory: ServiceFactory) -> None:
         """Make `ctx.services.<name>` a service built by `factory(session)`."""
@@ -100,6 +116,13 @@ class Wiring:
     def on_scrape(self, step: Step) -> None:
         """Refresh gauges just before `/metrics` is read."""
         self.scrape_steps.append(step)
+
+    def holds(self, data: PersonalData) -> None:
+        """Declare what the feature stores about members: `!mydata` exports it and
+        `!forget-me` erases it (see `PersonalData`)."""
+        if any(d.name == data.name for d in self.personal_data):
+            raise ValueError(f"personal data {data.name!r} declared twice")
+        self.personal_data.append(data)
 
 
 class Services:

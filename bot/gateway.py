@@ -12,6 +12,7 @@ import functools
 import io
 import logging
 import math
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -32,6 +33,7 @@ from bot.events import (
     StateChange,
     SyncBatch,
 )
+from bot.retries import patience
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -211,17 +213,25 @@ class MatrixGateway:
 
     async def _retry(self, op: Callable[[], Awaitable[T]], what: str,
                      attempts: int | None = None) -> T:
-        """Call `op` until it succeeds or fails finally; transient failures are retried."""
+        """Call `op` until it succeeds or fails finally; transient failures are retried (within
+        a unit of work only for `bot.retries.patience()` seconds)."""
         backoff = Backoff(base=0.5, cap=30.0)
         n = 0
+        failing_since = 0.0
         while True:
             try:
                 return await self._call(op, what)
             except HomeserverUnavailable as exc:
                 n += 1
-                if self._stopping.is_set() or (attempts is not None and n >= attempts):
+                if n == 1:
+                    failing_since = time.monotonic()
+                limit = patience()
+                if (self._stopping.is_set() or (attempts is not None and n >= attempts)
+                        or (limit is not None and time.monotonic() - failing_since >= limit)):
                     raise
                 delay = backoff.next_delay()
+                if limit is not None:
+                    delay = min(delay, max(0.0, limit - (time.monotonic() - failing_since)))
                 log.warning("%s failed (%s); retrying in %.1fs", what, exc, delay)
                 await asyncio.sleep(delay)
 
@@ -343,6 +353,12 @@ class MatrixGateway:
             "react",
         )
         return resp.event_id
+
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> None:
+        """Remove one of the bot's events (e.g. a card about a member who asked to be
+        forgotten); the same `txn_id` twice redacts once."""
+        await self._retry(lambda: self.client.room_redact(room_id, event_id, reason=reason,
+                                                          tx_id=txn_id), "redact")
 
     async def join(self, room_id: str) -> str:
         resp = await self._retry(lambda: self.client.join(room_id), "join")

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from bot.backoff import Backoff
 from bot.db import Database
+from bot.db.database import is_unavailable
 from bot.dispatcher import Dispatcher
 from bot.errors import GatewayError, HomeserverUnavailable
 from bot.events import SyncBatch
@@ -124,9 +125,22 @@ class SyncLoop:
         await self._save(token)
 
     async def _save(self, token: str) -> None:
+        """Save the position; while the database is away, try again (with backoff) until
+        it answers or the bot stops (then the batch is redelivered next start)."""
         self._unsaved = None
-        async with self.db.session() as session:
-            await save_position(session, self.gateway.user_id, token, self.clock())
+        backoff = Backoff(base=0.5, cap=30.0)
+        while True:
+            try:
+                async with self.db.session() as session:
+                    await save_position(session, self.gateway.user_id, token, self.clock())
+                return
+            except Exception as exc:
+                if not is_unavailable(exc) or self.stopping:
+                    raise
+                delay = backoff.next_delay()
+                log.warning("could not save the sync position (%s); again in %.1fs",
+                            type(exc).__name__, delay)
+                await self._sleep(delay)
 
     async def drain(self, timeout: float = 20.0) -> None:
         """Let in-flight commands finish (bounded), then let the last position be saved."""

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from bot.deps import Gateway
+if TYPE_CHECKING:
+    from bot.protocols import Gateway
 
 
 def room_alias_for(kind: str, key: str) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import RoomSetting
@@ -27,16 +28,24 @@ class RoomSettingsService:
         return setting.language if setting else None
 
     async def set(self, room_id: str, *, language: str | None = None,
-                  timezone: str | None = None) -> RoomSetting:
+                  timezone: str | None = None, direct: bool | None = None) -> RoomSetting:
         setting = await self.get(room_id)
         if setting is None:
-            setting = RoomSetting(room_id=room_id)
+            setting = RoomSetting(room_id=room_id, direct=False)
             self.session.add(setting)
         if language is not None:
             setting.language = language
         if timezone is not None:
             setting.timezone = timezone
+        if direct is not None:
+            setting.direct = direct
         return setting
+
+    async def direct_rooms(self) -> list[str]:
+        """The rooms that are direct chats with the bot (joined on an `is_direct` invite, or
+        opened by the bot as one)."""
+        return list(await self.session.scalars(
+            select(RoomSetting.room_id).where(RoomSetting.direct.is_(True))))
 
 
 class Locales:

@@ -7,10 +7,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.deps import Gateway
 from bot.dispatcher import Dispatcher
-from bot.errors import GatewayError
+from bot.errors import GatewayError, HomeserverUnavailable
 from bot.events import Message, Outgoing
+from bot.protocols import Gateway
 
 
 @dataclass
@@ -34,6 +34,8 @@ class FakeGateway:
     state: dict[str, dict[tuple[str, str], dict[str, Any]]] = field(default_factory=dict)
     state_puts: list[tuple[str, str, str, dict[str, Any]]] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)  # rooms whose every request fails (4xx)
+    redacted: list[tuple[str, str]] = field(default_factory=list)
+    unavailable: int = 0  # answer this many sends "homeserver unavailable" (5xx) first
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _by_txn: dict[str, str] = field(default_factory=dict)
 
@@ -45,6 +47,9 @@ class FakeGateway:
         if self.fail_sends:
             self.fail_sends -= 1
             raise RuntimeError("send failed (fake)")
+        if self.unavailable:
+            self.unavailable -= 1
+            raise HomeserverUnavailable("send: 502 (fake)", None, 502)
         self._check(message.room_id)
         if message.txn_id and message.txn_id in self._by_txn:  # the homeserver's txn dedupe
             return self._by_txn[message.txn_id]
@@ -61,6 +66,11 @@ class FakeGateway:
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
         return await self.send(Outgoing(room_id, key, msgtype="m.reaction", txn_id=txn_id,
                                         reply_to=event_id))
+
+    async def redact(self, room_id: str, event_id: str, reason: str, txn_id: str) -> None:
+        self._check(room_id)
+        if (room_id, event_id) not in self.redacted:
+            self.redacted.append((room_id, event_id))
 
     async def create_room(self, *, name: str, topic: str = "", alias: str | None = None,
                           space: bool = False, initial_state: list[dict[str, Any]] | None = None,

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -21,6 +21,35 @@ from sqlalchemy.ext.asyncio import (
 
 log = logging.getLogger(__name__)
 AFTER_COMMIT = "sbcc.after_commit"
+# What says "the database is away for now" rather than "this statement is wrong": the
+# server restarting or unreachable, a connection dropped, SQLite busy past its timeout.
+_SQLITE_TRANSIENT = ("database is locked", "database is busy", "unable to open database",
+                     "disk i/o error")
+_PG_TRANSIENT = ("AdminShutdownError", "CannotConnectNowError", "ConnectionDoesNotExistError",
+                 "ConnectionFailureError", "ConnectionRejectionError", "CrashShutdownError",
+                 "PostgresConnectionError", "TooManyConnectionsError", "InterfaceError")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` means the database is away for a while (worth retrying the whole
+    unit of work later), not that the work itself is wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, exc.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, (ConnectionError, TimeoutError, exc.TimeoutError)):
+            return True  # refused or reset connections; no connection free in the pool
+        if isinstance(current, OSError) and current.errno is not None:
+            return True
+        if type(current).__name__ in _PG_TRANSIENT:
+            return True
+        if isinstance(current, exc.OperationalError) and any(
+                text in str(current.orig).lower() for text in _SQLITE_TRANSIENT):
+            return True
+        current = getattr(current, "orig", None) or current.__cause__ or current.__context__
+    return False
 
 
 def after_commit(session: AsyncSession, action: Callable[[], Awaitable[None]]) -> None:
@@ -67,7 +96,8 @@ class Database:
         """`schema` (PostgreSQL only) puts every table in that schema via `search_path`."""
         self.url = url
         self.schema = schema
-        kwargs: dict[str, Any] = {"echo": echo}
+        # statement parameters are members' data: never in a log line or an error message
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 15}
         else:

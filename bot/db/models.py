@@ -51,6 +51,7 @@ class RoomSetting(Base):
     room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     language: Mapped[str | None] = mapped_column(String(8))
     timezone: Mapped[str | None] = mapped_column(String(64))
+    direct: Mapped[bool] = mapped_column(default=False)  # a direct chat (is_direct invite)
 
 
 class SyncState(Base):
@@ -162,6 +163,18 @@ class PendingWelcome(Base):
     batch: Mapped[str | None] = mapped_column(String(64))  # set once a welcome is being sent
 
 
+class WelcomePost(Base):
+    """A room's latest welcome: joins within the gathering window are added to it by an
+    edit instead of a second message."""
+
+    __tablename__ = "welcome_posts"
+
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    mxids: Mapped[str] = mapped_column(Text)  # everyone it welcomes, space-separated
+
+
 class Connection(Base):
     """Two members put in touch by the bot (`!connect` or a matchmaking round)."""
 
@@ -231,6 +244,9 @@ class Collaboration(Base):
     created_by: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     cross_border: Mapped[bool] = mapped_column(default=False)
+    # the bot's notice asking the named members to confirm (✅ on it confirms)
+    request_event_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    request_room_id: Mapped[str | None] = mapped_column(String(255))
 
 
 class CollaborationMember(Base):
@@ -241,6 +257,7 @@ class CollaborationMember(Base):
         ForeignKey("collaborations.id", ondelete="CASCADE"), primary_key=True)
     mxid: Mapped[str] = mapped_column(String(255), primary_key=True)
     location: Mapped[str | None] = mapped_column(String(32))  # where they were at the time
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # None: not yet
 
 
 class CollaborationEvent(Base):
@@ -361,7 +378,7 @@ class AdvisoryRequest(Base):
     ref: Mapped[str] = mapped_column(String(16), unique=True)
     secret_hash: Mapped[str] = mapped_column(String(64))
     organisation: Mapped[str] = mapped_column(String(200))
-    email: Mapped[str] = mapped_column(String(254))
+    email: Mapped[str | None] = mapped_column(String(254))  # None: erased after retention
     sector: Mapped[str] = mapped_column(String(64))
     location: Mapped[str | None] = mapped_column(String(32))
     question: Mapped[str] = mapped_column(Text)
@@ -370,6 +387,18 @@ class AdvisoryRequest(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     room_id: Mapped[str | None] = mapped_column(String(255))
     event_id: Mapped[str | None] = mapped_column(String(255))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class HookDelivery(Base):
+    """A webhook post accepted under an `Idempotency-Key`: a retried POST posts once."""
+
+    __tablename__ = "hook_deliveries"
+
+    hook: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    posted: Mapped[str] = mapped_column(Text)  # the room ids it reached, space-separated
 
 
 class Share(Base):

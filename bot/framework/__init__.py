@@ -4,7 +4,7 @@ arguments, checking who may use them, and the registry the App fills from `comma
     from bot.framework import Rest, check, command, coordinator
 """
 
-from bot.framework.checks import coordinator, is_coordinator
+from bot.framework.checks import coordinator, is_coordinator, is_member, member
 from bot.framework.command import (
     Check,
     Command,
@@ -52,5 +52,7 @@ __all__ = [
     "coordinator",
     "group",
     "is_coordinator",
+    "is_member",
+    "member",
     "subcommands",
 ]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sqlalchemy import select
+
+from bot.db.models import NetworkRoom, RoomMembership
 from bot.framework.command import Check
 from bot.i18n import N_
 from rooms.network import BOT_LEVEL, COORDINATOR_LEVEL, NetworkRooms
@@ -30,3 +33,18 @@ async def is_coordinator(ctx: Context) -> bool:
 
 
 coordinator = Check(is_coordinator, N_("Only coordinators may use this command."), "coordinator")
+
+
+async def is_member(ctx: Context) -> bool:
+    """A member of the network: in one of its rooms now (as recorded from the rooms'
+    membership events), or a coordinator. Anyone anywhere on Matrix can write to the bot;
+    what the network knows about its members is for its members."""
+    joined = await ctx.session.scalar(
+        select(RoomMembership.id)
+        .join(NetworkRoom, NetworkRoom.room_id == RoomMembership.room_id)
+        .where(RoomMembership.mxid == ctx.sender, RoomMembership.until.is_(None)).limit(1))
+    return joined is not None or await is_coordinator(ctx)
+
+
+member = Check(is_member, N_("This is for members of the network: join one of its rooms "
+                             "first (%(prefix)srooms lists them)."), "member")

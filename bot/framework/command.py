@@ -62,7 +62,8 @@ class Converter(Protocol):
 
 @dataclass(frozen=True)
 class Check:
-    """A permission check; `denied` is the message id shown when it fails."""
+    """A permission check; `denied` is the message id shown when it fails (it may use
+    %(prefix)s, the command prefix)."""
 
     predicate: Callable[[Context], Awaitable[bool]]
     denied: str
@@ -282,7 +283,7 @@ class Command:
     async def _own_checks(self, ctx: Context) -> None:
         for c in self.checks:
             if not await c.predicate(ctx):
-                raise NotAllowed(c.denied)
+                raise NotAllowed(c.denied, prefix=ctx.prefix)
 
     async def parse(self, ctx: Context, line: str) -> dict[str, Any]:
         """Convert the argument text into keyword arguments for the handler."""

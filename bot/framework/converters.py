@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import unquote
 
-from bot.errors import BadArgument
+from bot.errors import BadArgument, UserError
 from bot.framework.parsing import REPLY_FALLBACK
 from bot.i18n import N_, SUPPORTED_LANGUAGES, normalise_language
 from rooms.topology import RoomSpec
@@ -122,12 +122,18 @@ class Shown:
 @dataclass(frozen=True)
 class Ref:
     """The number of a record as typed: 12 or #12. `msgid` (with %(value)s) says what is
-    wanted; numbers beyond a 32-bit column are refused alike, never sent to the database."""
+    wanted; a number no record can have (0, or beyond a 32-bit column) gets `missing`
+    (with %(id)s), as an unknown one does, and is never sent to the database."""
 
     msgid: str
+    missing: str | None = None
 
     async def convert(self, _ctx: Context, raw: str) -> int:
         value = raw.strip().removeprefix("#")
-        if not value.isascii() or not value.isdigit() or not 0 < int(value) < 2**31:
+        if not value.isascii() or not value.isdigit() or len(value) > 30:
+            raise BadArgument(self.msgid, value=raw.strip()[:SHOWN], example="12")
+        if not 0 < int(value) < 2**31:
+            if self.missing is not None:
+                raise UserError(self.missing, id=value)
             raise BadArgument(self.msgid, value=raw.strip()[:SHOWN], example="12")
         return int(value)

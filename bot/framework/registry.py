@@ -11,6 +11,7 @@ from bot.errors import CommandNotFound
 from bot.framework.command import Command
 from bot.framework.help import make_help
 from bot.i18n import N_
+from bot.text import shown
 
 
 class Registry:
@@ -49,7 +50,7 @@ class Registry:
             if close:
                 raise CommandNotFound(
                     N_("Unknown command “%(name)s”. Did you mean %(suggestion)s?"),
-                    name=prefix + name, suggestion=prefix + close[0],
+                    name=prefix + shown(name), suggestion=prefix + close[0],
                 )
-            raise CommandNotFound(N_("Unknown command “%(name)s”."), name=prefix + name)
+            raise CommandNotFound(N_("Unknown command “%(name)s”."), name=prefix + shown(name))
         return cmd

@@ -9,6 +9,7 @@ from babel.messages.pofile import read_po
 
 from bot.context import txn_base
 from bot.dispatcher import Dispatcher, error_reference
+from bot.events import Invite
 from bot.i18n import default_catalog_dir
 from bot.members import MemberService
 from tests.fakes import Driver, FakeGateway
@@ -115,10 +116,38 @@ async def test_ignores_own_messages_notices_and_plain_chat(driver: Driver) -> No
     assert await driver.send("!!!") == []
 
 
-async def test_direct_chat_needs_no_prefix(driver: Driver, gateway: FakeGateway) -> None:
-    gateway.room_sizes["!dm:test"] = 2
+async def test_direct_chat_needs_no_prefix(driver: Driver, dispatcher: Dispatcher) -> None:
+    await dispatcher.on_invite(Invite("!dm:test", "@ala:test", is_direct=True))
     [out] = await driver.send("ping there", room_id="!dm:test")
     assert out.body == "pong there"
+
+
+async def test_a_room_of_two_is_not_a_direct_chat(driver: Driver, dispatcher: Dispatcher,
+                                                  gateway: FakeGateway) -> None:
+    """A direct chat is what Matrix says it is (the invite's is_direct), not any room in
+    which only the bot and one member happen to be."""
+    gateway.room_sizes["!two:test"] = 2
+    await dispatcher.on_invite(Invite("!two:test", "@ala:test", is_direct=False))
+    assert await driver.send("ping there", room_id="!two:test") == []
+    [out] = await driver.send("!ping there", room_id="!two:test")
+    assert out.body == "pong there"
+
+
+async def test_direct_chats_are_remembered_across_restarts(deps, gateway: FakeGateway) -> None:
+    from tests.conftest import make_dispatcher
+
+    await make_dispatcher(deps).on_invite(Invite("!dm:test", "@ala:test", is_direct=True))
+    again = Driver(make_dispatcher(deps), gateway)  # a new process reads it from the database
+    [out] = await again.send("ping", room_id="!dm:test")
+    assert out.body == "pong"
+
+
+async def test_an_overlong_command_is_refused_before_parsing(driver: Driver) -> None:
+    [out] = await driver.send("!ping " + "x" * 5000)
+    assert out.body.startswith("⚠️ That message is too long for a command: 5005 bytes, at most "
+                               "4096.")
+    [out] = await driver.send("!" + "y" * 3000)  # an unknown name is not echoed in full
+    assert len(out.body) < 200
 
 
 async def test_reply_fallback_is_stripped(driver: Driver) -> None:

@@ -26,8 +26,8 @@ from bot.db.models import AdvisoryRequest
 from bot.errors import UserError
 from bot.events import Outgoing
 from bot.features.advice.messages import SECTOR_LABELS, request_notice
-from bot.features.profiles.service import clean_block, clean_line
 from bot.i18n import N_, SUPPORTED_LANGUAGES
+from bot.text import clean_block, clean_line
 from rooms.network import NetworkRooms
 
 if TYPE_CHECKING:

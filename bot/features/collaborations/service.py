@@ -30,8 +30,8 @@ from bot.db.models import (
     RoundGroup,
 )
 from bot.errors import BadArgument, NotAllowed, UsageError, UserError
-from bot.features.profiles.service import clean_block, clean_line
 from bot.i18n import N_
+from bot.text import clean_block, clean_line
 from rooms.settings import RoomSettingsService
 
 if TYPE_CHECKING:

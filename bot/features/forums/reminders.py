@@ -21,7 +21,6 @@ from bot.events import Outgoing
 from bot.features.forums.config import ForumsConfig
 from bot.features.forums.messages import ForumMessages
 from bot.formatting import pill
-from rooms.private import private_room
 
 log = logging.getLogger(__name__)
 JOB_PREFIX = "reminder:"
@@ -134,7 +133,6 @@ class ReminderSender:
     async def _member_room(self, member: Member | None, answer: Rsvp | None) -> str | None:
         """The room where they answered, or (if configured) a direct chat with them."""
         if member is not None and self.config.direct_reminders:
-            return await private_room(self.deps.gateway, self.deps.config.matrix.server_name,
-                                      "dm", member.mxid, name="sbcc-bot", invite=[member.mxid],
-                                      is_direct=True)
+            return await self.deps.direct.with_member(
+                self.deps.gateway, self.deps.config.matrix.server_name, member.mxid)
         return answer.room_id if answer else None

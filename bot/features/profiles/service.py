@@ -25,6 +25,7 @@ from bot.db.models import Member, MemberTag
 from bot.errors import BadArgument, UsageError, UserError
 from bot.i18n import N_
 from bot.members import MemberService
+from bot.text import SHOWN, clean_block, clean_line, shown
 
 if TYPE_CHECKING:
     from rooms.topology import RoomSpec
@@ -39,31 +40,6 @@ MAX_LANGUAGES = 8
 TAG_PUNCTUATION = frozenset(" -&+/.")
 TAG_SEPARATORS = re.compile(r"[,;]")
 LANGUAGE_SEPARATORS = re.compile(r"[\s,;]+")
-_SHOWN = 40  # how much of a rejected value an error message repeats
-
-
-def _shown(value: str) -> str:
-    """A rejected value as an error message repeats it: short, on one line."""
-    value = " ".join(value.split())
-    return value if len(value) <= _SHOWN else value[:_SHOWN - 1] + "…"
-
-
-def clean_line(text: str) -> str:
-    """One line of free text: control characters dropped, white space collapsed."""
-    kept = "".join(ch for ch in text if unicodedata.category(ch) != "Cc" or ch.isspace())
-    return " ".join(kept.split())
-
-
-def clean_block(text: str) -> str:
-    """Free text that may span lines: each line cleaned, at most one empty line in a row."""
-    lines = [clean_line(line) for line in text.replace("\r\n", "\n").split("\n")]
-    out: list[str] = []
-    for line in lines:
-        if line or (out and out[-1]):
-            out.append(line)
-    return "\n".join(out).strip()
-
-
 # -- tags ------------------------------------------------------------------------------
 
 
@@ -75,18 +51,18 @@ def normalise_tag(raw: str) -> str:
     tag = unicodedata.normalize("NFC", " ".join(text.split()).casefold())
     if not tag:
         raise BadArgument(N_("“%(tag)s” is not a tag: a tag needs at least one letter or "
-                             "digit."), tag=_shown(raw))
+                             "digit."), tag=shown(raw))
     if len(tag) > MAX_TAG_LENGTH:
         raise BadArgument(N_("The tag “%(tag)s” is too long: at most %(max)d characters."),
-                          tag=_shown(tag), max=MAX_TAG_LENGTH)
+                          tag=shown(tag), max=MAX_TAG_LENGTH)
     for ch in tag:
         category = unicodedata.category(ch)
         if ch not in TAG_PUNCTUATION and category[0] not in "LNM":
             raise BadArgument(N_("The tag “%(tag)s” contains “%(char)s”. Tags may use letters, "
-                                 "digits, spaces and - & + / ."), tag=_shown(tag), char=ch)
+                                 "digits, spaces and - & + / ."), tag=shown(tag), char=ch)
     if not any(unicodedata.category(ch)[0] in "LN" for ch in tag):
         raise BadArgument(N_("“%(tag)s” is not a tag: a tag needs at least one letter or "
-                             "digit."), tag=_shown(raw))
+                             "digit."), tag=shown(raw))
     return tag
 
 
@@ -125,10 +101,10 @@ def parse_languages(text: str) -> list[str]:
         except (ValueError, UnknownLocaleError):
             raise BadArgument(N_("“%(code)s” is not a language code I know. Use two-letter "
                                  "codes like pl, de, en, lt, sv, uk."),
-                              code=_shown(raw)) from None
+                              code=shown(raw)) from None
         if len(code) != 2:
             raise BadArgument(N_("“%(code)s” is not a language code I know. Use two-letter "
-                                 "codes like pl, de, en, lt, sv, uk."), code=_shown(raw))
+                                 "codes like pl, de, en, lt, sv, uk."), code=shown(raw))
         if code not in codes:
             codes.append(code)
     if not codes:
@@ -151,7 +127,7 @@ def parse_timezone(text: str) -> str:
     name = _timezones().get(text.strip().casefold())
     if name is None:
         raise BadArgument(N_("“%(tz)s” is not a timezone I know. Use Area/City, for example "
-                             "Europe/Warsaw or Europe/Berlin."), tz=_shown(text))
+                             "Europe/Warsaw or Europe/Berlin."), tz=shown(text))
     return name
 
 
@@ -177,7 +153,7 @@ def removal_tags(text: str) -> list[str]:
         try:
             tag = normalise_tag(part)
         except BadArgument:
-            tag = " ".join(part.split())[:_SHOWN]  # cannot be stored; reported as not there
+            tag = " ".join(part.split())[:SHOWN]  # cannot be stored; reported as not there
         if tag not in wanted:
             wanted.append(tag)
     return wanted
