@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot.app import load_config  # noqa: E402
+from bench.example import example_config  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.db.models import (  # noqa: E402
     Collaboration,
@@ -92,7 +92,7 @@ async def seed(db: Database, config, rng: random.Random) -> None:  # noqa: ANN00
 
 
 async def main() -> None:
-    config = load_config(ROOT / "config.example.yaml", environ={})
+    config = example_config()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite+aiosqlite:///{tmp}/digest.db")
         await db.migrate()

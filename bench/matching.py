@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert  # noqa: E402
 
-from bot.app import load_config  # noqa: E402
+from bench.example import example_config  # noqa: E402
 from bot.db import Database  # noqa: E402
 from bot.db.models import Member, MemberTag  # noqa: E402
 from bot.features.matchmaking.matching import MatchingService  # noqa: E402
@@ -54,7 +54,7 @@ def synthetic(members: int, locations: list[str], seed: int = 7):  # noqa: ANN20
 
 
 async def main(args: argparse.Namespace) -> None:
-    config = load_config(ROOT / "config.example.yaml", environ={})
+    config = example_config()
     locations = list(config.network.location_by_key)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite+aiosqlite:///{tmp}/bench.db")

@@ -37,6 +37,13 @@ ENV_SECRETS = {
     "SBCC_DATABASE_URL": ("database", "url"),
 }
 DB_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+PLACEHOLDER_RE = re.compile(r"replace|change[-_ ]?me|^\.\.\.$|^x+$|^<.*>$", re.IGNORECASE)
+
+
+def is_placeholder(secret: str) -> bool:
+    """A secret copied from the example config and never filled in ("syt_replace_me",
+    "replace-with-a-long-random-string", "..."): never a working one."""
+    return bool(PLACEHOLDER_RE.search(secret.strip()))
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,10 @@ def _matrix(sec: ConfigSection) -> MatrixConfig:
         sec.fail("user_id", "must look like @name:server")
     token = sec.string("access_token")
     password = sec.string("password")
+    for key, value in (("access_token", token), ("password", password)):
+        if value is not None and is_placeholder(value):
+            sec.fail(key, "is still the example's placeholder: put the bot's real one here "
+                          "(or in the environment)")
     if not token and not password:
         sec.fail(
             "access_token",

@@ -72,6 +72,24 @@ def _check(resp: T, what: str) -> T:
     return resp
 
 
+def _text(value: object) -> str | None:
+    """A string from an event's JSON, or None. Lone surrogates (which JSON's \\ud800 escapes
+    can produce, but no encoding can carry) become U+FFFD, so nothing later trips on them."""
+    if not isinstance(value, str):
+        return None
+    if not _has_surrogate(value):
+        return value
+    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
     """Translate one raw timeline event; None for what the bot does not look at."""
     etype = source.get("type")
@@ -85,15 +103,13 @@ def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
         if not isinstance(relates, dict):
             relates = {}
         reply = relates.get("m.in_reply_to") or {}
-        body = content.get("body")
-        formatted = content.get("formatted_body")
         return Message(
             event_id=event_id,
             room_id=room_id,
             sender=sender,
-            body=body if isinstance(body, str) else "",
+            body=_text(content.get("body")) or "",
             msgtype=str(content.get("msgtype", "")),
-            formatted_body=formatted if isinstance(formatted, str) else None,
+            formatted_body=_text(content.get("formatted_body")),
             timestamp_ms=int(source.get("origin_server_ts") or 0),
             in_reply_to=reply.get("event_id") if isinstance(reply, dict) else None,
             is_edit=relates.get("rel_type") == "m.replace",
@@ -102,8 +118,8 @@ def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
         relates = content.get("m.relates_to") or {}
         if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
             return None
-        target, key = relates.get("event_id"), relates.get("key")
-        if not isinstance(target, str) or not isinstance(key, str):
+        target, key = relates.get("event_id"), _text(relates.get("key"))
+        if not isinstance(target, str) or key is None:
             return None
         return Reaction(event_id, room_id, sender, target, key)
     if etype == "m.room.redaction":
@@ -114,7 +130,7 @@ def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
     state_key = source["state_key"]
     if etype == "m.room.member":
         prev = (source.get("unsigned") or {}).get("prev_content") or {}
-        name = content.get("displayname")
+        name = _text(content.get("displayname"))
         return MembershipChange(
             event_id=event_id,
             room_id=room_id,
@@ -122,7 +138,7 @@ def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
             membership=str(content.get("membership", "")),
             prev_membership=prev.get("membership") if isinstance(prev, dict) else None,
             sender=sender,
-            display_name=name if isinstance(name, str) else None,
+            display_name=name,
             timestamp_ms=int(source.get("origin_server_ts") or 0),
         )
     return StateChange(event_id, room_id, str(etype), str(state_key), sender, content)

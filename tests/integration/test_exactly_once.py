@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import sqlite3
+import subprocess
+import threading
+import time
 from collections import Counter
 
 from tests.integration.harness import is_joined, reply_target
@@ -84,5 +89,67 @@ async def test_homeserver_down_and_back(register, member_factory, bot_factory,
     finally:
         await synapse.start()
     assert bot.proc.returncode is None, "the bot survived the outage"
+    assert "interrupted" in bot.new_log(), "the outage reached the bot (and it waited)"
     reply = await ala.ask(room, "!ping after", timeout=60)
     assert reply["content"]["body"] == "pong after"
+
+
+def restart_postgresql(down_for: float) -> threading.Thread:
+    """Stop the machine's PostgreSQL cluster (the one SBCC_TEST_POSTGRES_URL names), keep it
+    down for a while, start it again — in the background, while commands keep coming."""
+    [version] = os.listdir("/etc/postgresql")
+
+    def cluster(action: str) -> None:
+        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
+                        action], check=True, capture_output=True, timeout=120)
+
+    def restart() -> None:
+        cluster("stop")
+        time.sleep(down_for)
+        cluster("start")
+
+    thread = threading.Thread(target=restart, daemon=True)
+    thread.start()
+    return thread
+
+
+def hold_sqlite_lock(path: str, seconds: float) -> threading.Thread:
+    """Another writer takes SQLite's write lock and keeps it for a while."""
+    def hold() -> None:
+        conn = sqlite3.connect(path, timeout=30)
+        conn.execute("BEGIN IMMEDIATE")
+        time.sleep(seconds)
+        conn.rollback()
+        conn.close()
+
+    thread = threading.Thread(target=hold, daemon=True)
+    thread.start()
+    return thread
+
+
+async def test_database_outage_mid_burst_loses_nothing(register, member_factory, bot_factory,
+                                                       bot_db) -> None:
+    """PostgreSQL restarted (or SQLite held locked by another writer) while commands arrive:
+    every command is answered, once."""
+    bot_account = await register("sbcc")
+    bot = await bot_factory(bot_account)
+    ala = await member_factory(await register("ala"))
+    room = await ala.create_room(invite=[bot_account.user_id])
+    await ala.wait_for(is_joined(bot_account.user_id))
+    sent = []
+    for i in range(BURST):
+        sent.append(await ala.say(room, f"!ping {i}"))
+        if i == BURST // 3:
+            await ala.wait_for(lambda e: e.get("sender") == bot_account.user_id
+                               and e["content"].get("body", "").startswith("pong"))
+            url, _schema = bot_db
+            outage = (restart_postgresql(down_for=4) if url.startswith("postgresql")
+                      else hold_sqlite_lock(url.removeprefix("sqlite+aiosqlite:///"), 20))
+    await asyncio.to_thread(outage.join)
+    await ala.wait_for(lambda e: reply_target(e) in sent, count=BURST, timeout=120)
+    await ala.settle(room, timeout=60)
+    counts = pong_numbers(ala, bot_account.user_id)
+    assert sorted(counts) == list(range(BURST)), "every command answered"
+    assert max(counts.values()) == 1, f"answered twice: {[n for n, c in counts.items() if c > 1]}"
+    assert bot.proc.returncode is None, "the bot survived the outage"
+    assert "interrupted" in bot.new_log(), "the outage reached the bot (and it waited)"

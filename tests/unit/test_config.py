@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.app import load_config, parse_config
 from bot.errors import ConfigError
@@ -85,10 +86,17 @@ def test_schema_only_for_postgresql() -> None:
     assert problem == "database.schema: is only for PostgreSQL"
 
 
-def test_example_config_is_valid() -> None:
+def test_example_config_is_valid_once_its_secrets_are_filled_in() -> None:
     example = Path(__file__).resolve().parents[2] / "config.example.yaml"
-    config = load_config(example, environ={})
+    raw = yaml.safe_load(example.read_text(encoding="utf-8"))
+    for hook in raw["web"]["hooks"].values():
+        hook["token"] = "a-long-random-string-that-is-real"
+    config = parse_config(raw, environ={"SBCC_MATRIX_ACCESS_TOKEN": "syt_a_real_token"})
     assert config.matrix.user_id.startswith("@")
+    with pytest.raises(ConfigError) as err:  # as shipped: each placeholder is named
+        load_config(example, environ={})
+    assert all("placeholder" in p for p in err.value.problems), err.value.problems
+    assert any(p.startswith("matrix.access_token:") for p in err.value.problems)
 
 
 def test_cli_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:
@@ -156,3 +164,15 @@ def test_feature_sections_are_validated() -> None:
                      "web.hooks.city.token: must be at least 16 characters",
                      "web.hooks.city.rooms: must name at least one network room key"):
         assert expected in found, expected
+
+
+def test_the_examples_placeholders_are_refused() -> None:
+    example = problems({**base_config(), "matrix": {
+        "homeserver": "https://matrix.example.org", "user_id": "@sbcc:example.org",
+        "access_token": "syt_replace_me"}})
+    assert any(p.startswith("matrix.access_token: is still the example's placeholder")
+               for p in example)
+    assert problems({**base_config(), "matrix": {
+        "homeserver": "https://matrix.example.org", "user_id": "@sbcc:example.org",
+        "password": "..."}})
+    assert parse_config(base_config(), environ={}).matrix.access_token  # a real-looking one
