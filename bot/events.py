@@ -19,9 +19,17 @@ CONTENT_LIMIT = 60_000
 ROOM_PING = re.compile(r"@room\b", re.IGNORECASE)
 
 
+TAG = re.compile(r"(<[^>]*>)")
+
+
 def defuse(text: str) -> str:
     """`text` without anything that would notify a whole room."""
     return ROOM_PING.sub(lambda m: m.group(0)[0] + "\u2060" + m.group(0)[1:], text)
+
+
+def defuse_html(html: str) -> str:
+    """The same for HTML, in its text only: a link to `…/@room` keeps working."""
+    return "".join(part if part.startswith("<") else defuse(part) for part in TAG.split(html))
 
 
 def fitted(body: str, html: str | None) -> tuple[str, str | None]:
@@ -132,7 +140,8 @@ class Outgoing:
     extra: tuple[tuple[str, Any], ...] = ()  # more content fields (a file's url and info)
 
     def _body(self) -> dict[str, Any]:
-        body, html = fitted(defuse(self.body), defuse(self.html) if self.html else self.html)
+        body, html = fitted(defuse(self.body),
+                            defuse_html(self.html) if self.html else self.html)
         content: dict[str, Any] = {"msgtype": self.msgtype, "body": body}
         if html is not None:
             content["format"] = "org.matrix.custom.html"

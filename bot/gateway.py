@@ -34,6 +34,7 @@ from bot.events import (
     SyncBatch,
 )
 from bot.retries import patience
+from bot.text import without_surrogates
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -75,19 +76,7 @@ def _check(resp: T, what: str) -> T:
 def _text(value: object) -> str | None:
     """A string from an event's JSON, or None. Lone surrogates (which JSON's \\ud800 escapes
     can produce, but no encoding can carry) become U+FFFD, so nothing later trips on them."""
-    if not isinstance(value, str):
-        return None
-    if not _has_surrogate(value):
-        return value
-    return "".join("\ufffd" if 0xD800 <= ord(ch) <= 0xDFFF else ch for ch in value)
-
-
-def _has_surrogate(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    return without_surrogates(value) if isinstance(value, str) else None
 
 
 def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
@@ -297,7 +286,9 @@ class MatrixGateway:
             source = getattr(ev, "source", {}) or {}
             if source.get("type") == "m.room.member" and source.get("state_key") == self.user_id:
                 inviter = source.get("sender")
-                is_direct = bool((source.get("content") or {}).get("is_direct"))
+                # nio moves an invite member event's content out of its source
+                content = getattr(ev, "content", None) or source.get("content") or {}
+                is_direct = isinstance(content, dict) and content.get("is_direct") is True
         return Invite(room_id, inviter, is_direct)
 
     async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[dict[str, Any]]:

@@ -4,9 +4,12 @@ for error messages."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from typing import Any
 
 SHOWN = 40  # how much of a rejected value an error message repeats
+SURROGATE = re.compile("[\ud800-\udfff]")  # lone halves JSON escapes can produce
 # Bidirectional controls (embeddings, overrides, isolates, marks): in a name, title or bio
 # they can reorder what readers see around them ("Trojan source", spoofed names).
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e"
@@ -49,3 +52,26 @@ def clean_name(text: str | None, limit: int = 255) -> str | None:
     if len(name) > limit:
         name = name[:limit - 1] + "…"
     return name or None
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether a lone surrogate is in any string (key or value) of decoded JSON — no
+    encoding, database or homeserver takes one. Iterative, so a deeply nested value cannot
+    exhaust the stack."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with each lone surrogate replaced by U+FFFD."""
+    return SURROGATE.sub("\ufffd", text)

@@ -1,14 +1,16 @@
-"""!intro — introduce yourself to the network."""
+"""!intro — introduce yourself to the network (its members: the card goes into the
+network's rooms, which nobody outside may use the bot to post into)."""
 
 from __future__ import annotations
 
 from bot.context import Context
-from bot.framework import Rest, command
+from bot.framework import Rest, check, command, member
 from bot.i18n import N_
 
 
 @command("intro", help=N_("Introduce yourself: a few words about you and your work; your card "
                           "goes to your location room and the topic rooms that fit you."))
+@check(member)
 async def intro(ctx: Context, text: Rest) -> None:
     posted = await ctx.services.introductions.introduce(ctx.sender, text, ctx.send)
     if not posted:  # the bio is kept (a UserError would roll it back)

@@ -1,9 +1,13 @@
-"""!provision, !rooms, !members — the network's rooms and who is in them."""
+"""!provision, !rooms, !members — the network's rooms and who is in them.
+
+`!rooms` is open to anyone: it is how people find the network (the Space and its rooms are
+public anyway). `!members` is for the network's members: how many people each room has,
+and for coordinators who they are."""
 
 from __future__ import annotations
 
 from bot.context import Context
-from bot.framework import Place, check, command, coordinator, is_coordinator
+from bot.framework import Place, check, command, coordinator, is_coordinator, member
 from bot.i18n import N_
 from rooms import messages
 
@@ -22,6 +26,7 @@ async def rooms(ctx: Context) -> None:
 
 
 @command("members", help=N_("How many members each location and room has."))
+@check(member)
 async def members(ctx: Context, location: Place | None = None) -> None:
     counts = await ctx.services.network.headcounts(location, names=await is_coordinator(ctx))
     await ctx.reply(*messages.headcounts(ctx.tr, counts))

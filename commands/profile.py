@@ -1,29 +1,41 @@
-"""!profile, !set, !offer, !need — a member's profile card and what they offer and need."""
+"""!profile, !set, !offer, !need — a member's profile card and what they offer and need.
+
+Your own card is yours to see wherever you ask; someone else's only for members of the
+network (it shows needs, bio, languages and timezone). `!set <field> -` clears a field."""
 
 from __future__ import annotations
 
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
 
 from bot.context import Context
-from bot.errors import UsageError, UserError
+from bot.errors import NotAllowed, UsageError, UserError
 from bot.features.profiles.messages import profile_card
 from bot.features.profiles.service import (
     MAX_TAGS_PER_KIND,
     TagChange,
+    is_clear,
     language_names,
     removal_tags,
 )
-from bot.framework import OnOff, Place, Rest, command, group, subcommands
+from bot.framework import OnOff, Rest, command, group, is_member, member, subcommands
 from bot.framework.converters import user_argument
 from bot.framework.parsing import unquote_value
 from bot.i18n import N_
+from bot.text import shown
+from rooms.topology import RoomSpec
+
+SHOWN_TAGS = 200  # how much of a list of tags not found a reply repeats
 
 
 @command("profile", help=N_("Show your profile card, or someone else's."))
 async def profile(ctx: Context, user: Rest | None = None) -> None:
     target = user_argument(ctx, user) if user else ctx.sender
+    if target != ctx.sender and not await is_member(ctx):
+        # before looking: an outsider does not even learn whether the bot knows someone
+        raise NotAllowed(member.denied, prefix=ctx.prefix)
     found = await ctx.services.profiles.find(target)
     text, html = profile_card(found.member, found.offers, found.needs, ctx.tr,
                               ctx.deps.config.network, own=found.member.mxid == ctx.sender,
@@ -34,7 +46,15 @@ async def profile(ctx: Context, user: Rest | None = None) -> None:
 # -- !set ------------------------------------------------------------------------------
 
 set_ = subcommands("set", help=N_("Set part of your profile: org, location, languages, tz, "
-                                  "bio, or connect on|off."))
+                                  "bio (“-” clears one), or connect on|off."))
+
+CLEARED = {
+    "organisation": N_("Your organisation is removed from your profile."),
+    "location": N_("Your location is removed from your profile."),
+    "languages": N_("Your languages are removed from your profile."),
+    "timezone": N_("Your timezone is removed from your profile."),
+    "bio": N_("Your bio is removed from your profile."),
+}
 
 
 def _value(value: str) -> str:
@@ -45,15 +65,48 @@ def _value(value: str) -> str:
     return value
 
 
+async def _clear(ctx: Context, field: str) -> None:
+    await ctx.services.profiles.clear(ctx.sender, field)
+    await ctx.reply(ctx._(CLEARED[field]))
+
+
+async def _cleared(ctx: Context, value: str, field: str) -> bool:
+    """`!set <field> -`: clear the field and say so (True), else False."""
+    if not is_clear(value):
+        return False
+    await _clear(ctx, field)
+    return True
+
+
+class LocationOrClear:
+    """A configured location (see `Location`), or "-" to clear it (None)."""
+
+    metavar = "location"
+
+    @staticmethod
+    async def convert(ctx: Context, raw: str) -> RoomSpec | None:
+        if is_clear(unquote_value(raw)):
+            return None
+        return ctx.deps.config.network.find_location(raw)
+
+
+PlaceOrClear = Annotated[RoomSpec | None, LocationOrClear]
+
+
 @set_.command("org", help=N_("Set the name of your organisation."),
               aliases=("organisation", "organization"))
 async def set_organisation(ctx: Context, value: Rest) -> None:
+    if await _cleared(ctx, _value(value), "organisation"):
+        return
     org = await ctx.services.profiles.set_organisation(ctx.sender, _value(value))
     await ctx.reply(ctx._(N_("Your organisation is now: %(organisation)s"), organisation=org))
 
 
 @set_.command("location", help=N_("Set your location: one of the network's places."))
-async def set_location(ctx: Context, value: Place) -> None:
+async def set_location(ctx: Context, value: PlaceOrClear) -> None:
+    if value is None:
+        await _clear(ctx, "location")
+        return
     spec = await ctx.services.profiles.set_location(ctx.sender, value)
     await ctx.reply(ctx._(N_("Your location is now: %(location)s"),
                           location=ctx.deps.config.network.place(spec.key, ctx.locale)))
@@ -62,6 +115,8 @@ async def set_location(ctx: Context, value: Place) -> None:
 @set_.command("languages", help=N_("Set the languages you speak, as codes like pl, en, de."),
               aliases=("langs",))
 async def set_languages(ctx: Context, value: Rest) -> None:
+    if await _cleared(ctx, _value(value), "languages"):
+        return
     codes = await ctx.services.profiles.set_languages(ctx.sender, _value(value))
     await ctx.reply(ctx._(N_("The languages you speak: %(languages)s"),
                           languages=", ".join(language_names(codes, ctx.locale))))
@@ -69,6 +124,8 @@ async def set_languages(ctx: Context, value: Rest) -> None:
 
 @set_.command("tz", help=N_("Set your timezone, like Europe/Warsaw."), aliases=("timezone",))
 async def set_timezone(ctx: Context, value: Rest) -> None:
+    if await _cleared(ctx, _value(value), "timezone"):
+        return
     name = await ctx.services.profiles.set_timezone(ctx.sender, _value(value))
     now = format_time(ctx.deps.clock().astimezone(ZoneInfo(name)), format="short",
                       locale=ctx.locale)
@@ -78,6 +135,8 @@ async def set_timezone(ctx: Context, value: Rest) -> None:
 
 @set_.command("bio", help=N_("Set your bio: a few sentences about you and your work."))
 async def set_bio(ctx: Context, value: Rest) -> None:
+    if await _cleared(ctx, _value(value), "bio"):
+        return
     await ctx.services.profiles.set_bio(ctx.sender, _value(value))
     await ctx.reply(ctx._(N_("Your bio is saved. See it with %(usage)s."),
                           usage=f"{ctx.prefix}profile"))
@@ -154,11 +213,13 @@ async def _remove(ctx: Context, kind: str, tags: str | None) -> None:
         raise UsageError(N_("Which tag should I remove? For example: %(example)s"),
                          example=f"{ctx.prefix}{kind} remove video")
     change: TagChange = await ctx.services.profiles.remove(ctx.sender, kind, wanted)
+    # what was removed was stored (a few); what was not there may be thousands: cut short
+    missing = shown(", ".join(change.unchanged), SHOWN_TAGS)
     if not change.changed:
-        raise UserError(_not_there(kind), tags=", ".join(change.unchanged))
+        raise UserError(_not_there(kind), tags=missing)
     parts = [ctx._(N_("Removed: %(tags)s."), tags=", ".join(change.changed))]
     if change.unchanged:
-        parts.append(ctx._(_not_there(kind), tags=", ".join(change.unchanged)))
+        parts.append(ctx._(_not_there(kind), tags=missing))
     parts.append(_count(ctx, kind, change.total))
     await ctx.reply(" ".join(parts))
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from bot.context import Context
 from bot.errors import BadArgument, UserError
-from bot.framework import check, command, coordinator, group
+from bot.framework import check, command, coordinator, group, member
 from bot.i18n import N_
 
 
@@ -22,6 +22,7 @@ async def rounds(ctx: Context) -> None:
 
 @rounds.command("on", help=N_("Take part: each round pairs you with someone, across borders "
                               "first."))
+@check(member)
 async def rounds_on(ctx: Context) -> None:
     await ctx.services.rounds.take_part(ctx.sender, True)
     await ctx.reply(ctx._(N_("You are in: each matchmaking round pairs you with someone, "

@@ -1,11 +1,13 @@
-"""Who is (and was) in which network room: stays recorded from joins, leaves, kicks, bans."""
+"""Who is (and was) in which network room: stays recorded from joins, leaves, kicks, bans.
+Ended stays are kept for `privacy.memberships` (a year by default), then pruned; a member's
+own stays are theirs to see (`!mydata`) and erase (`!forget-me`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import RoomMembership
@@ -36,15 +38,18 @@ class MembershipService:
         return found is not None
 
     async def apply(self, change: MembershipChange, when: datetime) -> str | None:
-        """Record one membership event; returns "joined", "left" or None (no change)."""
+        """Record one membership event; returns "joined", "left", "present" (a profile
+        change of someone whose stay was not recorded: recorded now, as an import is, and
+        never an arrival) or None (no change)."""
         current = await self._open(change.room_id, change.user_id)
         if change.membership in IN_ROOM:
             if current is not None:
                 return None  # a display-name change, or a redelivery
+            renamed = change.prev_membership in IN_ROOM
             self.session.add(RoomMembership(room_id=change.room_id, mxid=change.user_id,
-                                            since=when, imported=False))
+                                            since=when, imported=renamed))
             await self.session.flush()
-            return "joined"
+            return "present" if renamed else "joined"
         if change.membership in ("leave", "ban") and current is not None:
             current.until = when
             current.ended = ended_how(change)
@@ -69,6 +74,24 @@ class MembershipService:
                 closed += 1
         await self.session.flush()
         return opened, closed
+
+    async def stays_of(self, mxid: str) -> list[RoomMembership]:
+        """Every recorded stay of `mxid`, oldest first."""
+        return list((await self.session.scalars(select(RoomMembership).where(
+            RoomMembership.mxid == mxid).order_by(RoomMembership.since,
+                                                 RoomMembership.id))).all())
+
+    async def forget(self, mxid: str) -> int:
+        """Erase every stay of `mxid` (current ones too); returns how many."""
+        result = await self.session.execute(delete(RoomMembership).where(
+            RoomMembership.mxid == mxid))
+        return getattr(result, "rowcount", 0) or 0
+
+    async def prune(self, before: datetime) -> int:
+        """Forget stays that ended before `before` (current stays are kept)."""
+        result = await self.session.execute(delete(RoomMembership).where(
+            RoomMembership.until.is_not(None), RoomMembership.until < before))
+        return getattr(result, "rowcount", 0) or 0
 
     async def current(self, room_id: str) -> list[str]:
         rows = await self.session.scalars(select(RoomMembership.mxid).where(

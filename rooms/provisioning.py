@@ -1,6 +1,12 @@
 """Provisioning: create or adopt the Space and its rooms and bring their state in line with
 the configuration — idempotently: a second run sends no state event at all. The membership
-record of each room is brought in line too (without welcoming anyone), and again at start."""
+record of each room is brought in line too (without welcoming anyone), and again at start.
+
+Which existing rooms are adopted: the one recorded for that place (the bot provisioned it
+before), one the configuration names itself (`room:`), or one that holds the configured
+alias and that the bot created (its `m.room.create` is the bot's). Anyone can create
+`#sbcc-design:server` first and give the bot power 100 there: adopting such a room would
+make its creator a coordinator of the network, so it fails, naming the alias."""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.deps import Deps
-from bot.errors import GatewayError
+from bot.errors import GatewayError, HomeserverUnavailable
 from rooms.membership import MembershipService
 from rooms.network import BOT_LEVEL, COORDINATOR_LEVEL, NetworkRooms, NoNetwork, room_key
 from rooms.settings import RoomSettingsService
@@ -19,6 +25,17 @@ from rooms.topology import RoomSpec
 
 log = logging.getLogger(__name__)
 State = dict[tuple[str, str], dict[str, Any]]  # (type, state_key) → the event
+
+
+class ForeignRoom(GatewayError):
+    """A configured alias is held by a room the bot did not create: it is not adopted."""
+
+    def __init__(self, alias: str, room_id: str) -> None:
+        super().__init__(f"the alias {alias} belongs to a room the bot did not create "
+                         f"({room_id}); it is not adopted: name it as room: in the "
+                         f"configuration to adopt it, or free the alias", "SBCC_FOREIGN_ROOM")
+        self.alias = alias
+        self.room_id = room_id
 
 
 @dataclass
@@ -164,7 +181,7 @@ class Provisioner:
         alias = f"#{spec.alias}:{self.server}"
         existing = await self.gateway.resolve_alias(alias)
         if existing is not None:
-            await self.gateway.join(existing)
+            await self._adopt_own(alias, existing)
             outcome.action = "adopted"
             return existing
         room_id = await self.gateway.create_room(
@@ -174,6 +191,37 @@ class Provisioner:
         )
         outcome.action = "created"
         return room_id
+
+    async def _adopt_own(self, alias: str, room_id: str) -> None:
+        """Join the room that holds our alias if the bot created it; otherwise leave it as
+        it was (the bot leaves again if it joined only to look) and fail."""
+        joined = False
+        try:
+            state = _index(await self.gateway.room_state(room_id))
+        except HomeserverUnavailable:
+            raise
+        except GatewayError:  # not readable from outside: join to look
+            try:
+                await self.gateway.join(room_id)
+            except HomeserverUnavailable:
+                raise
+            except GatewayError as exc:
+                raise GatewayError(f"the alias {alias} belongs to {room_id}, which the bot "
+                                   f"cannot join: {exc}", exc.errcode, exc.status) from exc
+            joined = True
+            state = _index(await self.gateway.room_state(room_id))
+        create = state.get(("m.room.create", "")) or {}
+        if create.get("sender") != self.gateway.user_id:
+            if joined:
+                try:
+                    await self.gateway.leave(room_id)
+                except GatewayError as exc:
+                    log.warning("could not leave %s again: %s", room_id, exc)
+            log.warning("not adopting %s: %s holds it, created by %s", alias, room_id,
+                        create.get("sender", "someone else"))
+            raise ForeignRoom(alias, room_id)
+        if not joined:
+            await self.gateway.join(room_id)  # a no-op when the bot is in it
 
     def _join_rule(self, spec: RoomSpec, space_id: str | None) -> dict[str, Any]:
         if spec.kind == "space":

@@ -42,7 +42,8 @@ class NetworkConfig:
     topics: tuple[RoomSpec, ...] = ()
     partners: RoomSpec | None = None
     advisory: RoomSpec | None = None  # where advisory requests from the web form arrive
-    welcome_delay: int = 60  # seconds to gather joins into one welcome ("a dozen in a minute")
+    # seconds after a welcome during which later joins are added to it (by an edit)
+    welcome_delay: int = 60
     location_by_key: dict[str, RoomSpec] = field(default_factory=dict, compare=False)
 
     @property

@@ -251,10 +251,10 @@ class Command:
     def qualified_name(self) -> str:
         return f"{self.parent.qualified_name} {self.name}" if self.parent else self.name
 
-    @property
-    def restricted(self) -> bool:
-        """Whether some check (its own or its group's) limits who may use it."""
-        return bool(self.checks) or (self.parent is not None and self.parent.restricted)
+    def check_names(self) -> set[str]:
+        """The names of the checks that limit who may use it (its own and its group's)."""
+        own = {c.name for c in self.checks}
+        return own | self.parent.check_names() if self.parent is not None else own
 
     def usage(self, prefix: str) -> str:
         return " ".join([f"{prefix}{self.qualified_name}", *(p.usage() for p in self.params),

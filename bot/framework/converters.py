@@ -14,6 +14,7 @@ from urllib.parse import unquote
 from bot.errors import BadArgument, UserError
 from bot.framework.parsing import REPLY_FALLBACK
 from bot.i18n import N_, SUPPORTED_LANGUAGES, normalise_language
+from bot.text import shown
 from rooms.topology import RoomSpec
 
 if TYPE_CHECKING:
@@ -59,7 +60,10 @@ def user_argument(ctx: Context, raw: str) -> str:
     plain text is only the display name)."""
     link = MATRIX_TO_RE.search(raw)
     if link:
-        return unquote(link.group(1))
+        linked = unquote(link.group(1))
+        if MXID_RE.match(linked):
+            return linked
+        raise BadArgument(NOT_AN_MXID, value=shown(linked, 80))
     candidate = raw.strip().rstrip(".,;!?")
     if MXID_RE.match(candidate):
         return candidate

@@ -66,8 +66,10 @@ async def _explain(ctx: Context, cmd: Command) -> None:
                 items.append(markup("<li><code>%(u)s</code> — %(d)s</li>", u=u, d=d))
         if items:
             html.append("<ul>" + "".join(items) + "</ul>")
-    if cmd.restricted:
-        note = ctx._(N_("For coordinators."))
+    checks = cmd.check_names()
+    if checks:
+        note = (ctx._(N_("For coordinators.")) if "coordinator" in checks
+                else ctx._(N_("For members of the network.")))
         lines.append(note)
         html.append("<br><em>" + escape(note) + "</em>")
     await ctx.reply("\n".join(lines), "".join(html))

@@ -1,21 +1,44 @@
 """Matchmaking on a real Synapse: !connect opens a room for both; a ✅ answers "did you
-meet?" and is recorded."""
+meet?" and is recorded. Matchmaking is for members of the network: everyone here first
+joins a location room."""
 
 from __future__ import annotations
 
-from tests.integration.harness import is_joined
+import uuid
+from typing import Any
+
+from tests.integration.harness import Member, is_joined
+from tests.integration.test_network import network, provision_cli, room_ids
+
+
+async def networked(bot_factory, account, **extra: Any) -> tuple[Any, dict[str, str]]:  # noqa: ANN001
+    """The bot, started with a provisioned network; the rooms' ids by key."""
+    bot = await bot_factory(account, start=False, network=network("m" + uuid.uuid4().hex[:8]),
+                            **extra)
+    code, out = provision_cli(bot.config_path)
+    assert code == 0, out
+    await bot.start()
+    return bot, room_ids(out)
+
+
+async def join_network(member: Member, ids: dict[str, str], bot_id: str) -> str:
+    """The member joins the Space and the Szczecin room and opens a direct chat."""
+    await member.join(ids["space:space"])
+    await member.join(ids["location:szczecin"])
+    dm = await member.create_room(invite=[bot_id], is_direct=True)
+    await member.wait_for(is_joined(bot_id))
+    await member.settle(ids["location:szczecin"])  # the join is recorded by now
+    return dm
 
 
 async def test_connect_room_with_introduction(register, member_factory, bot_factory) -> None:
     account = await register("sbcc")
-    await bot_factory(account)
+    _bot, ids = await networked(bot_factory, account)
     ala = await member_factory(await register("ala"))
     udo_account = await register("udo")
     udo = await member_factory(udo_account)
-    dm_ala = await ala.create_room(invite=[account.user_id], is_direct=True)
-    dm_udo = await udo.create_room(invite=[account.user_id], is_direct=True)
-    await ala.wait_for(is_joined(account.user_id))
-    await udo.wait_for(is_joined(account.user_id))
+    dm_ala = await join_network(ala, ids, account.user_id)
+    dm_udo = await join_network(udo, ids, account.user_id)
     await ala.ask(dm_ala, "offer design")
     await ala.ask(dm_ala, "need video")
     await udo.ask(dm_udo, "offer video")
@@ -38,12 +61,11 @@ async def test_did_you_meet_answer_is_recorded(register, member_factory, bot_fac
                                                bot_sql) -> None:
     account = await register("sbcc")
     coord_account = await register("coord")
-    bot = await bot_factory(account, coordinators=[coord_account.user_id],
-                            matchmaking={"followup_days": 1})
+    bot, ids = await networked(bot_factory, account, coordinators=[coord_account.user_id],
+                               matchmaking={"followup_days": 1})
     people = [await member_factory(await register(n)) for n in ("ala", "udo")]
     for p in people:
-        dm = await p.create_room(invite=[account.user_id], is_direct=True)
-        await p.wait_for(is_joined(account.user_id))
+        dm = await join_network(p, ids, account.user_id)
         await p.ask(dm, "rounds on")
     coord = await member_factory(coord_account)
     dm = await coord.create_room(invite=[account.user_id], is_direct=True)

@@ -126,15 +126,22 @@ async def test_provisioning_is_idempotent(register, bot_factory, synapse, prefix
     assert partners[("m.room.member", coord.user_id)]["membership"] == "invite"
 
 
-async def test_existing_alias_is_adopted(register, member_factory, bot_factory, synapse,
-                                         prefix) -> None:
+async def test_a_room_named_in_the_config_is_adopted(register, member_factory, bot_factory,
+                                                   synapse, prefix) -> None:
+    """Someone else's room is adopted only when the config names it (`room:`); under a
+    configured alias alone it would be refused (see test_trust)."""
     account = await register("sbcc")
     owner = await member_factory(await register("owner"))
     existing = await owner.create_room(invite=[], name="Rostock already",
-                                       alias=f"{prefix}-rostock")
+                                       alias=f"{prefix}-rostock-own")
     await owner.client.room_put_state(existing, "m.room.join_rules", {"join_rule": "public"})
-    bot = await bot_factory(account, start=False, network=network(prefix))
+    net = network(prefix)
+    net["locations"][1] = {**net["locations"][1], "alias": None,
+                           "room": f"#{prefix}-rostock-own:{synapse.server_name}"}
+    del net["locations"][1]["alias"]
+    bot = await bot_factory(account, start=False, network=net)
     code, out = provision_cli(bot.config_path)
+    assert code == 0, out
     ids = room_ids(out)
     assert ids["location:rostock"] == existing, out
     assert "adopted" in next(line for line in out.splitlines() if existing in line)
@@ -211,6 +218,7 @@ async def test_intro_reaches_location_and_matching_topic_room(
         await ala.join(ids[key])
     dm = await ala.create_room(invite=[account.user_id], is_direct=True)
     await ala.wait_for(is_joined(account.user_id))
+    await ala.settle(ids["location:rostock"])  # her joins are recorded: she is a member
     await ala.ask(dm, "set location rostock")
     await ala.ask(dm, "offer 3D, Video editing")
     reply = await ala.ask(dm, "intro Animation studio from <Rostock>")

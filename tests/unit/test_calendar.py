@@ -219,3 +219,26 @@ def test_event_filename_is_short_and_cut_at_a_word() -> None:
     assert len(slug) <= 60
     assert slug.endswith(("creative", "industries"))
     assert not slug.endswith("-")
+
+
+@pytest.mark.parametrize("starts_at", [
+    datetime(9999, 6, 1, 8, 0, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 0, tzinfo=UTC),  # its end would be past the last date
+    datetime(1, 1, 1, 0, 0, tzinfo=UTC),
+    datetime(2200, 1, 1, 8, 0, tzinfo=UTC),  # writable, but nobody attends it: no huge VTIMEZONE
+])
+def test_an_event_that_cannot_be_written_is_left_out(network: NetworkConfig,
+                                                     starts_at: datetime) -> None:
+    far = forum(13, "Far away", starts_at=starts_at)
+    cal = parse(build([forum(), far], network))
+    assert [str(ev["SUMMARY"]) for ev in cal.walk("VEVENT")] == ["Annual Forum 2027"]
+    [tz] = cal.walk("VTIMEZONE")
+    assert len(tz.to_ical()) < 2000  # the years of the events written, not of the one left out
+    alone = parse(build([far], network))  # alone, it gives an empty calendar
+    assert alone.walk("VEVENT") == [] and alone.walk("VTIMEZONE") == []
+
+
+def test_an_event_in_ten_years_is_written(network: NetworkConfig) -> None:
+    later = datetime(2037, 1, 10, 9, 0, tzinfo=UTC)
+    ev = only_event(parse(build([forum(starts_at=later)], network)))
+    assert ev["DTSTART"].dt == later

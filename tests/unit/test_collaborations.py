@@ -1,5 +1,6 @@
-"""Collaborations: !collab add, list, show, status, note through the real dispatcher, and the
-service's reading methods, on every test database."""
+"""Collaborations: !collab add, list, show, status, note, confirm, leave through the real
+dispatcher, ✅ on the request notice, what a non-member and an outsider learn (nothing), a
+member's own data, and the service's reading methods, on every test database."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.app import wire
 from bot.db.models import (
     Collaboration,
     CollaborationEvent,
@@ -16,11 +18,12 @@ from bot.db.models import (
     Connection,
     MatchRound,
     Member,
+    RoomMembership,
     RoundGroup,
 )
 from bot.deps import Deps
-from bot.errors import NotAllowed
-from bot.events import Message
+from bot.errors import HomeserverUnavailable, NotAllowed, UserError
+from bot.events import Message, Outgoing, Reaction
 from bot.features.collaborations import messages
 from bot.features.collaborations.service import CollaborationService
 from bot.i18n import Translator
@@ -30,6 +33,10 @@ from tests.fakes import Driver, FakeGateway
 
 # a network room without a language of its own: replies there are in English
 DESIGN_ROOM = room_id("topic:design")
+# members of the network (in one of its rooms); @eve:test and @out:elsewhere are not
+NETWORK_MEMBERS = ("@ala:test", "@bob:test", "@cat:test", "@dan:test", "@ewa:test")
+MEMBER_REFUSAL = ("⚠️ This is for members of the network: join one of its rooms first "
+                  "(!rooms lists them).")
 
 
 @pytest.fixture
@@ -43,6 +50,13 @@ def service_of(s: AsyncSession, deps: Deps) -> CollaborationService:
     return CollaborationService(s, deps.config.network, deps.clock)
 
 
+@pytest.fixture(autouse=True)
+async def network_members(deps: Deps, clock: Clock) -> None:
+    async with deps.db.session() as s:
+        s.add_all(RoomMembership(room_id=room_id("location:szczecin"), mxid=mxid,
+                                 since=clock(), imported=True) for mxid in NETWORK_MEMBERS)
+
+
 @pytest.fixture
 async def people(driver: Driver) -> None:
     """@ala and @cat in Szczecin (PL), @ewa in Elbląg (PL), @bob in Rostock (DE)."""
@@ -54,6 +68,27 @@ async def people(driver: Driver) -> None:
 async def one(driver: Driver, body: str, **kwargs: str) -> str:
     [out] = await driver.send(body, **kwargs)
     return out.body
+
+
+async def add(driver: Driver, body: str, **kwargs: str) -> tuple[Outgoing, Outgoing]:
+    """`!collab add …`: the reply, and the request notice (✅ offered on it)."""
+    reply, notice, offered = await driver.send(body, **kwargs)
+    assert offered.msgtype == "m.reaction" and offered.body == "✅"
+    assert offered.room_id == notice.room_id
+    return reply, notice
+
+
+def reaction(driver: Driver, notice_id: str, sender: str, key: str = "✅",
+             room: str = "!room:test", event_id: str | None = None) -> Reaction:
+    return Reaction(event_id=event_id or f"$react{next(driver._n)}", room_id=room,
+                    sender=sender, relates_to=notice_id, key=key)
+
+
+async def confirmed_by(deps: Deps, cid: int) -> dict[str, bool]:
+    async with deps.db.session() as s:
+        found = await s.scalars(select(CollaborationMember)
+                                .where(CollaborationMember.collaboration_id == cid))
+        return {m.mxid: m.confirmed_at is not None for m in found}
 
 
 async def rows(deps: Deps) -> list[Collaboration]:
@@ -81,16 +116,18 @@ async def events_of(deps: Deps, cid: int) -> list[tuple[str, str, str | None, st
 
 @pytest.mark.usefixtures("people")
 async def test_add_across_borders_with_a_topic(driver: Driver, deps: Deps) -> None:
-    [out] = await driver.send("!collab add Joint exhibition with @bob:test #Design")
+    out, _ = await add(driver, "!collab add Joint exhibition with @bob:test #Design")
     assert out.body.splitlines() == [
         "Collaboration #1 is recorded. Change its status with !collab status 1 active, add a "
-        "note with !collab note 1 <text>.",
+        "note with !collab note 1 <text>. I am asking the others named to confirm it. Until "
+        "everyone named has confirmed, only its members see it.",
         "#1 Joint exhibition",
         "Status: planned",
         "Origin: recorded directly",
         "Topic: Design & Media",
         "Across borders: Germany, Poland",
         "Members: @ala:test (Szczecin, Poland), @bob:test (Rostock, Germany)",
+        "Not confirmed yet by: @bob:test",
     ]
     assert out.mentions == ("@ala:test",)
     [c] = await rows(deps)
@@ -103,8 +140,9 @@ async def test_add_across_borders_with_a_topic(driver: Driver, deps: Deps) -> No
 
 @pytest.mark.usefixtures("people")
 async def test_add_within_one_country_is_not_cross_border(driver: Driver, deps: Deps) -> None:
-    body = await one(driver, "!collab add Coffee with friends with @cat:test, @ewa:test "
-                             "@nowhere:test", sender="@ala:test")
+    out, _ = await add(driver, "!collab add Coffee with friends with @cat:test, @ewa:test "
+                               "@nowhere:test", sender="@ala:test")
+    body = out.body
     assert "#1 Coffee with friends" in body and "Across borders" not in body
     assert "Topic:" not in body
     [c] = await rows(deps)
@@ -127,7 +165,7 @@ async def test_add_members_as_mention_pills(driver: Driver, deps: Deps) -> None:
                     formatted_body='!collab add Film with <a href="https://matrix.to/#/'
                                    '%40bob%3Atest">Bob Builder</a>, <a href="https://matrix.to'
                                    '/#/@cat:test">Cat</a> #games')
-    [out] = await driver.deliver(pills)
+    out, *_ = await driver.deliver(pills)
     assert "Collaboration #1 is recorded" in out.body
     [c] = await rows(deps)
     assert c.topic == "games"
@@ -178,8 +216,8 @@ async def test_origin_is_the_latest_connection_of_two_members(driver: Driver, de
             Connection(a="@bob:test", b="@dan:test", origin="connect",
                        created_at=clock() - timedelta(days=1)),  # @dan is not in it
         ])
-    body = await one(driver, "!collab add Expo with @bob:test @cat:test")
-    assert "Origin: from connection #2" in body
+    out, _ = await add(driver, "!collab add Expo with @bob:test @cat:test")
+    assert "Origin: from connection #2" in out.body
     [c] = await rows(deps)
     assert (c.origin, c.origin_id) == ("connection", 2)
 
@@ -199,8 +237,8 @@ async def test_origin_is_a_round_that_grouped_two_members(driver: Driver, deps: 
             RoundGroup(round_id=other.id, members="@ala:test @xbob:test"),
         ])
         new_id = new.id
-    body = await one(driver, "!collab add Expo with @bob:test")
-    assert f"Origin: from matchmaking round #{new_id}" in body
+    out, _ = await add(driver, "!collab add Expo with @bob:test")
+    assert f"Origin: from matchmaking round #{new_id}" in out.body
     [c] = await rows(deps)
     assert (c.origin, c.origin_id) == ("round", new_id)
 
@@ -248,6 +286,12 @@ async def test_same_and_unknown_status_are_refused(driver: Driver, deps: Deps) -
 
 async def test_only_members_or_coordinators_change_it(driver: Driver, deps: Deps) -> None:
     await driver.send("!collab add Expo with @bob:test")
+    # not confirmed yet: for anyone but its members it does not exist, coordinators too
+    for sender in ("@eve:test", "@dan:test", "@coord:test"):
+        for body in ("!collab status 1 dropped", "!collab note 1 spam"):
+            assert await one(driver, body, sender=sender) == (
+                "⚠️ There is no collaboration #1.")
+    assert await one(driver, "!collab confirm 1", sender="@bob:test")
     body = await one(driver, "!collab status 1 dropped", sender="@eve:test")
     assert body == "⚠️ Only the members of collaboration #1 or a coordinator may change it."
     body = await one(driver, "!collab note 1 spam", sender="@eve:test")
@@ -257,6 +301,7 @@ async def test_only_members_or_coordinators_change_it(driver: Driver, deps: Deps
     await driver.send("!collab note 1 Checked with both.", sender="@coord:test")
     assert await events_of(deps, 1) == [
         ("created", "@ala:test", "planned", None),
+        ("confirm", "@bob:test", None, None),
         ("status", "@coord:test", "dropped", None),
         ("note", "@coord:test", None, "Checked with both."),
     ]
@@ -265,6 +310,7 @@ async def test_only_members_or_coordinators_change_it(driver: Driver, deps: Deps
 async def test_power_in_an_administered_room_makes_a_coordinator(driver: Driver,
                                                                  gateway: FakeGateway) -> None:
     await driver.send("!collab add Expo with @bob:test")
+    await driver.send("!collab confirm 1", sender="@bob:test")
     # power counts in the network's own rooms only: the topic room is one of them
     gateway.power[(DESIGN_ROOM, "@sbcc:test")] = 100
     gateway.power[(DESIGN_ROOM, "@mod:test")] = 50
@@ -296,6 +342,11 @@ async def test_show(driver: Driver, deps: Deps, clock: Clock) -> None:
     await driver.send("!collab status 1 active", sender="@bob:test")
     await driver.send("!collab note 1 Booked the hall.")
     await driver.send("!set tz Europe/Warsaw", sender="@cat:test")
+    # @bob has not confirmed: @cat, not a member, sees nothing
+    assert await one(driver, "!collab show 1", sender="@cat:test") == (
+        "⚠️ There is no collaboration #1.")
+    clock.now += timedelta(minutes=5)
+    await driver.send("!collab confirm 1", sender="@bob:test")
     [out] = await driver.send("!collab show 1", sender="@cat:test")
     assert out.body.splitlines() == [
         "#1 Expo",
@@ -308,6 +359,7 @@ async def test_show(driver: Driver, deps: Deps, clock: Clock) -> None:
         "• 11/27/26, 1:00\u202fPM — @ala:test recorded it",
         "• 11/27/26, 3:00\u202fPM — @bob:test set the status to active",
         "• 11/27/26, 3:00\u202fPM — @ala:test: Booked the hall.",
+        "• 11/27/26, 3:05\u202fPM — @bob:test confirmed taking part",
     ]
     assert out.html is not None
     assert '<a href="https://matrix.to/#/@bob:test">@bob:test</a> set the status' in out.html
@@ -337,13 +389,15 @@ async def test_show_keeps_the_latest_twenty_history_entries(driver: Driver,
 
 
 async def test_html_escapes_the_title_and_notes(driver: Driver) -> None:
-    [added] = await driver.send("!collab add <script>alert(1)</script> & Co with @bob:test")
+    added, notice = await add(driver, "!collab add <script>alert(1)</script> & Co with "
+                                      "@bob:test")
     assert "#1 <script>alert(1)</script> & Co" in added.body
     await driver.send("!collab note 1 <img src=x onerror=alert(2)>")
     [shown] = await driver.send("!collab show 1")
     [listed] = await driver.send("!collab list")
     [changed] = await driver.send("!collab status 1 active")
-    for out in (added, shown, listed, changed):
+    [confirmed] = await driver.send("!collab confirm 1", sender="@bob:test")
+    for out in (added, notice, shown, listed, changed, confirmed):
         assert out.html is not None
         assert "<script" not in out.html and "<img" not in out.html
         assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in out.html
@@ -359,12 +413,19 @@ async def test_list_own_by_user_and_by_location(driver: Driver, clock: Clock) ->
     clock.now += timedelta(hours=1)
     await driver.send("!collab add Archive with @cat:test")
     await driver.send("!collab status 3 active")
-
+    # one's own list has everything, marked while not everyone has confirmed
     assert (await one(driver, "!collab list")).splitlines() == [
         "You have 2 collaborations:",
-        "• #3 Archive (active) — @ala:test, @cat:test",
-        "• #1 Expo (planned) — @ala:test, @bob:test",
+        "• #3 Archive (active, not confirmed yet) — @ala:test, @cat:test",
+        "• #1 Expo (planned, not confirmed yet) — @ala:test, @bob:test",
     ]
+    # to others, not before everyone named has confirmed
+    assert await one(driver, "!collab list @cat:test", sender="@bob:test") == (
+        "@cat:test has no collaborations yet.")
+    assert await one(driver, "!collab list Elbląg") == (
+        "No collaborations with members from Elbląg, Poland yet.")
+    await driver.send("!collab confirm 3", sender="@cat:test")
+    await driver.send("!collab confirm 2", sender="@ewa:test")
     assert (await one(driver, "!collab list @cat:test", sender="@bob:test")).splitlines() == [
         "@cat:test has 2 collaborations:",
         "• #3 Archive (active) — @ala:test, @cat:test",
@@ -374,8 +435,12 @@ async def test_list_own_by_user_and_by_location(driver: Driver, clock: Clock) ->
         "1 collaboration with members from Elbląg, Poland:",
         "• #2 Games jam (planned) — @cat:test, @ewa:test",
     ]
-    assert (await one(driver, "!collab list rostock")).splitlines()[0] == (
-        "1 collaboration with members from Rostock, Germany:")
+    # a member sees their own unconfirmed one in a location's list; others do not
+    assert (await one(driver, "!collab list rostock")).splitlines() == [
+        "1 collaboration with members from Rostock, Germany:",
+        "• #1 Expo (planned, not confirmed yet) — @ala:test, @bob:test"]
+    assert await one(driver, "!collab list rostock", sender="@cat:test") == (
+        "No collaborations with members from Rostock, Germany yet.")
     assert await one(driver, "!collab list @nobody:test") == (
         "@nobody:test has no collaborations yet.")
     body = await one(driver, "!collab list paris")
@@ -385,6 +450,8 @@ async def test_list_own_by_user_and_by_location(driver: Driver, clock: Clock) ->
                    'matrix.to/#/@ewa:test">Ewa</a>')
     [out] = await driver.deliver(pill)
     assert out.body.startswith("@ewa:test has 1 collaboration:")
+    assert (await one(driver, "!collab list @ala:test", sender="@ewa:test")).splitlines() == [
+        "@ala:test has 1 collaboration:", "• #3 Archive (active) — @ala:test, @cat:test"]
 
 
 async def test_list_stops_at_twenty(driver: Driver, clock: Clock) -> None:
@@ -401,7 +468,8 @@ async def test_subcommands_are_listed(driver: Driver) -> None:
     body = await one(driver, "!collab")
     assert body.startswith("⚠️ What should I do?") and "!collab note <id> <text>" in body
     body = await one(driver, "!collab frobnicate 3")
-    assert "“frobnicate” is not one of: add, list, show, status, note." in body
+    assert "“frobnicate” is not one of: add, list, show, status, note, confirm, leave." in body
+    assert "!collab confirm <id>; !collab leave <id>" in await one(driver, "!collab")
     assert "!collab status [id] [status]" in body
     assert "Usage: !collab add [title with @name … [#topic]]" in body
 
@@ -460,6 +528,7 @@ async def test_service_cards(driver: Driver, deps: Deps, clock: Clock) -> None:
 async def test_a_coordinator_check_is_asked_only_of_non_members(driver: Driver,
                                                                 deps: Deps) -> None:
     await driver.send("!collab add Expo with @bob:test")
+    await driver.send("!collab confirm 1", sender="@bob:test")
     asked: list[str] = []
 
     async def coordinator() -> bool:
@@ -483,7 +552,7 @@ async def test_a_coordinator_check_is_asked_only_of_non_members(driver: Driver,
 
 async def test_a_listing_names_the_member_it_lists(driver: Driver, deps: Deps) -> None:
     await driver.send("!collab add Expo with @bob:test")
-    await driver.send("!collab list", sender="@bob:test")  # the bot meets @bob
+    await driver.send("!collab confirm 1", sender="@bob:test")  # the bot meets @bob
     async with deps.db.session() as s:
         await s.execute(update(Member).where(Member.mxid == "@bob:test")
                         .values(display_name="Bob Berg"))
@@ -516,7 +585,9 @@ async def test_help_has_a_line_for_each_subcommand(driver: Driver) -> None:
                  "!collab list [@user|location] — List your collaborations",
                  "!collab show [id] — Show a collaboration",
                  "!collab status [id] [status] — Set a collaboration's status",
-                 "!collab note [id] [text…] — Add a note"):
+                 "!collab note [id] [text…] — Add a note",
+                 "!collab confirm [id] — Confirm that you take part",
+                 "!collab leave [id] — Leave a collaboration"):
         assert line in body
     listed = await one(driver, "!help")
     assert "!collab status [id] [status] — " in listed
@@ -529,3 +600,339 @@ async def test_missing_numbers_are_asked_for(driver: Driver) -> None:
     body = await one(driver, "!collab show #x")
     assert "“#x” is not a collaboration number like 12." in body
     assert "Too many arguments: 2" in await one(driver, "!collab show 1 2")
+
+
+# -- consent: the request, confirming, leaving -----------------------------------------
+
+
+async def test_the_request_asks_the_named_members_in_the_rooms_language(
+        driver: Driver, deps: Deps, translator: Translator) -> None:
+    szczecin = room_id("location:szczecin")  # a Polish room
+    await driver.send("!lang en", sender="@ala:test")
+    reply, notice = await add(driver, "!collab add Expo with @bob:test @cat:test",
+                              room_id=szczecin)
+    assert reply.room_id == notice.room_id == szczecin
+    assert reply.body.startswith("Collaboration #1 is recorded.")  # the reader's language
+    # only those asked are mentioned (and so notified), never the recorder
+    assert notice.mentions == ("@bob:test", "@cat:test") and notice.reply_to is None
+    async with deps.db.session() as s:
+        [c] = await s.scalars(select(Collaboration))
+        expected = messages.request(translator.bind("pl"), "!", c, ["@bob:test", "@cat:test"],
+                                    {})
+    assert (notice.body, notice.html) == expected
+    assert notice.body.startswith("@bob:test, @cat:test: ")  # those asked, named first
+    for part in ("@ala:test", "#1", "„Expo”", "✅", "!collab confirm 1", "!collab leave 1"):
+        assert part in notice.body, part
+    assert "recorded collaboration" not in notice.body  # Polish, not the English source
+    [notice_id] = [i for t, i in driver.gateway._by_txn.items() if t.endswith(".2")]
+    assert (c.request_event_id, c.request_room_id) == (notice_id, szczecin)
+    assert await confirmed_by(deps, 1) == {"@ala:test": True, "@bob:test": False,
+                                           "@cat:test": False}
+
+
+async def test_a_redelivered_add_posts_the_request_once(driver: Driver, deps: Deps,
+                                                        gateway: FakeGateway) -> None:
+    message = driver.message("!collab add Expo with @bob:test", event_id="$same")
+    first = await driver.deliver(message)
+    assert len(first) == 3
+    assert await driver.deliver(message) == []  # handled: nothing again
+    assert len(await rows(deps)) == 1
+
+
+async def test_a_check_mark_on_the_request_confirms_only_a_named_pending_member(
+        driver: Driver, deps: Deps, gateway: FakeGateway) -> None:
+    _, notice = await add(driver, "!collab add Expo with @bob:test @cat:test")
+    [c] = await rows(deps)
+    notice_id = c.request_event_id
+    assert notice_id is not None
+    dispatcher = driver.dispatcher
+    posted = len(gateway.sent)
+    # someone not named, another key, another event, the same event id in another room
+    for event in (reaction(driver, notice_id, "@dan:test"),
+                  reaction(driver, notice_id, "@eve:test"),
+                  reaction(driver, notice_id, "@bob:test", key="👍"),
+                  reaction(driver, "$other", "@bob:test"),
+                  reaction(driver, notice_id, "@bob:test", room="!elsewhere:test")):
+        await dispatcher.on_event(event)
+    assert await confirmed_by(deps, 1) == {"@ala:test": True, "@bob:test": False,
+                                           "@cat:test": False}
+    mark = reaction(driver, notice_id, "@bob:test", key="✅\ufe0f", event_id="$bobs")
+    await dispatcher.on_event(mark)
+    await dispatcher.on_event(mark)  # redelivered
+    await dispatcher.on_event(reaction(driver, notice_id, "@bob:test"))  # and repeated
+    await dispatcher.on_event(reaction(driver, notice_id, "@ala:test"))  # already confirmed
+    assert await confirmed_by(deps, 1) == {"@ala:test": True, "@bob:test": True,
+                                           "@cat:test": False}
+    assert [e[:2] for e in await events_of(deps, 1)] == [("created", "@ala:test"),
+                                                         ("confirm", "@bob:test")]
+    # still @cat's to confirm: a non-member sees nothing yet
+    assert await one(driver, "!collab show 1", sender="@dan:test") == (
+        "⚠️ There is no collaboration #1.")
+    await dispatcher.on_event(reaction(driver, notice_id, "@cat:test"))
+    assert len(gateway.sent) == posted + 1  # nothing was posted for the reactions
+    assert "#1 Expo" in await one(driver, "!collab show 1", sender="@dan:test")
+
+
+async def test_confirm_by_command(driver: Driver, deps: Deps) -> None:
+    await driver.send("!collab add Expo with @bob:test @cat:test")
+    assert await one(driver, "!collab confirm 1", sender="@bob:test") == (
+        "You confirmed collaboration #1 “Expo”. Still to confirm: @cat:test. Until everyone "
+        "named has confirmed, only its members see it.")
+    assert await one(driver, "!collab confirm #1", sender="@bob:test") == (
+        "You had already confirmed collaboration #1 “Expo”. Still to confirm: @cat:test. "
+        "Until everyone named has confirmed, only its members see it.")
+    assert await one(driver, "!collab confirm 1", sender="@cat:test") == (
+        "You confirmed collaboration #1 “Expo”. Everyone named in it has confirmed: the "
+        "network can see it now.")
+    assert await one(driver, "!collab confirm 1") == (  # the recorder had by recording it
+        "You had already confirmed collaboration #1 “Expo”. Everyone named in it has "
+        "confirmed: the network can see it now.")
+    assert [e[:2] for e in await events_of(deps, 1)] == [
+        ("created", "@ala:test"), ("confirm", "@bob:test"), ("confirm", "@cat:test")]
+    assert "!collab confirm 12" in await one(driver, "!collab confirm")
+
+
+async def test_nobody_confirms_for_someone_else(driver: Driver, deps: Deps) -> None:
+    await driver.send("!collab add Expo with @bob:test @cat:test")
+    body = await one(driver, "!collab confirm 1 @cat:test", sender="@bob:test")
+    assert body.startswith("⚠️ Too many arguments: @cat:test")
+    # a network member not named, while it is unconfirmed: as if it did not exist
+    assert await one(driver, "!collab confirm 1", sender="@dan:test") == (
+        "⚠️ There is no collaboration #1.")
+    assert await confirmed_by(deps, 1) == {"@ala:test": True, "@bob:test": False,
+                                           "@cat:test": False}
+    await driver.send("!collab confirm 1", sender="@bob:test")
+    await driver.send("!collab confirm 1", sender="@cat:test")
+    assert await one(driver, "!collab confirm 1", sender="@dan:test") == (
+        "⚠️ You are not named in collaboration #1.")
+    assert await one(driver, "!collab leave 1", sender="@dan:test") == (
+        "⚠️ You are not named in collaboration #1.")
+
+
+async def test_a_non_member_learns_nothing_of_an_unconfirmed_collaboration(
+        driver: Driver) -> None:
+    await driver.send("!collab add Secret plan with @bob:test")
+    for body in ("!collab show {}", "!collab status {} done", "!collab note {} hi",
+                 "!collab confirm {}", "!collab leave {}"):
+        known = await one(driver, body.format(1), sender="@dan:test")
+        unknown = await one(driver, body.format(2), sender="@dan:test")
+        assert known == "⚠️ There is no collaboration #1.", body
+        assert unknown == "⚠️ There is no collaboration #2.", body
+    for body in ("!collab list @ala:test", "!collab list @bob:test", "!collab list szczecin"):
+        assert "Secret plan" not in await one(driver, body, sender="@dan:test")
+    # the coordinators neither: it is its members' until they all confirm
+    assert await one(driver, "!collab show 1", sender="@coord:test") == (
+        "⚠️ There is no collaboration #1.")
+    # its members see it, the one who has not confirmed yet too
+    assert "#1 Secret plan" in await one(driver, "!collab show 1", sender="@bob:test")
+    assert "Secret plan" in await one(driver, "!collab list", sender="@bob:test")
+
+
+@pytest.mark.parametrize("number", ["0", "#0", "2147483648", "99999999999999999999"])
+async def test_numbers_no_collaboration_can_have_are_no_such(driver: Driver,
+                                                              number: str) -> None:
+    for body in ("show", "confirm", "leave", "status {} done", "note {} hi"):
+        command = "!collab " + (body.format(number) if "{}" in body else f"{body} {number}")
+        reply = await one(driver, command)
+        assert reply == f"⚠️ There is no collaboration #{number.lstrip('#')}.", command
+
+
+async def test_an_outsider_is_refused_what_is_for_members(driver: Driver, deps: Deps) -> None:
+    await driver.send("!collab add Expo with @bob:test")
+    await driver.send("!collab confirm 1", sender="@bob:test")
+    for body in ("!collab list @ala:test", "!collab list", "!collab list szczecin",
+                 "!collab show 1", "!collab show 99", "!collab add Spam with @ala:test"):
+        assert await one(driver, body, sender="@eve:test") == MEMBER_REFUSAL, body
+    assert len(await rows(deps)) == 1
+    # a coordinator is a member without being in a room
+    assert "#1 Expo" in await one(driver, "!collab show 1", sender="@coord:test")
+
+
+async def test_someone_named_from_outside_the_network_can_confirm_and_leave(
+        driver: Driver, deps: Deps) -> None:
+    await driver.send("!collab add Expo with @out:elsewhere @bob:test")
+    assert (await one(driver, "!collab confirm 1", sender="@out:elsewhere")).startswith(
+        "You confirmed collaboration #1 “Expo”.")
+    assert await one(driver, "!collab show 1", sender="@out:elsewhere") == MEMBER_REFUSAL
+    assert (await one(driver, "!collab leave 1", sender="@out:elsewhere")).startswith(
+        "You have left collaboration #1")
+    assert set(await members_of(deps, 1)) == {"@ala:test", "@bob:test"}
+
+
+async def test_leave(driver: Driver, deps: Deps, clock: Clock) -> None:
+    await driver.send("!collab add Expo with @bob:test @cat:test")
+    await driver.send("!collab confirm 1", sender="@bob:test")
+    clock.now += timedelta(hours=1)
+    # the one who had not confirmed leaves: everyone left has, so the network sees it
+    assert await one(driver, "!collab leave 1", sender="@cat:test") == (
+        "You have left collaboration #1 “Expo”: your name is no longer on it.")
+    assert await members_of(deps, 1) == {"@ala:test": None, "@bob:test": None}
+    body = await one(driver, "!collab show 1", sender="@cat:test")
+    assert "Members: @ala:test, @bob:test" in body and "Not confirmed" not in body
+    assert body.splitlines()[-1] == "• 11/27/26, 1:00\u202fPM — @cat:test left"
+    assert await events_of(deps, 1) == [("created", "@ala:test", "planned", None),
+                                        ("confirm", "@bob:test", None, None),
+                                        ("left", "@cat:test", None, None)]
+    # leaving again, or changing it, is for members only
+    assert await one(driver, "!collab leave 1", sender="@cat:test") == (
+        "⚠️ You are not named in collaboration #1.")
+    assert (await one(driver, "!collab status 1 done", sender="@cat:test")).startswith(
+        "⚠️ Only the members")
+    # one member left: kept as it is, still theirs to change
+    await driver.send("!collab leave 1", sender="@bob:test")
+    assert await members_of(deps, 1) == {"@ala:test": None}
+    assert "is now active" in await one(driver, "!collab status 1 active")
+    # the last one: nobody can answer for it any more, so it goes, history and all
+    assert await one(driver, "!collab leave 1") == (
+        "You have left collaboration #1 “Expo”. Nobody is left in it, so it is deleted.")
+    assert await rows(deps) == [] and await events_of(deps, 1) == []
+    assert await one(driver, "!collab show 1") == "⚠️ There is no collaboration #1."
+    assert "!collab leave 12" in await one(driver, "!collab leave")
+
+
+async def test_a_bidi_override_in_a_title_is_dropped(driver: Driver, deps: Deps) -> None:
+    reply, notice = await add(driver, "!collab add Invoice \u202egnp.exe\u202c and \u2066more"
+                                      "\u2069 with @bob:test")
+    [c] = await rows(deps)
+    assert c.title == "Invoice gnp.exe and more"
+    for out in (reply, notice):
+        assert not any(ch in out.body + (out.html or "") for ch in "\u202e\u202c\u2066\u2069")
+
+
+async def test_room_pings_in_a_title_ping_nobody(driver: Driver) -> None:
+    reply, notice = await add(driver, "!collab add @room party with @bob:test")
+    for out in (reply, notice):
+        content = out.content()
+        assert "@room" not in content["body"] and "@\u2060room party" in content["body"]
+        assert "@room" not in content["formatted_body"]
+
+
+# -- a member's own data ---------------------------------------------------------------
+
+
+async def test_mydata_and_forget_me_for_collaborations(driver: Driver, deps: Deps,
+                                                      gateway: FakeGateway) -> None:
+    await driver.send("!collab add Expo with @bob:test @cat:test")
+    await driver.send("!collab confirm 1", sender="@bob:test")
+    await driver.send("!collab note 1 Booked the hall.", sender="@bob:test")
+    await driver.send("!collab add Archive with @cat:test", sender="@bob:test")
+    [part] = [p for p in wire(deps).personal_data if p.name == "collaborations"]
+    async with deps.db.session() as s:
+        exported = await part.export(s, "@bob:test")
+    assert [(c["id"], c["title"], c["role"], c["confirmed"]) for c in exported] == [
+        (1, "Expo", "member", True), (2, "Archive", "recorder", True)]
+    assert [(h["kind"], h["note"]) for h in exported[0]["history"]] == [
+        ("confirm", None), ("note", "Booked the hall.")]
+    async with deps.db.session() as s:
+        assert [c["confirmed"] for c in await part.export(s, "@cat:test")] == [False, False]
+        assert await part.export(s, "@nobody:test") == []
+
+    notices = {c.id: (c.request_room_id, c.request_event_id) for c in await rows(deps)}
+    assert "!forget-me confirm" in (await driver.send("!forget-me", sender="@bob:test"))[0].body
+    await driver.send("!forget-me confirm", sender="@bob:test")
+    # both collaborations keep existing for the others, without @bob's name
+    members = await members_of(deps, 1)
+    assert set(members) - {"@ala:test", "@cat:test"} and "@bob:test" not in members
+    async with deps.db.session() as s:
+        assert await part.export(s, "@bob:test") == []
+        found = await s.scalars(select(CollaborationEvent.by))
+        assert "@bob:test" not in set(found)
+        assert "@bob:test" not in {c.created_by for c in await s.scalars(select(Collaboration))}
+    # the requests that named @bob are taken down
+    assert set(gateway.redacted) == {notices[1], notices[2]}
+    # the cards say "a former member", never the stand-in name
+    body = await one(driver, "!collab show 1")
+    assert "former-" not in body and "@bob:test" not in body
+    [members_line] = [line for line in body.splitlines() if line.startswith("Members:")]
+    assert sorted(members_line.removeprefix("Members: ").split(", ")) == [
+        "@ala:test", "@cat:test", "a former member"]
+    assert "— a former member: Booked the hall." in body
+    listed = await one(driver, "!collab list", sender="@cat:test")
+    assert "former-" not in listed and "a former member" in listed
+    archive = await one(driver, "!collab show 2", sender="@cat:test")
+    assert "a former member recorded it" in archive and "Not confirmed yet by: @cat:test" \
+        in archive
+
+
+async def test_a_former_member_who_never_confirmed_keeps_it_unpublished(
+        driver: Driver, deps: Deps) -> None:
+    await driver.send("!collab add Expo with @bob:test")
+    await driver.send("!forget-me confirm", sender="@bob:test")
+    assert await confirmed_by(deps, 1) == {
+        next(m for m in await members_of(deps, 1) if m != "@ala:test"): False,
+        "@ala:test": True}
+    assert await one(driver, "!collab show 1", sender="@dan:test") == (
+        "⚠️ There is no collaboration #1.")
+    body = await one(driver, "!collab show 1")
+    assert "Not confirmed yet by: a former member" in body
+
+
+async def test_forgetting_takes_down_the_request_of_one_they_left(
+        driver: Driver, deps: Deps, gateway: FakeGateway) -> None:
+    await driver.send("!collab add Expo with @bob:test @cat:test")
+    await driver.send("!collab leave 1", sender="@bob:test")
+    [c] = await rows(deps)
+    await driver.send("!forget-me confirm", sender="@bob:test")
+    assert gateway.redacted == [(c.request_room_id, c.request_event_id)]
+    assert [e[:2] for e in await events_of(deps, 1)][0] == ("created", "@ala:test")
+    assert "@bob:test" not in {e[1] for e in await events_of(deps, 1)}
+
+
+async def test_erase_survives_a_request_the_homeserver_will_not_redact(
+        driver: Driver, deps: Deps, gateway: FakeGateway) -> None:
+    await driver.send("!collab add Expo with @bob:test", room_id="!gone:test")
+    gateway.refuse.add("!gone:test")  # the bot was kicked from that room since
+    await driver.send("!forget-me confirm", sender="@bob:test")
+    assert "@bob:test" not in await members_of(deps, 1)
+
+
+async def test_service_visibility(driver: Driver, deps: Deps) -> None:
+    await driver.send("!collab add Expo with @bob:test")
+    async with deps.db.session() as s:
+        service = service_of(s, deps)
+        assert await service.pending(1) == ["@bob:test"]
+        assert not await service.is_confirmed(1)
+        assert (await service.visible(1, "@bob:test")).title == "Expo"
+        with pytest.raises(UserError) as caught:
+            await service.visible(1, "@dan:test")
+        assert caught.value.msgid == "There is no collaboration #%(id)s."
+        assert (await service.list_for_member("@ala:test", reader="@dan:test")).total == 0
+        assert (await service.list_for_member("@ala:test")).total == 1
+        # without a way to post, nobody is asked (and nothing fails)
+        assert await service.ask(1, "!room:test", "txn") is None
+
+
+async def test_in_a_direct_chat_the_recorder_passes_the_request_on(driver: Driver,
+                                                                   deps: Deps) -> None:
+    await deps.direct.record("!dm:test")
+    [reply] = await driver.send("collab add Expo with @bob:test", room_id="!dm:test")
+    assert "ask the others named to confirm it with !collab confirm 1" in reply.body
+    [c] = await rows(deps)
+    assert c.request_event_id is None
+    assert (await one(driver, "!collab confirm 1", sender="@bob:test")).startswith(
+        "You confirmed")
+
+
+async def test_a_homeserver_fault_mid_request_records_and_asks_once(
+        driver: Driver, deps: Deps, gateway: FakeGateway,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    real_react = gateway.react
+    failures = [HomeserverUnavailable("react: 502 (fake)", None, 502)]
+
+    async def flaky_react(room: str, event_id: str, key: str, txn_id: str) -> str:
+        if failures:
+            raise failures.pop()
+        return await real_react(room, event_id, key, txn_id)
+
+    monkeypatch.setattr(gateway, "react", flaky_react)
+    out = await driver.send("!collab add Expo with @bob:test")
+    # the whole command ran again: the homeserver folded the resent reply and notice
+    reply, notice, offered = out
+    assert reply.body.startswith("Collaboration #") and offered.body == "✅"
+    # recorded once (on PostgreSQL the first attempt used up a number of the sequence)
+    [c] = await rows(deps)
+    assert c.request_event_id == gateway._by_txn[notice.txn_id or ""]
+    assert [e[0] for e in await events_of(deps, c.id)] == ["created"]
+    # ✅ on the notice that was posted confirms the collaboration that was recorded
+    await driver.dispatcher.on_event(reaction(driver, c.request_event_id, "@bob:test"))
+    assert await confirmed_by(deps, c.id) == {"@ala:test": True, "@bob:test": True}

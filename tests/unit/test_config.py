@@ -97,6 +97,7 @@ def test_example_config_is_valid_once_its_secrets_are_filled_in() -> None:
         load_config(example, environ={})
     assert all("placeholder" in p for p in err.value.problems), err.value.problems
     assert any(p.startswith("matrix.access_token:") for p in err.value.problems)
+    assert any(p.startswith("web.hooks.city-szczecin.token:") for p in err.value.problems)
 
 
 def test_cli_exits_2_with_one_line_per_problem(tmp_path: Path) -> None:

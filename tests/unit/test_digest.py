@@ -12,6 +12,7 @@ from bot.app import wire
 from bot.db.models import (
     Collaboration,
     CollaborationEvent,
+    CollaborationMember,
     Connection,
     DigestDelivery,
     ForumEvent,
@@ -248,6 +249,39 @@ async def test_status_changes_read_as_the_collaborations_name_them(
     status = translator.gettext(STATUS_LABELS["active"], "de")
     assert translator.gettext("Status changes to “%(status)s”: %(num)d", "de",
                               status=status, num=1) in text
+
+
+async def test_collaborations_appear_once_everyone_named_confirmed(deps: Deps) -> None:
+    """Not confirmed by everyone: neither listed nor counted, its status changes neither.
+    Confirmed by the last of them in this week: new this week, wherever it was recorded."""
+    day, week_before = SLOT - timedelta(days=2), SLOT - timedelta(days=9)
+    async with deps.db.session() as s:
+        pending = Collaboration(title="Not asked yet", status="active", origin="direct",
+                                created_by="@a:x", created_at=day)
+        late = Collaboration(title="Confirmed late", status="planned", origin="direct",
+                             created_by="@a:x", created_at=week_before)
+        earlier = Collaboration(title="Confirmed before", status="planned", origin="direct",
+                                created_by="@a:x", created_at=week_before)
+        s.add_all([pending, late, earlier])
+        await s.flush()
+        s.add_all([
+            CollaborationMember(collaboration_id=pending.id, mxid="@a:x", confirmed_at=day),
+            CollaborationMember(collaboration_id=pending.id, mxid="@victim:x"),
+            CollaborationMember(collaboration_id=late.id, mxid="@a:x",
+                                confirmed_at=week_before),
+            CollaborationMember(collaboration_id=late.id, mxid="@b:x", confirmed_at=day),
+            CollaborationMember(collaboration_id=earlier.id, mxid="@a:x",
+                                confirmed_at=week_before),
+            CollaborationMember(collaboration_id=earlier.id, mxid="@b:x",
+                                confirmed_at=week_before),
+            CollaborationEvent(collaboration_id=pending.id, at=day, by="@a:x", kind="status",
+                               status="active"),
+        ])
+    text = (await compose(deps)).text
+    assert "Not asked yet" not in text and "@victim" not in text
+    assert "Status changes" not in text
+    assert "1 new collaboration, 0% across borders." in text
+    assert "#2 Confirmed late" in text and "Confirmed before" not in text
 
 
 async def test_a_location_no_longer_configured(deps: Deps) -> None:

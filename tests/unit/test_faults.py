@@ -17,6 +17,7 @@ from bot.db.database import is_unavailable
 from bot.db.models import HandledEvent, Member
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher, Stopping
+from bot.errors import HomeserverUnavailable
 from tests.fakes import Driver, FakeGateway
 
 
@@ -97,3 +98,32 @@ def test_what_counts_as_the_database_being_away() -> None:
     wrong = OperationalError("SELECT x", {}, sqlite3.OperationalError("no such column: x"))
     assert not is_unavailable(wrong)  # a mistake, not an outage: never retried forever
     assert not is_unavailable(ValueError("bad"))
+
+
+async def test_a_second_run_says_the_same_number(make_deps, gateway: FakeGateway,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The homeserver goes away after the command's first message went out: the command is
+    rolled back and run again, and the homeserver folds the resent first message (same
+    transaction id) into the one it has. So the second run must give the record the same
+    number that message already shows (a PostgreSQL sequence would have moved on)."""
+    from tests.conftest import make_dispatcher, network, room_id
+
+    deps = await make_deps(network=network("szczecin"))
+    driver = Driver(make_dispatcher(deps), gateway)
+    coordinator = {"sender": "@coord:test", "room_id": room_id("location:szczecin")}
+    await driver.send("!forum add 2027-05-14 10:00 szczecin First", **coordinator)
+    real_send, sends = gateway.send, iter(range(10_000))
+
+    async def flaky(message):  # noqa: ANN001, ANN202
+        if next(sends) == 1:  # the announcement went out; its ✅ does not
+            raise HomeserverUnavailable("send: 502 (fake)", None, 502)
+        return await real_send(message)
+
+    monkeypatch.setattr(gateway, "send", flaky)
+    out = await driver.send("!forum add 2027-06-01 10:00 szczecin Second", **coordinator)
+    [reply] = [o for o in out if o.msgtype == "m.notice" and o.reply_to is not None]
+    announcements = [o for o in gateway.sent if "Second" in o.body and o.reply_to is None]
+    assert "#2" in reply.body and all("!rsvp 2 " in a.body for a in announcements)
+    async with deps.db.session() as s:
+        titles = dict((await s.execute(text("SELECT id, title FROM forum_events"))).all())
+    assert titles == {1: "First", 2: "Second"}

@@ -458,3 +458,158 @@ async def test_commands_and_reactions_set_the_reminder_timers(
     assert timers() == room
     await driver.send("!forum cancel 1", sender=COORD)
     assert timers() == set()
+
+
+# -- hostile input -------------------------------------------------------------------------------
+
+
+async def test_dates_far_in_the_past_or_future_are_refused(deps: Deps, driver: Driver) -> None:
+    for day in ("0001-01-01", "1970-01-01", "2026-11-25"):  # today is 2026-11-27
+        [out] = await driver.send(f"!forum add {day} 10:00 szczecin Old", sender=COORD)
+        assert out.body == "⚠️ That time is in the past.", day
+    for day in ("9999-06-01", "9999-12-31", "2036-11-28"):
+        [out] = await driver.send(f"!forum add {day} 10:00 szczecin Far", sender=COORD)
+        assert out.body == (f"⚠️ “{day}” is too far ahead: events can be planned until "
+                            "2036-11-27."), day
+    assert await rows(deps, ForumEvent) == []
+    await driver.send("!forum add 2036-11-27 10:00 szczecin Ten years on", sender=COORD)
+    [event] = await rows(deps, ForumEvent)
+    assert event.starts_at.year == 2036
+    [far] = await driver.send("!forum edit 1 date 9999-06-01", sender=COORD)
+    assert far.body.startswith("⚠️ “9999-06-01” is too far ahead")
+    [old] = await driver.send("!forum edit 1 date 0001-01-01", sender=COORD)
+    assert old.body == "⚠️ The new time is in the past."
+    [kept] = await rows(deps, ForumEvent)
+    assert kept.starts_at == event.starts_at
+
+
+async def test_huge_event_numbers_are_no_such_event(driver: Driver) -> None:
+    await add_event(driver)
+    for command in ("!rsvp 99999999999 yes", "!forum 0", "!forum #2147483648",
+                    "!forum ics 99999999999999999999", "!attendees 4294967296",
+                    "!forum cancel 99999999999", "!forum edit 99999999999 title X"):
+        [out] = await driver.send(command, sender=COORD)
+        number = command.split()[-1] if command.startswith(("!forum 0", "!forum #")) else \
+            next(w for w in command.split() if w.isdigit())
+        assert out.body == f"⚠️ There is no event number {number.lstrip('#')}.", command
+    [unknown] = await driver.send("!rsvp 7 yes")  # an unknown number reads the same
+    assert unknown.body == "⚠️ There is no event number 7."
+
+
+async def test_a_title_cannot_ping_the_room_or_reorder_text(deps: Deps, driver: Driver,
+                                                            gateway: FakeGateway) -> None:
+    from bot.events import ROOM_PING
+
+    out = await driver.send("!forum add 2027-05-14 10:00 szczecin @room \u202eparty\u202c now",
+                            sender=COORD)
+    assert "Event #1" in out[-1].body
+    [event] = await rows(deps, ForumEvent)
+    assert event.title == "@room party now"  # bidi controls are gone
+    posts = [o for o in gateway.sent if o.msgtype == "m.notice"]
+    assert len(posts) == 4  # three rooms and the answer
+    for post in posts:
+        content = post.content()
+        assert not ROOM_PING.search(content["body"])
+        assert not ROOM_PING.search(content.get("formatted_body") or "")
+
+
+async def test_a_broken_row_never_breaks_the_calendar_feed(deps: Deps, driver: Driver,
+                                                           clock: Clock) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+    from icalendar import Calendar
+
+    from tests.conftest import web_app
+
+    await add_event(driver)
+    async with deps.db.session() as s:  # as an older version could write it
+        s.add(ForumEvent(title="Far", location="szczecin", timezone="Europe/Warsaw",
+                         starts_at=datetime(9999, 6, 1, 8, 0, tzinfo=UTC), capacity=None,
+                         online_url=None, status="scheduled", created_by=COORD,
+                         created_at=clock(), trigger="$far"))
+    async with TestClient(TestServer(web_app(deps))) as client:
+        feed = await client.get("/calendar.ics")
+        assert feed.status == 200
+        summaries = [str(v["SUMMARY"]) for v in
+                     Calendar.from_ical(await feed.read()).walk("VEVENT")]
+        assert summaries == ["Annual Forum 2027"]
+        one = await client.get("/forums/2.ics")
+        assert one.status == 200
+        assert Calendar.from_ical(await one.read()).walk("VEVENT") == []
+    [agenda] = await driver.send("!forums")
+    assert "Annual Forum 2027" in agenda.body and not agenda.body.startswith("⚠️")
+    [card] = await driver.send("!forum 2")
+    assert "Far" in card.body and not card.body.startswith("⚠️")
+
+
+# -- a member's own data -----------------------------------------------------------------------
+
+
+def events_part(deps: Deps):  # noqa: ANN201
+    from bot.app import wire
+
+    return next(p for p in wire(deps).personal_data if p.name == "events")
+
+
+async def test_forgetting_a_member_frees_their_place_for_the_waiting_list(
+        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    await add_event(driver, "--capacity 1")
+    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id=SZN)
+    clock.now += timedelta(minutes=1)
+    await driver.send("!rsvp 1 yes", sender="@bob:x", room_id=PAR)
+    part = events_part(deps)
+    async with deps.db.session() as s:
+        [mine] = await part.export(s, "@ala:x")
+        [planned] = await part.export(s, COORD)
+    assert (mine["event"], mine["answer"], mine["waiting_list"]) == (1, "yes", False)
+    assert sorted(r["before"] for r in mine["reminders"]) == ["1d", "2h", "7d"]
+    assert planned["planned_by_you"] and planned["answer"] is None
+    gateway.sent.clear()
+    async with deps.db.session() as s:
+        touched = await part.erase(s, "@ala:x", "@former-1:invalid")
+    assert touched == 1  # the answer (its pending reminders went with it)
+    [news] = gateway.sent
+    assert news.room_id == PAR and news.mentions == ("@bob:x",) and "🎉" in news.body
+    assert {r.mxid: r.waitlisted for r in await rows(deps, Rsvp)} == {"@bob:x": False}
+    assert {r.target for r in await rows(deps, Reminder)} == {SZN, "@bob:x"}
+    async with deps.db.session() as s:
+        assert await part.export(s, "@ala:x") == []
+        assert await part.erase(s, COORD, "@former-2:invalid") == 1
+    [event] = await rows(deps, ForumEvent)
+    assert event.created_by == "@former-2:invalid"
+
+
+async def test_forgetting_erases_sent_reminders_and_past_answers_quietly(
+        deps: Deps, driver: Driver, reminders: ReminderSender, gateway: FakeGateway,
+        clock: Clock) -> None:
+    await add_event(driver, "--capacity 1")
+    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id=SZN)
+    clock.now += timedelta(minutes=1)
+    await driver.send("!rsvp 1 yes", sender="@bob:x", room_id=SZN)
+    due = {(r.offset, r.target): r for r in await rows(deps, Reminder)}[("7d", "@ala:x")]
+    clock.now = due.due_at
+    await reminders.fire(due.id)
+    clock.now = datetime(2027, 5, 15, tzinfo=UTC)  # the event is over
+    gateway.sent.clear()
+    async with deps.db.session() as s:
+        assert await events_part(deps).erase(s, "@ala:x", "@former-1:invalid") >= 2
+    assert gateway.sent == []  # nobody is let in to an event that is over
+    assert [r.mxid for r in await rows(deps, Rsvp)] == ["@bob:x"]
+    assert "@ala:x" not in {r.target for r in await rows(deps, Reminder)}
+
+
+async def test_forget_me_in_a_command_promotes_once_even_when_run_again(
+        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    from bot.features.forums.service import ForumService
+
+    await add_event(driver, "--capacity 1")
+    await driver.send("!rsvp 1 yes", sender="@ala:x", room_id=SZN)
+    clock.now += timedelta(minutes=1)
+    await driver.send("!rsvp 1 yes", sender="@bob:x", room_id=SZN)
+    gateway.sent.clear()
+    for _attempt in range(2):  # interrupted before its commit, then run again
+        async with deps.db.session() as s:
+            forums = ForumService(s, deps, deps.config.section(ForumsConfig), Timer(),
+                                  ForumMessages(deps.config.network, deps.config.command_prefix))
+            await forums.forget("@ala:x", "@former-1:invalid")
+            await s.rollback()
+    assert len(gateway.sent) == 1 and gateway.sent[0].mentions == ("@bob:x",)

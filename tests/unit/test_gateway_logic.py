@@ -117,3 +117,41 @@ def test_reactions_and_redactions() -> None:
     old_style = to_room_event("!r", {"type": "m.room.redaction", "event_id": "$d",
                                      "sender": "@a:x", "redacts": "$r", "content": {}})
     assert old_style == Redaction("$d", "!r", "@a:x", "$r")
+
+
+def test_an_invite_says_whether_it_is_a_direct_chat() -> None:
+    """As nio hands the invite state over (it moves a member event's content out of the
+    event's source)."""
+    from nio.events.invite_events import InviteEvent
+
+    from bot.gateway import MatrixGateway
+
+    gateway = MatrixGateway("http://127.0.0.1:1", "@sbcc:test")
+
+    def invite_state(**content: object) -> list[object]:
+        return [InviteEvent.parse_event({
+            "type": "m.room.member", "sender": "@ala:test", "state_key": "@sbcc:test",
+            "content": {"membership": "invite", **content}})]
+
+    direct = gateway._invite("!dm:test", invite_state(is_direct=True))
+    assert direct.is_direct and direct.inviter == "@ala:test"
+    assert not gateway._invite("!room:test", invite_state()).is_direct
+    assert not gateway._invite("!room:test", invite_state(is_direct="yes")).is_direct
+
+
+def test_text_with_lone_surrogates_is_made_safe() -> None:
+    event = to_room_event("!r:test", {"type": "m.room.message", "event_id": "$1",
+                                      "sender": "@a:test",
+                                      "content": {"msgtype": "m.text", "body": "hi \ud800!"}})
+    assert isinstance(event, Message) and event.body == "hi \ufffd!"
+    event.body.encode("utf-8")  # nothing later trips on it
+
+
+def test_what_the_bot_sends_cannot_ping_the_room() -> None:
+    content = Outgoing("!r:test", "hey @room and @Room!", "<a href='https://x/@room'>@room</a>"
+                       ).content()
+    assert "@room" not in content["body"].lower()
+    assert "https://x/@room" in content["formatted_body"]  # a link keeps working
+    assert ">@room<" not in content["formatted_body"]
+    huge = Outgoing("!r:test", "x" * 100_000, "<b>" + "y" * 100_000 + "</b>").content()
+    assert len(huge["body"]) + len(huge["formatted_body"]) < 65_536

@@ -14,6 +14,7 @@ from bot.db.models import (
     Connection,
     MatchRound,
     Member,
+    RoomMembership,
     RoundAnswer,
     RoundGroup,
 )
@@ -29,7 +30,7 @@ from bot.features.matchmaking.rounds import RoundRunner, Rounds, round_stats
 from bot.features.profiles.config import TagsConfig
 from bot.features.profiles.service import ProfileService
 from bot.i18n import Translator
-from tests.conftest import Clock, network
+from tests.conftest import Clock, network, room_id
 from tests.fakes import Driver, FakeGateway
 
 SYNONYMS = {"synonyms": {"video": ["wideo", "film", "filmas"]}}
@@ -63,6 +64,13 @@ async def person(deps: Deps, mxid: str, location: str | None, offers=(), needs=(
             await profiles.add_tags(mxid, "offer", list(offers))
         if needs:
             await profiles.add_tags(mxid, "need", list(needs))
+
+
+async def joined(deps: Deps, *mxids: str, room: str = "location:szczecin") -> None:
+    """Make `mxids` members of the network: in one of its rooms now."""
+    async with deps.db.session() as s:
+        s.add_all(RoomMembership(room_id=room_id(room), mxid=mxid, since=deps.clock(),
+                                 imported=False) for mxid in mxids)
 
 
 async def suggest(deps: Deps, mxid: str, n: int = 5) -> list:
@@ -118,6 +126,7 @@ async def test_opted_out_and_collaborators_are_left_out(deps: Deps, clock: Clock
 
 
 async def test_match_command_explains_each_line(deps: Deps, driver: Driver) -> None:
+    await joined(deps, "@ala:test")
     await person(deps, "@ala:test", "szczecin", offers=["design"], needs=["video"])
     await person(deps, "@udo:x", "rostock", offers=["video"], needs=["design"])
     [out] = await driver.send("!match 3")
@@ -128,12 +137,14 @@ async def test_match_command_explains_each_line(deps: Deps, driver: Driver) -> N
     assert "20" in bad.body
 
 
-async def test_match_without_tags_says_what_to_do(driver: Driver) -> None:
+async def test_match_without_tags_says_what_to_do(deps: Deps, driver: Driver) -> None:
+    await joined(deps, "@ala:test")
     [out] = await driver.send("!match")
     assert "!offer" in out.body and "!need" in out.body
 
 
 async def test_find_groups_by_location(deps: Deps, driver: Driver) -> None:
+    await joined(deps, "@ala:test")
     await person(deps, "@udo:x", "rostock", offers=["video"])
     await person(deps, "@ola:x", "szczecin", offers=["wideo"])
     await person(deps, "@ida:x", None, offers=["film"])
@@ -145,11 +156,13 @@ async def test_find_groups_by_location(deps: Deps, driver: Driver) -> None:
 
 async def test_connect_opens_a_room_and_records(deps: Deps, driver: Driver,
                                                 gateway: FakeGateway) -> None:
+    await joined(deps, "@ala:test")
     await person(deps, "@ala:test", "szczecin", offers=["design"], needs=["video"])
     await person(deps, "@udo:x", "rostock", offers=["video"], languages="de,en")
     out = await driver.send("!connect @udo:x Let us talk <soon>", event_id="$c1")
     [room] = gateway.created
-    assert set(room["invite"]) == {"@ala:test", "@udo:x"}
+    assert room["invite"] == ()  # created empty; invited once the introduction is there
+    assert gateway.invited == [(room["room_id"], "@udo:x"), (room["room_id"], "@ala:test")]
     intro = next(o for o in out if o.room_id == room["room_id"])
     assert "video" in intro.body and "Let us talk <soon>" in intro.body
     assert "&lt;soon&gt;" in intro.html
@@ -169,6 +182,7 @@ async def test_connect_opens_a_room_and_records(deps: Deps, driver: Driver,
 
 
 async def test_connect_refused_politely(deps: Deps, driver: Driver) -> None:
+    await joined(deps, "@ala:test")
     await person(deps, "@shy:x", "rostock", connect_ok=False)
     [out] = await driver.send("!connect @shy:x")
     assert out.body.startswith("⚠️") and "Shy" in out.body
@@ -229,6 +243,7 @@ async def test_round_pairs_rooms_followup_and_answers(deps: Deps, gateway: FakeG
 
 
 async def test_rounds_opt_in_and_matchround_needs_people(deps: Deps, driver: Driver) -> None:
+    await joined(deps, "@ala:test")
     await driver.send("!rounds on")
     async with deps.db.session() as s:
         from bot.members import MemberService
@@ -278,13 +293,14 @@ async def test_connect_is_one_service_call(deps: Deps, gateway: FakeGateway) -> 
         for target, msgid_part in (("@ala:x", "That is you"), ("@who:x", "I have not met"),
                                    ("@shy:x", "not taking introductions")):
             with pytest.raises(UserError) as refused:
-                await service.connect("@ala:x", target, None, "$k", "t1")
+                await service.connect("@ala:x", target, None, "t1")
             assert msgid_part in refused.value.msgid
         assert gateway.created == [] and gateway.sent == []
-        other = await service.connect("@ala:x", "@udo:x", "Hi", "$k", "t1")
-    assert other.mxid == "@udo:x"
+        done = await service.connect("@ala:x", "@udo:x", "Hi", "t1")
+    assert done.member.mxid == "@udo:x" and not done.reused
     [room] = gateway.created
-    assert room["name"] == "Ala & Udo" and set(room["invite"]) == {"@ala:x", "@udo:x"}
+    assert room["name"] == "Ala & Udo" and room["room_id"] == done.room_id
+    assert {who for _, who in gateway.invited} == {"@ala:x", "@udo:x"}
     [intro] = gateway.sent
     assert intro.room_id == room["room_id"] and intro.txn_id == "t1"
     assert "Udo offers video, which Ala needs." in intro.body
@@ -307,7 +323,9 @@ async def test_rounds_service_takes_part_and_counts(deps: Deps) -> None:
     assert (stats.rounds, stats.groups, stats.answered, stats.met) == (0, 0, 0, 0)
 
 
-async def test_rounds_group_answers_its_own_and_its_subcommands(driver: Driver) -> None:
+async def test_rounds_group_answers_its_own_and_its_subcommands(deps: Deps,
+                                                                 driver: Driver) -> None:
+    await joined(deps, "@ala:test")
     [status] = await driver.send("!rounds")
     assert status.body == ("You do not take part in matchmaking rounds. Change it with "
                            "!rounds on|off.")
@@ -365,3 +383,274 @@ def test_fit_lines_say_where_both_are_from(deps: Deps, translator: Translator) -
     udo.location = "gdansk"  # a location no longer configured: no "From" line
     lines = [t for t, _ in messages.fit_lines(tr, ala, udo, fit, network)]
     assert not any(line.startswith("From") for line in lines)
+
+
+# -- who may see what (issue 11) -------------------------------------------------------
+
+MEMBERS_ONLY = "⚠️ This is for members of the network"
+
+
+async def test_an_outsider_learns_nothing_from_match_find_connect(
+        deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+    await person(deps, "@eve:evil", "szczecin", offers=["design"], needs=["video"])
+    await person(deps, "@udo:x", "rostock", offers=["video"], needs=["design"])
+    for line in ("!match", "!find video", "!connect @udo:x hello", "!rounds on"):
+        [out] = await driver.send(line, sender="@eve:evil")
+        assert out.body.startswith(MEMBERS_ONLY), line
+        assert "Udo" not in out.body and "udo" not in out.body, line
+    assert gateway.created == [] and gateway.invited == []
+    async with deps.db.session() as s:
+        assert (await s.scalars(select(Connection))).all() == []
+        assert (await s.get(Member, "@eve:evil")).rounds is False
+    await joined(deps, "@eve:evil")  # once in a network room, a member like any other
+    [out] = await driver.send("!find video", sender="@eve:evil")
+    assert "Udo" in out.body
+
+
+# -- !connect: one room per pair, a daily limit, a bounded note, nothing half-made ---
+
+
+async def test_a_second_connect_either_way_reuses_the_room(deps: Deps, driver: Driver,
+                                                           gateway: FakeGateway) -> None:
+    await joined(deps, "@ala:test", "@udo:test")
+    await person(deps, "@ala:test", "szczecin", offers=["design"])
+    await person(deps, "@udo:test", "rostock", offers=["video"])
+    await driver.send("!connect @udo:test Hello", sender="@ala:test")
+    [room] = gateway.created
+    intros = len(gateway.sent)
+    gateway.invited.clear()
+    [again] = await driver.send("!connect @ala:test Hi back", sender="@udo:test")
+    assert "already have a room" in again.body and room["room_id"] in again.body
+    assert gateway.created == [room]  # no second room
+    assert gateway.sent[intros:] == [again]  # no second introduction
+    assert gateway.invited == [(room["room_id"], "@udo:test")]  # only the asker, back in
+    [same] = await driver.send("!connect @udo:test", sender="@ala:test")
+    assert "already have a room" in same.body
+    async with deps.db.session() as s:
+        [conn] = (await s.scalars(select(Connection))).all()
+    assert (conn.a, conn.b, conn.note) == ("@ala:test", "@udo:test", "Hello")
+
+
+async def test_connects_are_limited_per_sender_per_day(make_deps, clock: Clock,  # noqa: ANN001
+                                                       gateway: FakeGateway) -> None:
+    from tests.conftest import make_dispatcher
+
+    deps = await make_deps(network=network("szczecin", "rostock"),
+                           matchmaking={"connects_per_day": 2})
+    driver = Driver(make_dispatcher(deps), gateway)
+    await joined(deps, "@ala:test")
+    for mxid in ("@b:x", "@c:x", "@d:x"):
+        await person(deps, mxid, "rostock", offers=["video"])
+    await driver.send("!connect @b:x")
+    await driver.send("!connect @c:x")
+    [refused] = await driver.send("!connect @d:x")
+    assert refused.body == ("⚠️ You can open at most 2 introductions a day; try again "
+                            "tomorrow.")
+    assert len(gateway.created) == 2
+    [reused] = await driver.send("!connect @b:x")  # the rooms there are still there
+    assert "already have a room" in reused.body
+    clock.now += timedelta(days=1, seconds=1)
+    [opened] = [o for o in await driver.send("!connect @d:x") if o.reply_to]
+    assert opened.body.startswith("I opened a room") and len(gateway.created) == 3
+
+
+@pytest.mark.parametrize("value", [0, -1, "ten", 1001, True])
+def test_connects_per_day_is_validated(value: object) -> None:
+    from bot.app import parse_config
+    from bot.errors import ConfigError
+    from tests.conftest import base_config
+
+    with pytest.raises(ConfigError) as err:
+        parse_config(base_config(matchmaking={"connects_per_day": value}), environ={})
+    assert any("connects_per_day" in p for p in err.value.problems)
+    config = parse_config(base_config(matchmaking={"connects_per_day": 3}), environ={})
+    assert config.section(MatchmakingConfig).connects_per_day == 3
+    assert parse_config(base_config(), environ={}).section(
+        MatchmakingConfig).connects_per_day == 10
+
+
+async def test_a_long_note_is_refused_before_any_room(deps: Deps, driver: Driver,
+                                                      gateway: FakeGateway) -> None:
+    await joined(deps, "@ala:test")
+    await person(deps, "@udo:x", "rostock", offers=["video"])
+    [out] = await driver.send("!connect @udo:x " + "n" * 501)
+    assert out.body.startswith("⚠️ That note is 501 characters; a note may have at most 500.")
+    assert gateway.created == [] and gateway.invited == []
+    [ok] = [o for o in await driver.send("!connect @udo:x " + "n" * 500) if o.reply_to]
+    assert ok.body.startswith("I opened a room")
+
+
+async def test_the_note_loses_bidi_controls_and_cannot_ping(deps: Deps, driver: Driver,
+                                                            gateway: FakeGateway) -> None:
+    await joined(deps, "@ala:test")
+    await person(deps, "@udo:x", "rostock", offers=["video"])
+    await driver.send("!connect @udo:x Hi \u202e@room\u202c")
+    intro = next(o for o in gateway.sent if o.room_id == gateway.created[0]["room_id"])
+    content = intro.content()
+    assert "\u202e" not in content["body"] and "@room" not in content["body"]
+    async with deps.db.session() as s:
+        [conn] = (await s.scalars(select(Connection))).all()
+    assert conn.note == "Hi @room"
+
+
+async def test_a_refused_invitation_leaves_nothing_half_made(
+        deps: Deps, driver: Driver, gateway: FakeGateway,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.errors import GatewayError
+
+    await joined(deps, "@ala:test")
+    await person(deps, "@udo:x", "rostock", offers=["video"])
+    real = gateway.invite
+
+    async def refusing(room: str, user: str) -> None:
+        if user == "@udo:x":
+            raise GatewayError("M_FORBIDDEN (fake)", "M_FORBIDDEN", 403)
+        await real(room, user)
+
+    monkeypatch.setattr(gateway, "invite", refusing)
+    out = await driver.send("!connect @udo:x")
+    [room] = gateway.created
+    assert out[-1].body.startswith("⚠️ I could not invite Udo")
+    assert gateway.invited == []  # the asker was not invited to an empty room
+    async with deps.db.session() as s:
+        assert (await s.scalars(select(Connection))).all() == []
+    monkeypatch.setattr(gateway, "invite", real)
+    [done] = [o for o in await driver.send("!connect @udo:x") if o.reply_to]
+    assert done.body.startswith("I opened a room")
+    assert gateway.created == [room]  # the same room, found by its alias
+    assert gateway.invited == [(room["room_id"], "@udo:x"), (room["room_id"], "@ala:test")]
+
+
+async def test_a_homeserver_outage_mid_connect_makes_one_of_everything(
+        deps: Deps, driver: Driver, gateway: FakeGateway,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.dispatcher as dispatcher_module
+    from bot.backoff import Backoff
+    from bot.errors import HomeserverUnavailable
+
+    monkeypatch.setattr(dispatcher_module, "Backoff",
+                        lambda base, cap: Backoff(base=0.01, cap=0.05))
+    await joined(deps, "@ala:test")
+    await person(deps, "@udo:x", "rostock", offers=["video"])
+    real, failures = gateway.invite, [1]
+
+    async def away_once(room: str, user: str) -> None:
+        if user == "@ala:test" and failures:
+            failures.pop()
+            raise HomeserverUnavailable("invite: 502 (fake)", None, 502)
+        await real(room, user)
+
+    monkeypatch.setattr(gateway, "invite", away_once)
+    out = await driver.send("!connect @udo:x Hello", event_id="$c1")
+    [room] = gateway.created
+    intros = [o for o in gateway.sent if o.room_id == room["room_id"]]
+    assert len(intros) == 1  # the re-run's introduction folded into the first
+    assert [o.body.startswith("I opened a room") for o in out if o.reply_to] == [True]
+    assert gateway.invited == [(room["room_id"], "@udo:x"), (room["room_id"], "@udo:x"),
+                               (room["room_id"], "@ala:test")]
+    async with deps.db.session() as s:
+        assert len((await s.scalars(select(Connection))).all()) == 1
+
+
+async def test_the_room_name_is_a_clean_bounded_name(deps: Deps, gateway: FakeGateway) -> None:
+    await person(deps, "@ala:x", "szczecin", offers=["design"])
+    await person(deps, "@udo:x", "rostock", offers=["video"])
+    async with deps.db.session() as s:
+        (await s.get_one(Member, "@ala:x")).display_name = "A\u202ela" + "a" * 250
+    async with deps.db.session() as s:
+        await ConnectionService(s, deps).connect("@ala:x", "@udo:x", None, "t1")
+    [room] = gateway.created
+    assert "\u202e" not in room["name"] and len(room["name"]) <= 100
+    assert room["name"].startswith("Alaaa")
+
+
+# -- forgotten members -----------------------------------------------------------------
+
+FORMER = "@former-0123456789ab:invalid"
+
+
+async def test_a_forgotten_members_stand_in_is_never_suggested_or_paired(deps: Deps) -> None:
+    await person(deps, "@ala:x", "szczecin", needs=["video"], rounds=True)
+    await person(deps, "@udo:x", "rostock", offers=["video"], rounds=True)
+    await person(deps, FORMER, "rostock", offers=["video"], rounds=True)  # a stale row
+    assert [h.mxid for h in await suggest(deps, "@ala:x")] == ["@udo:x"]
+    async with deps.db.session() as s:
+        found = await MatchingService(s, deps.config.network, "!", canonical(deps)).find("video")
+        people = await runner(deps).participants(s, None)
+    assert [m.mxid for ms in found.by_location.values() for m in ms] == ["@udo:x"]
+    assert [m.mxid for m in people] == ["@ala:x", "@udo:x"]
+
+
+async def test_forget_me_anonymises_connections_and_rounds(deps: Deps, driver: Driver,
+                                                           gateway: FakeGateway) -> None:
+    import json
+
+    from bot.features.privacy.service import is_former
+
+    await joined(deps, "@ala:test")
+    await person(deps, "@ala:test", "szczecin", offers=["design"], rounds=True)
+    await person(deps, "@udo:x", "rostock", offers=["video"], rounds=True)
+    await driver.send("!connect @udo:x My secret plan")
+    rounds = runner(deps)
+    round_id, _ = await rounds.start("k1", None, "@ala:test")
+    await rounds.follow_up(round_id)
+    async with deps.db.session() as s:
+        [group] = (await s.scalars(select(RoundGroup))).all()
+    await rounds.on_event(Reaction("$r1", group.room_id, "@ala:test", group.question_event_id,
+                                   "✅"))
+    await driver.send("!mydata")
+    data = json.loads(gateway.uploads[-1][0])
+    by_origin = {c["origin"]: c for c in data["connections"]}
+    assert by_origin["connect"]["with"] == "@udo:x"
+    assert by_origin["connect"]["note"] == "My secret plan"
+    assert by_origin["connect"]["note_by_you"] is True
+    assert by_origin["round"]["round"] == round_id
+    in_group = [r for r in data["rounds"] if "with" in r]
+    assert in_group == [{"round": round_id, "started_at": in_group[0]["started_at"],
+                         "with": ["@udo:x"], "room_id": group.room_id, "met": True,
+                         "answered_at": in_group[0]["answered_at"]}]
+    assert any(r.get("started_by_you") for r in data["rounds"])
+
+    [done] = await driver.send("!forget-me confirm")
+    assert done.body.startswith("Done:")
+    async with deps.db.session() as s:
+        connections = (await s.scalars(select(Connection))).all()
+        [group] = (await s.scalars(select(RoundGroup))).all()
+        answers = (await s.scalars(select(RoundAnswer))).all()
+        [row] = (await s.scalars(select(MatchRound))).all()
+    assert len(connections) == 2  # they stay for Udo, without Ala's name or note
+    assert all(is_former(c.a) and c.b == "@udo:x" and c.note is None for c in connections)
+    alias = connections[0].a
+    assert {c.a for c in connections} == {alias}  # one stand-in everywhere
+    assert group.members.split() == sorted([alias, "@udo:x"]) and answers == []
+    assert row.started_by == alias
+    # and the stand-in is never paired again
+    await person(deps, "@new:x", "szczecin", rounds=True)
+    round2, paired = await rounds.start("k2", None, None)
+    assert paired == 2
+    async with deps.db.session() as s:
+        groups = (await s.scalars(select(RoundGroup).where(RoundGroup.round_id == round2)))
+        assert [g.members for g in groups] == ["@new:x @udo:x"]
+
+
+async def test_a_group_whose_member_was_forgotten_meanwhile(deps: Deps,
+                                                            gateway: FakeGateway) -> None:
+    for mxid, loc in (("@a:x", "szczecin"), ("@b:x", "rostock"), ("@c:x", "elblag")):
+        await person(deps, mxid, loc, rounds=True)
+    async with deps.db.session() as s:
+        r = MatchRound(scope=None, started_at=deps.clock(), started_by=None,
+                       scheduled_for="k", followed_up=False, followup_at=deps.clock())
+        s.add(r)
+        await s.flush()
+        s.add_all([RoundGroup(round_id=r.id, members=f"@a:x {FORMER}"),
+                   RoundGroup(round_id=r.id, members=f"@b:x @c:x {FORMER}")])
+    await runner(deps).open_rooms(1)
+    async with deps.db.session() as s:
+        groups = (await s.scalars(select(RoundGroup).order_by(RoundGroup.id))).all()
+    assert groups[0].room_id is None  # nobody left to introduce @a:x to
+    assert groups[1].room_id is not None
+    [room] = gateway.created
+    assert room["invite"] == ()
+    assert sorted(who for _, who in gateway.invited) == ["@b:x", "@c:x"]
+    [intro] = gateway.sent
+    assert set(intro.mentions) == {"@b:x", "@c:x"}

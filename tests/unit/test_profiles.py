@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.app import parse_config
 from bot.config import Config
-from bot.db.models import IntroCard, Member
+from bot.db.models import IntroCard, Member, MemberTag, RoomMembership
 from bot.deps import Deps
 from bot.errors import BadArgument, UsageError, UserError
 from bot.features.profiles.introductions import Introductions
@@ -55,6 +55,13 @@ async def stored(deps: Deps, mxid: str = "@ala:test") -> tuple[Member | None, li
 async def one(driver: Driver, body: str, **kwargs: str) -> str:
     [out] = await driver.send(body, **kwargs)
     return out.body
+
+
+async def joined(deps: Deps, *mxids: str, room: str = "location:szczecin") -> None:
+    """Make `mxids` members of the network: in one of its rooms now."""
+    async with deps.db.session() as s:
+        s.add_all(RoomMembership(room_id=room_id(room), mxid=mxid, since=deps.clock(),
+                                 imported=False) for mxid in mxids)
 
 
 # -- pure: tags ------------------------------------------------------------------------
@@ -109,10 +116,13 @@ def test_parse_tags_splits_normalises_and_dedupes() -> None:
 def test_parse_tags_limits() -> None:
     twenty = ", ".join(f"t{i}" for i in range(20))
     assert len(parse_tags(twenty)) == 20
-    assert len(parse_tags(twenty + ", T0, #t1")) == 20  # duplicates do not count
+    assert parse_tags("T0, #t0, t1") == ["t0", "t1"]  # duplicates are dropped
     with pytest.raises(BadArgument) as err:
         parse_tags(twenty + ", t20")
     assert err.value.params == {"count": 21, "max": 20}
+    with pytest.raises(BadArgument) as typed:  # counted as typed, before normalising
+        parse_tags(twenty + ", T0")
+    assert typed.value.params == {"count": 21, "max": 20}
     with pytest.raises(UsageError):
         parse_tags(" , ;  ")
     with pytest.raises(BadArgument) as bad:
@@ -389,7 +399,8 @@ async def test_own_profile(driver: Driver) -> None:
     assert out.mentions == ("@ala:test",)
 
 
-async def test_someone_elses_profile(driver: Driver) -> None:
+async def test_someone_elses_profile(driver: Driver, deps: Deps) -> None:
+    await joined(deps, "@bob:test")
     await driver.send("!set org Studio Nord")
     await driver.send("!need funding")
     body = await one(driver, "!profile @ala:test", sender="@bob:test")
@@ -399,9 +410,10 @@ async def test_someone_elses_profile(driver: Driver) -> None:
                      sender="@bob:test") == body
 
 
-async def test_profile_of_a_mention_pill(driver: Driver) -> None:
+async def test_profile_of_a_mention_pill(driver: Driver, deps: Deps) -> None:
     from bot.events import Message
 
+    await joined(deps, "@bob:test")
     await driver.send("!set org Studio Nord")
     pill = Message(event_id="$pill", room_id="!room:test", sender="@bob:test",
                    body="!profile Ala Nowak",
@@ -411,7 +423,8 @@ async def test_profile_of_a_mention_pill(driver: Driver) -> None:
     assert "Organisation: Studio Nord" in out.body
 
 
-async def test_profile_of_unknown_or_invalid_user(driver: Driver) -> None:
+async def test_profile_of_unknown_or_invalid_user(driver: Driver, deps: Deps) -> None:
+    await joined(deps, "@ala:test")
     body = await one(driver, "!profile @nobody:test")
     assert body == "⚠️ I have not met @nobody:test yet, so I know nothing about them."
     body = await one(driver, "!profile nobody")
@@ -426,7 +439,8 @@ async def test_profile_html_escapes_the_organisation(driver: Driver) -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co" in out.html
 
 
-async def test_profile_labels_in_the_readers_language(driver: Driver) -> None:
+async def test_profile_labels_in_the_readers_language(driver: Driver, deps: Deps) -> None:
+    await joined(deps, "@bob:test")
     await driver.send("!set location rostock")
     await driver.send("!set languages de, sv")
     await driver.send("!lang pl", sender="@bob:test")
@@ -554,3 +568,224 @@ async def test_introduce_saves_the_bio_and_posts_in_each_rooms_language(deps: De
             "@ala:test", "Updated.", send)
     assert all(p.edited for p in again)
     assert [c[4] for c in send.calls[2:]] == ["$card1", "$card2"]
+
+
+# -- who may see what (issue 11) -------------------------------------------------------
+
+MEMBERS_ONLY = "This is for members of the network"
+
+
+async def test_an_outsider_sees_nobody_elses_card(driver: Driver, deps: Deps) -> None:
+    await driver.send("!set org Studio Nord")
+    await driver.send("!need funding")
+    await driver.send("!set bio Secret plans.")
+    for asked in ("!profile @ala:test", "!profile https://matrix.to/#/@ala:test",
+                  "!profile @nobody:test"):  # not even whether the bot knows someone
+        body = await one(driver, asked, sender="@eve:elsewhere")
+        assert body.startswith("⚠️ " + MEMBERS_ONLY) and "!rooms" in body, asked
+        assert "Studio" not in body and "funding" not in body and "nobody" not in body
+
+
+async def test_an_outsiders_own_card_is_theirs_to_see(driver: Driver) -> None:
+    await driver.send("!set org Eve Ltd", sender="@eve:elsewhere")
+    body = await one(driver, "!profile", sender="@eve:elsewhere")
+    assert "Organisation: Eve Ltd" in body
+    body = await one(driver, "!profile @eve:elsewhere", sender="@eve:elsewhere")
+    assert "Organisation: Eve Ltd" in body
+
+
+async def test_who_left_every_room_is_an_outsider_again(driver: Driver, deps: Deps) -> None:
+    await driver.send("!need funding")
+    await joined(deps, "@bob:test")
+    assert "Needs: funding" in await one(driver, "!profile @ala:test", sender="@bob:test")
+    async with deps.db.session() as s:
+        [stay] = (await s.scalars(select(RoomMembership))).all()
+        stay.until, stay.ended = deps.clock(), "leave"
+    body = await one(driver, "!profile @ala:test", sender="@bob:test")
+    assert body.startswith("⚠️ " + MEMBERS_ONLY)
+
+
+async def test_a_coordinator_sees_cards(driver: Driver) -> None:
+    await driver.send("!need funding")
+    assert "Needs: funding" in await one(driver, "!profile @ala:test", sender="@coord:test")
+
+
+async def test_an_outsider_cannot_post_an_introduction(driver: Driver, deps: Deps,
+                                                       gateway) -> None:  # noqa: ANN001
+    await driver.send("!set location szczecin", sender="@eve:elsewhere")
+    out = await driver.send("!intro Buy my stuff", sender="@eve:elsewhere")
+    [refused] = out
+    assert refused.body.startswith("⚠️ " + MEMBERS_ONLY)
+    assert all(o.room_id == "!room:test" for o in gateway.sent)
+
+
+# -- clearing a field ------------------------------------------------------------------
+
+
+async def test_a_dash_clears_a_field(driver: Driver, deps: Deps) -> None:
+    await driver.send("!set org Studio Nord")
+    await driver.send("!set location szczecin")
+    await driver.send("!set languages pl, en")
+    await driver.send("!set tz Europe/Warsaw")
+    await driver.send("!set bio I make films.")
+    await driver.send("!offer video")
+    assert await one(driver, "!set org -") == "Your organisation is removed from your profile."
+    assert await one(driver, "!set location -") == "Your location is removed from your profile."
+    assert await one(driver, '!set languages "-"') == (
+        "Your languages are removed from your profile.")
+    assert await one(driver, "!set tz  - ") == "Your timezone is removed from your profile."
+    assert await one(driver, "!set bio -") == "Your bio is removed from your profile."
+    member, offers, _ = await stored(deps)
+    assert member is not None and offers == ["video"]
+    assert (member.organisation, member.location, member.languages, member.timezone,
+            member.bio) == (None, None, None, None, None)
+    async with deps.db.session() as s:  # the tags' copy of the location is cleared too
+        [tag] = (await s.scalars(select(MemberTag))).all()
+        assert tag.location is None
+    body = await one(driver, "!profile")
+    assert body.splitlines() == ["@ala:test", "Offers: video"]
+
+
+async def test_a_dash_is_never_stored_as_a_value(deps: Deps) -> None:
+    async with deps.db.session() as s:
+        service = ProfileService(s, deps.clock)
+        await service.set_organisation("@ala:test", "Studio Nord")
+        for setter in (service.set_organisation, service.set_bio):
+            with pytest.raises(UsageError):
+                await setter("@ala:test", " - ")
+        member = await service.members.get("@ala:test")
+        assert member is not None and member.organisation == "Studio Nord" and not member.bio
+
+
+async def test_clearing_for_someone_unknown_records_nothing(deps: Deps) -> None:
+    async with deps.db.session() as s:
+        await ProfileService(s, deps.clock).clear("@zed:test", "bio")
+        assert await s.get(Member, "@zed:test") is None
+
+
+async def test_set_help_says_a_dash_clears(driver: Driver) -> None:
+    assert "“-” clears one" in await one(driver, "!help set")
+
+
+# -- hostile input ---------------------------------------------------------------------
+
+
+async def test_thousands_of_tags_are_refused_before_any_is_normalised(
+        driver: Driver, deps: Deps, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.features.profiles.service as service_module
+
+    calls = []
+    real = service_module.normalise_tag
+
+    def counting(raw: str) -> str:
+        calls.append(raw)
+        return real(raw)
+
+    monkeypatch.setattr(service_module, "normalise_tag", counting)
+    body = await one(driver, "!offer " + ",".join(["x"] * 2000))  # within a command's 4 KiB
+    assert body.startswith("⚠️ Too many tags at once (2000): a list holds at most 20.")
+    assert len(body) < 300 and calls == []
+    _, offers, _ = await stored(deps)
+    assert offers == []
+
+
+async def test_removing_thousands_of_tags_is_one_statement_and_a_short_reply(
+        driver: Driver, deps: Deps) -> None:
+    from sqlalchemy import event
+
+    await driver.send("!offer video, photo, sound")
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
+        statements.append(statement)
+
+    engine = deps.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        typed = ",".join(["video", "photo", *(f"g{i}" for i in range(600))])
+        body = await one(driver, "!offer remove " + typed)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    deletes = [s for s in statements if s.lstrip().upper().startswith("DELETE")]
+    assert len(deletes) == 1
+    assert body.startswith("Removed: video, photo. Not among your offers: g0, g1")
+    assert body.endswith("You now offer 1 of at most 20 tags.") and len(body) < 400
+    _, offers, _ = await stored(deps)
+    assert offers == ["sound"]
+    body = await one(driver, "!offer remove " + ",".join(f"x{i}" for i in range(600)))
+    assert body.startswith("⚠️ Not among your offers: x0, x1") and len(body) < 300
+
+
+BIDI = "\u202e\u2066\u200f"
+
+
+async def test_bidi_controls_are_stripped_from_what_is_stored(driver: Driver,
+                                                              deps: Deps) -> None:
+    await driver.send(f"!set org Studio{BIDI} Nord\u202c")
+    await driver.send(f"!set bio I make{BIDI} films.\nAnd\u2069 sound.")
+    member, _, _ = await stored(deps)
+    assert member is not None
+    assert member.organisation == "Studio Nord" and member.bio == "I make films.\nAnd sound."
+    body = await one(driver, "!offer vi\u202edeo")  # not a tag; named without the control
+    assert "U+202E" in body and "\u202e" not in body
+
+
+async def test_room_in_a_bio_pings_nobody(driver: Driver, deps: Deps, gateway) -> None:  # noqa: ANN001
+    await joined(deps, "@ala:test")
+    await driver.send("!set location szczecin")
+    await driver.send("!set bio Hello @room and @ROOM!")
+    [card] = await driver.send("!profile")
+    shown = card.content()  # what goes over the wire
+    for text in (shown["body"], shown["formatted_body"]):
+        assert "@room" not in text.lower() and "@\u2060room" in text
+    out = await driver.send("!intro Hello @room, I make films.")
+    posted = [o for o in out if o.room_id == room_id("location:szczecin")]
+    assert posted
+    content = posted[0].content()
+    assert "@room" not in content["body"].lower() and "@room" not in content[
+        "formatted_body"].lower()
+    assert content["m.mentions"] == {"user_ids": ["@ala:test"]}
+
+
+# -- personal data ---------------------------------------------------------------------
+
+
+async def test_mydata_holds_tags_and_introduction_cards(driver: Driver, deps: Deps,
+                                                        gateway) -> None:  # noqa: ANN001
+    import json
+
+    await joined(deps, "@ala:test")
+    await driver.send("!set location szczecin")
+    await driver.send("!offer video")
+    await driver.send("!need funding")
+    await driver.send("!intro I make films.")
+    await driver.send("!mydata")
+    data = json.loads(gateway.uploads[-1][0])
+    assert data["tags"] == [{"kind": "need", "tag": "funding"},
+                            {"kind": "offer", "tag": "video"}]
+    cards = data["introductions"]  # "video" meets the design topic's tags too
+    assert sorted(c["room_id"] for c in cards) == [room_id("location:szczecin"),
+                                                   room_id("topic:design")]
+    assert all(c["posted_at"] and c["event_id"] for c in cards)
+
+
+async def test_forget_me_redacts_the_cards_and_erases_the_tags(driver: Driver, deps: Deps,
+                                                               gateway) -> None:  # noqa: ANN001
+    await joined(deps, "@ala:test", "@bob:test")
+    await driver.send("!set location szczecin")
+    await driver.send("!offer video")
+    await driver.send("!intro I make films.")
+    await driver.send("!offer design", sender="@bob:test")
+    await driver.send("!intro I design.", sender="@bob:test")
+    async with deps.db.session() as s:
+        cards = [(c.room_id, c.event_id) for c in await s.scalars(
+            select(IntroCard).where(IntroCard.mxid == "@ala:test"))]
+    assert sorted(r for r, _ in cards) == [room_id("location:szczecin"), room_id("topic:design")]
+    gateway.refuse.add(room_id("topic:design"))  # a room that refuses: erased all the same
+    [done] = await driver.send("!forget-me confirm")
+    assert done.body.startswith("Done:")
+    assert gateway.redacted == [c for c in cards if c[0] == room_id("location:szczecin")]
+    async with deps.db.session() as s:
+        assert [c.mxid for c in await s.scalars(select(IntroCard))] == ["@bob:test"]
+        assert [t.mxid for t in await s.scalars(select(MemberTag))] == ["@bob:test"]
+    assert "Offers: design" in await one(driver, "!profile @bob:test", sender="@bob:test")

@@ -194,12 +194,18 @@ async def test_a_configured_room_is_adopted_and_keeps_its_name_and_topic(
     assert (again["design"].room_id, again["design"].action) == (foreign, "unchanged")
 
 
+def created_by(sender: str, version: str = "10") -> dict[tuple[str, str], dict[str, Any]]:
+    """A room's `m.room.create`, sent by `sender`."""
+    return {("m.room.create", ""): {"type": "m.room.create", "state_key": "", "sender": sender,
+                                    "content": {"room_version": version}}}
+
+
 async def test_an_existing_alias_is_adopted_and_its_members_imported_without_welcomes(
         deps: Deps, gateway: FakeGateway) -> None:
-    existing = "!old-rostock:test"
+    existing = "!old-rostock:test"  # the bot made it once (its record was lost since)
     gateway.aliases["#t-rostock:test"] = existing
     gateway.members[existing] = {"@ala:test": "Ala", "@bob:test": None}
-    gateway.state[existing] = {("m.room.name", ""): {
+    gateway.state[existing] = {**created_by(BOT), ("m.room.name", ""): {
         "type": "m.room.name", "state_key": "", "content": {"name": "Old name"}}}
 
     outcomes = by_key(await Provisioner(deps).run())
@@ -309,3 +315,90 @@ async def test_provision_without_a_network_says_so(make, gateway: FakeGateway) -
     [out] = await driver.send("!provision", sender=COORD)
     assert "No network is configured yet" in out.body
     assert gateway.created == []
+
+
+# -- alias squatting ---------------------------------------------------------------------------
+
+SQUAT, MALLORY = "!squat:test", "@mallory:test"
+
+
+def squat(gateway: FakeGateway, alias: str = "#t-design:test") -> None:
+    """Someone created a room under one of the configured aliases before the bot did, and
+    gave themselves and the bot power 100 there."""
+    gateway.aliases[alias] = SQUAT
+    gateway.members[SQUAT] = {MALLORY: "Mallory"}
+    gateway.state[SQUAT] = {**created_by(MALLORY), ("m.room.power_levels", ""): {
+        "type": "m.room.power_levels", "state_key": "",
+        "content": {"users": {MALLORY: 100, BOT: 100}}}}
+    gateway.power[(SQUAT, MALLORY)] = gateway.power[(SQUAT, BOT)] = 100
+
+
+async def test_a_room_someone_else_made_under_our_alias_is_not_adopted(
+        deps: Deps, gateway: FakeGateway) -> None:
+    squat(gateway)
+    outcomes = by_key(await Provisioner(deps).run())
+    design = outcomes["design"]
+    assert design.failed and design.room_id is None
+    assert "#t-design:test" in (design.error or "") and "room:" in (design.error or "")
+    assert [o.action for key, o in outcomes.items() if key != "design"] == ["created"] * 5
+    assert "design" not in await recorded(deps)
+    assert SQUAT not in gateway.joined  # its state was readable: no need to go in
+    assert [put for put in gateway.state_puts if put[0] == SQUAT] == []
+    assert [inv for inv in gateway.invited if inv[0] == SQUAT] == []
+    space_id = outcomes["space"].room_id
+    assert space_id is not None and ("m.space.child", SQUAT) not in state(gateway, space_id)
+    async with deps.db.session() as session:
+        assert (await session.scalars(select(RoomMembership).where(
+            RoomMembership.room_id == SQUAT))).all() == []
+    again = by_key(await Provisioner(deps).run())  # still refused, every time
+    assert again["design"].failed and "design" not in await recorded(deps)
+
+
+async def test_a_squatted_room_closed_to_outsiders_is_looked_into_and_left(
+        deps: Deps, gateway: FakeGateway) -> None:
+    from bot.errors import GatewayError
+
+    squat(gateway, "#t-rostock:test")
+    readable = gateway.room_state
+
+    async def members_only(room_id: str) -> list[dict[str, Any]]:
+        if room_id == SQUAT and BOT not in gateway.members.get(SQUAT, {}):
+            raise GatewayError("room_state: M_FORBIDDEN", "M_FORBIDDEN", 403)
+        return await readable(room_id)
+
+    gateway.room_state = members_only  # type: ignore[method-assign]
+    outcomes = by_key(await Provisioner(deps).run())
+    assert outcomes["rostock"].failed and "#t-rostock:test" in (outcomes["rostock"].error or "")
+    assert SQUAT in gateway.joined and SQUAT in gateway.left  # went in to look, and out again
+    assert [put for put in gateway.state_puts if put[0] == SQUAT] == []
+    assert "rostock" not in await recorded(deps)
+
+
+async def test_a_squatted_space_stops_provisioning(deps: Deps, gateway: FakeGateway) -> None:
+    squat(gateway, "#t:test")
+    [space] = await Provisioner(deps).run()
+    assert space.failed and "#t:test" in (space.error or "")
+    assert gateway.created == [] and await recorded(deps) == {}
+
+
+async def test_a_squatted_room_named_in_the_config_is_adopted(make, gateway: FakeGateway
+                                                              ) -> None:  # noqa: ANN001
+    squat(gateway, "#design:elsewhere")
+    design = {k: v for k, v in TOPICS["design"].items() if k != "alias"}
+    deps = make(config(topics=[{**design, "room": "#design:elsewhere"}]))
+    outcomes = by_key(await Provisioner(deps).run())
+    assert (outcomes["design"].action, outcomes["design"].room_id) == ("adopted", SQUAT)
+
+
+async def test_provision_reports_the_squatted_alias_and_the_squatter_is_no_coordinator(
+        deps: Deps, gateway: FakeGateway) -> None:
+    squat(gateway)
+    driver = Driver(make_dispatcher(deps), gateway)
+    [out] = await driver.send("!provision", sender=COORD)
+    assert "1 failed" in out.body
+    line = next(line for line in out.body.splitlines() if line.startswith("Design & Media:"))
+    assert "failed" in line and "#t-design:test" in line
+    for command in ("!announce Hello everyone", "!forum add 2027-05-14 10:00 szczecin X",
+                    "!provision"):
+        [denied] = await driver.send(command, sender=MALLORY, room_id=SQUAT)
+        assert denied.body == "⚠️ Only coordinators may use this command.", command

@@ -169,3 +169,78 @@ async def test_a_share_with_an_unclosed_quote_is_shared_as_typed(driver: Driver)
     for text in ("Unser „Tag der offenen Tür“ #video", "Music of the '90s #video"):
         out = await driver.send(f"!share {text}", room_id=ROS)
         assert text in relayed(out, source=ROS)[DES]
+
+
+# -- hostile text, and what is kept -----------------------------------------------------------
+
+
+def pings_the_room(message) -> bool:  # noqa: ANN001
+    from bot.events import ROOM_PING
+
+    content = message.content()
+    return bool(ROOM_PING.search(content["body"])
+                or ROOM_PING.search(content.get("formatted_body") or ""))
+
+
+async def test_room_pings_in_shares_and_announcements_ping_nobody(driver: Driver) -> None:
+    out = await driver.send("!share @room party tonight! @ROOM #video", room_id=SZN)
+    relay = next(o for o in out if o.room_id == DES)
+    assert "party tonight" in relay.content()["body"]
+    assert not pings_the_room(relay) and relay.mentions == ("@ala:test",)
+    out = await driver.send("!announce en: @room tickets | pl: @room bilety",
+                            sender="@coord:test", room_id=PAR)
+    posts = [o for o in out if o.reply_to is None]  # not the answer to the coordinator
+    assert len(posts) == 6 and not any(pings_the_room(o) for o in posts)
+    assert all(o.mentions == () for o in posts)
+    assert "bilety" in next(o for o in posts if o.room_id == SZN).content()["body"]
+
+
+async def test_a_flag_that_only_starts_like_all_is_text(driver: Driver) -> None:
+    out = await driver.send("!share --allxyz Open studio #video", room_id=SZN)
+    assert set(relayed(out)) == {DES}  # not every location room
+    assert "--allxyz Open studio" in relayed(out)[DES]
+    out = await driver.send("!share --ALL Open studio", room_id=SZN)  # flags ignore case
+    assert set(relayed(out)) == {ROS, BLE}
+
+
+async def test_a_long_share_is_relayed_whole_and_fits_one_event(driver: Driver) -> None:
+    import json
+
+    text = ("<&> Zażółć gęślą jaźń " * 200).encode()[:4070].decode(errors="ignore")
+    text += " #video"  # 4 KiB: HTML-escaped, the relay's HTML is about four times as long
+    assert 4050 < len(f"!share {text}".encode()) <= 4096
+    out = await driver.send(f"!share {text}", room_id=SZN)
+    relay = next(o for o in out if o.room_id == DES)
+    content = relay.content()
+    assert text in content["body"]
+    assert len(json.dumps(content).encode()) < 65_536
+    [refused] = await driver.send("!share " + "x" * 5000, room_id=SZN)
+    assert refused.body.startswith("⚠️") and "4096" in refused.body
+
+
+async def test_shares_are_exported_erased_and_pruned(deps: Deps, driver: Driver, clock) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from bot.app import wire
+    from bot.db.models import Share
+
+    wiring = wire(deps)
+    shares = next(p for p in wiring.personal_data if p.name == "shares")
+    prune = next(j for j in wiring.jobs if j.id == "prune-shares").func
+    await driver.send("!share Old news #video", room_id=SZN)
+    clock.now += timedelta(days=60)
+    await driver.send("!share News #video", room_id=SZN)
+    await driver.send("!share Hallo #video", sender="@bob:test", room_id=ROS)
+    async with deps.db.session() as s:
+        exported = await shares.export(s, "@ala:test")
+    assert [(e["from"], e["room_id"]) for e in exported] == [("Szczecin", SZN)] * 2
+    assert "News" not in str(exported)  # what was shared is not kept
+    clock.now += timedelta(days=31)  # the first share is 91 days old
+    await prune()
+    async with deps.db.session() as s:
+        assert len(await shares.export(s, "@ala:test")) == 1
+        assert await shares.erase(s, "@ala:test", "@former-1:invalid") == 1
+    async with deps.db.session() as s:
+        assert (await s.scalars(select(Share.mxid))).all() == ["@bob:test"]

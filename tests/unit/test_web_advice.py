@@ -4,6 +4,7 @@ advisory room with the question escaped. Runs on SQLite and PostgreSQL (the `db`
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import logging
@@ -11,22 +12,25 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
-from bot.app import parse_config
+from bot.app import parse_config, wire
 from bot.db import Database
 from bot.db.models import AdvisoryRequest
 from bot.deps import Deps
+from bot.errors import ConfigError
 from bot.features.advice import service as advice_service
 from bot.features.advice import web as advice
-from bot.features.advice.messages import REQUEST_STATES
+from bot.features.advice.config import AdviceConfig
+from bot.features.advice.messages import REQUEST_STATES, request_notice
 from bot.features.advice.service import AdviceService
 from bot.i18n import Translator
+from bot.ratelimit import Rate
 from bot.web import pages
 from bot.web.pages import DEPS, MAX_BODY
 from rooms.provisioning import Provisioner
@@ -37,8 +41,9 @@ from tests.fakes import FakeGateway
 NETWORK = network("szczecin", "rostock", advisory="en", name="Test Clusters")
 ADVISORY = room_id("advisory")
 REF_RE = re.compile(r"ADV-[23456789ABCDEFGHJKLMNPQRSTUVWXYZ]{6}")
-LINK_RE = re.compile(r'href="(http://[^"]+/advice/(ADV-[A-Z0-9]{6})\?t=([A-Za-z0-9_-]+))"')
+LINK_RE = re.compile(r'href="((?:https://bot\.example\.org)?/advice/(ADV-[A-Z0-9]{6})\?t=([A-Za-z0-9_-]+))"')
 TOKEN_RE = re.compile(r'name="csrf" value="([^"]+)"')
+ROOM_PING = re.compile(r"@room\b", re.IGNORECASE)  # what the legacy push rule matches
 VALID = {"organisation": "Studio Nord", "email": "anna@example.org", "sector": "games",
          "location": "rostock", "question": "How do we find a partner for a game jam?",
          "consent": "yes"}
@@ -87,7 +92,8 @@ async def post_form(client: TestClient, fields: dict[str, str] | None = None,
 
 async def stored(db: Database) -> list[AdvisoryRequest]:
     async with db.session() as session:
-        return list((await session.scalars(select(AdvisoryRequest))).all())
+        return list((await session.scalars(
+            select(AdvisoryRequest).order_by(AdvisoryRequest.id))).all())
 
 
 def english(translator: Translator, msgid: str, **params: object) -> str:
@@ -148,7 +154,7 @@ async def test_valid_form_is_stored_posted_and_answered_with_reference_and_link(
     assert link, page
     url, ref, secret = link.groups()
     assert REF_RE.fullmatch(ref) and f"<strong>{ref}</strong>" in page
-    assert urlsplit(url).netloc == f"{client.host}:{client.port}"
+    assert url == f"/advice/{ref}?t={secret}"  # no public_url: relative, never from Host
     assert "anyone who has it can see the status" in page
     assert response.headers["Referrer-Policy"] == "no-referrer"
 
@@ -464,6 +470,294 @@ async def test_when_posting_fails_the_sender_still_gets_the_link(
     assert response.status == 200 and LINK_RE.search(await response.text())
     [row] = await stored(db)
     assert row.event_id is None
+
+
+# -- hostile clients: limits, links, odd input --------------------------------------------
+
+
+def remote(address: str) -> dict[str, str]:
+    return {"X-Test-Remote": address}
+
+
+@pytest.mark.parametrize(("address", "key"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),  # IPv4-mapped: the same client
+    ("2001:db8:1:2::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:fffe", "2001:db8:1:2::/64"),
+    ("2001:DB8:1:2:0:0:0:9", "2001:db8:1:2::/64"),
+    ("fe80::1%eth0", "fe80::/64"),
+    ("::1", "::/64"),
+    (None, "unknown"),
+    ("", "unknown"),
+    ("not-an-address", "not-an-address"),
+])
+def test_clients_are_keyed_by_address_and_ipv6_by_its_64(address: str | None, key: str) -> None:
+    assert advice.client_key(address) == key
+
+
+async def test_one_host_cannot_rotate_through_its_ipv6_64(client: TestClient,
+                                                          db: Database) -> None:
+    for address in ("2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:fffe"):
+        assert (await post_form(client, headers=remote(address))).status == 200
+    assert (await post_form(client, headers=remote("2001:db8:1:2:abcd::1"))).status == 429
+    assert (await post_form(client, headers=remote("2001:db8:1:3::1"))).status == 200
+    for address in ("203.0.113.7", "203.0.113.7", "::ffff:203.0.113.7"):
+        assert (await post_form(client, headers=remote(address))).status == 200
+    assert (await post_form(client, headers=remote("203.0.113.7"))).status == 429
+    assert len(await stored(db)) == 7
+
+
+async def test_a_global_cap_besides_the_per_client_one(make_deps, db: Database,  # noqa: ANN001
+                                                       clock: Clock) -> None:
+    deps = await make_deps(network=NETWORK, web={"advice_rate": "2/hour",
+                                                 "advice_rate_total": "3/hour"})
+    async with TestClient(TestServer(make_app(deps))) as client:
+        ana, bo, cy, dan = (remote(f"198.51.100.{i}") for i in (1, 2, 3, 4))
+        assert (await post_form(client, {**VALID, "question": "?"}, headers=ana)).status == 400
+        assert (await post_form(client, headers=ana)).status == 200
+        assert (await post_form(client, headers=ana)).status == 200
+        assert "Please wait" in await (await post_form(client, headers=ana)).text()
+        trap = await post_form(client, {**VALID, "website": "x"}, headers=dan)
+        assert trap.status == 200  # a filled honeypot stores nothing: not counted for all
+        assert (await post_form(client, headers=bo)).status == 200  # the third for everyone
+        for _ in range(2):
+            refused = await post_form(client, headers=cy)
+            assert refused.status == 429
+            assert 0 < int(refused.headers["Retry-After"]) <= 3600
+            page = await refused.text()
+            assert "Many requests are arriving right now. Please try again in 60 minutes." in page
+        as_json = await client.post("/advice", json={**VALID, "consent": True}, headers=cy)
+        assert as_json.status == 429
+        assert "Many requests" in (await as_json.json())["errors"]["request"]
+        assert len(await stored(db)) == 3
+        clock.now += timedelta(hours=1, seconds=1)
+        for _ in range(2):  # what the cap refused did not use up cy's own allowance
+            assert (await post_form(client, headers=cy)).status == 200
+        assert (await post_form(client, headers=cy)).status == 429
+    assert len(await stored(db)) == 5
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ("lots", "web.advice_rate_total: must look like 60/hour"),
+    ("0/hour", "web.advice_rate_total: must look like 60/hour"),
+    (60, "web.advice_rate_total: must be a non-empty string"),
+])
+def test_the_global_cap_is_checked_in_the_config(value: object, problem: str) -> None:
+    with pytest.raises(ConfigError) as raised:
+        parse_config(base_config(web={"advice_rate_total": value}), environ={})
+    assert problem in str(raised.value)
+
+
+def test_the_caps_defaults_and_a_configured_one() -> None:
+    assert parse_config(base_config(), environ={}).section(AdviceConfig) == AdviceConfig(
+        Rate(5, 3600), Rate(60, 3600))
+    config = parse_config(base_config(web={"advice_rate_total": "10/min"}), environ={})
+    assert config.section(AdviceConfig).rate_total == Rate(10, 60)
+
+
+@pytest.mark.parametrize("forwarded", [{}, {"X-Forwarded-Host": "evil.example",
+                                            "Forwarded": "host=evil.example;proto=https"}])
+async def test_the_status_link_never_comes_from_the_host_header(
+        client: TestClient, forwarded: dict[str, str]) -> None:
+    headers = {"Host": "evil.example", **forwarded}
+    page = await (await post_form(client, headers=headers)).text()
+    link = LINK_RE.search(page)
+    assert link and link[1].startswith("/advice/ADV-")  # relative without a public_url
+    assert "evil" not in page
+    answer = await (await client.post("/advice", json={**VALID, "consent": True},
+                                      headers=headers)).json()
+    assert re.fullmatch(r"/advice/ADV-\w{6}\?t=[\w-]+", answer["status_url"])
+
+
+async def test_with_a_public_url_the_link_is_full_whatever_the_host(make_deps) -> None:  # noqa: ANN001
+    deps = await make_deps(network=NETWORK, web={"public_url": "https://bot.example.org/"})
+    async with TestClient(TestServer(make_app(deps))) as client:
+        headers = {"Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+        token = await form_token(client)  # the cookie is Secure: the test client is not
+        page = await (await post_form(client, token=token, headers={
+            **headers, "Cookie": f"sbcc_advice_csrf={token}"})).text()
+        answer = await (await client.post("/advice", json={**VALID, "consent": True},
+                                          headers=headers)).json()
+    link = LINK_RE.search(page)
+    assert link and link[1].startswith("https://bot.example.org/advice/ADV-")
+    assert "evil" not in page
+    assert answer["status_url"].startswith("https://bot.example.org/advice/ADV-")
+
+
+@pytest.mark.parametrize("body", [
+    b'{"organisation": "\\ud800 Studio", "email": "a@example.org", "sector": "games", '
+    b'"question": "A question of some length", "consent": true}',
+    b'{"organisation": "Studio", "email": "a@example.org", "sector": "games", '
+    b'"question": "A question \\udfff of some length", "consent": true}',
+    b'{"organisation": "Studio", "email": "a\\udc80@example.org", "sector": "games", '
+    b'"question": "A question of some length", "consent": true}',
+    b'{"organisation": "Studio", "email": "a@example.org", "sector": "games", '
+    b'"question": "A question of some length", "consent": true, "x": ["\\ud800"]}',
+])
+async def test_json_with_a_lone_surrogate_is_400_and_nothing_is_stored(
+        client: TestClient, db: Database, gateway: FakeGateway, translator: Translator,
+        body: bytes) -> None:
+    response = await client.post("/advice", data=body,
+                                 headers={"Content-Type": "application/json"})
+    assert response.status == 400
+    assert (await response.json())["errors"] == {
+        "request": translator.gettext(advice.BAD_BODY, "en")}
+    assert await stored(db) == [] and gateway.sent == []
+
+
+@pytest.mark.parametrize("email", ["anna\x00@example.org", "anna@exam\x00ple.org",
+                                   "anna\u202e@example.org", "anna\u200b@example.org",
+                                   "anna\x7f@example.org"])
+async def test_an_email_with_hidden_characters_is_refused_by_field(
+        client: TestClient, db: Database, email: str) -> None:
+    response = await client.post("/advice", json={**VALID, "consent": True, "email": email})
+    assert response.status == 400
+    assert set((await response.json())["errors"]) == {"email"}
+    assert await stored(db) == []
+
+
+@pytest.mark.parametrize("path", [
+    "/advice/ADV%00AAAAA?t=secret", "/advice/ADV-AAAAA%00?t=secret",
+    "/advice/ADV-%E2%80%AEAAAA?t=secret", "/advice/ADV-AAAAAA?t=%C3%A9%00",
+    "/advice/ADV-AAAAAA?t=%ED%A0%80", "/advice/ADV-0OOOOO?t=secret",
+    "/advice/%FF%FE?t=%FF", "/advice/" + "A" * 17 + "?t=x",
+])
+async def test_a_status_link_that_cannot_be_one_is_404(client: TestClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status == 404
+    assert "Request not found" in await response.text()
+
+
+async def raw_request(client: TestClient, request: bytes) -> tuple[int, bytes]:
+    """Bytes as a hostile client sends them (not valid UTF-8, say); the status and answer."""
+    reader, writer = await asyncio.open_connection(client.host, client.port)
+    try:
+        writer.write(request)
+        await writer.drain()
+        answer = await reader.read()
+    finally:
+        writer.close()
+    return int(answer.split(b" ", 2)[1]), answer
+
+
+async def test_a_cookie_that_is_not_utf8_is_no_server_error(client: TestClient, db: Database
+                                                            ) -> None:
+    cookie = b"Cookie: sbcc_advice_csrf=\xff\xfe.1700000000.ab\r\n"
+    status, answer = await raw_request(
+        client, b"GET /advice HTTP/1.1\r\nHost: x\r\n" + cookie + b"Connection: close\r\n\r\n")
+    assert status == 200 and b'name="csrf" value="' in answer
+    body = urlencode({**VALID, "csrf": "\u00ff\u00fe.1700000000.ab"}).encode()
+    status, answer = await raw_request(
+        client, b"POST /advice HTTP/1.1\r\nHost: x\r\n" + cookie
+        + b"Content-Type: application/x-www-form-urlencoded\r\n"
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+    assert status == 403 and b"This form has expired" in answer
+    assert await stored(db) == []
+
+
+async def test_room_pings_in_the_form_notify_nobody(client: TestClient,
+                                                    gateway: FakeGateway) -> None:
+    fields = {**VALID, "organisation": "@room Studio", "question": "Hello @room, help @ROOM!"}
+    assert (await post_form(client, fields)).status == 200
+    [notice] = gateway.sent
+    content = notice.content()
+    assert "Studio" in content["body"] and "help" in content["body"]
+    assert not ROOM_PING.search(content["body"])
+    assert not ROOM_PING.search(content["formatted_body"])
+    assert content["m.mentions"] == {}
+
+
+# -- retention: the requester's e-mail address -------------------------------------------
+
+
+async def close_request(deps: Deps, ref: str) -> AdvisoryRequest:
+    async with deps.db.session() as session:
+        return await AdviceService(session, deps).close(ref)
+
+
+async def erase_job(deps: Deps) -> None:
+    [job] = [job for job in wire(deps).jobs if job.id == "advice-erase-emails"]
+    assert job.trigger == "interval" and job.options["hours"] == 1
+    await job.func()
+
+
+async def test_closing_a_request_records_when(client: TestClient, deps: Deps, db: Database,
+                                              clock: Clock) -> None:
+    await post_form(client)
+    [row] = await stored(db)
+    clock.now += timedelta(days=3)
+    closed = await close_request(deps, row.ref)
+    assert (closed.status, closed.closed_at) == ("closed", clock.now)
+    clock.now += timedelta(days=1)
+    await close_request(deps, row.ref)  # closing again keeps the first time
+    [row] = await stored(db)
+    assert (row.status, row.closed_at) == ("closed", clock.now - timedelta(days=1))
+    with pytest.raises(LookupError):
+        await close_request(deps, "ADV-ZZZZZZ")
+
+
+async def test_the_email_is_erased_180_days_after_closing_and_nothing_else(
+        client: TestClient, deps: Deps, db: Database, clock: Clock) -> None:
+    for _ in range(2):
+        await post_form(client)
+    closed, still_open = await stored(db)
+    await close_request(deps, closed.ref)
+    start = clock.now
+    clock.now = start + timedelta(days=180) - timedelta(seconds=1)
+    await erase_job(deps)
+    assert [r.email for r in await stored(db)] == ["anna@example.org"] * 2
+    clock.now = start + timedelta(days=180, seconds=1)
+    await erase_job(deps)
+    after, untouched = await stored(db)
+    assert after.email is None and untouched.email == "anna@example.org"
+    assert (after.ref, after.organisation, after.sector, after.location, after.question,
+            after.status, after.created_at, after.closed_at) == (
+        closed.ref, closed.organisation, closed.sector, closed.location, closed.question,
+        "closed", closed.created_at, start)
+    clock.now += timedelta(days=3650)  # an open request keeps its address however old
+    await erase_job(deps)
+    assert (await stored(db))[1].email == "anna@example.org"
+
+
+async def test_the_retention_comes_from_the_privacy_section(make_deps, db: Database,  # noqa: ANN001
+                                                            clock: Clock) -> None:
+    deps = await make_deps(network=NETWORK, privacy={"advice_emails": "2d"})
+    async with TestClient(TestServer(make_app(deps))) as client:
+        await post_form(client)
+    [row] = await stored(db)
+    await close_request(deps, row.ref)
+    clock.now += timedelta(days=2, seconds=1)
+    await erase_job(deps)
+    assert [r.email for r in await stored(db)] == [None]
+
+
+async def test_status_page_and_notice_without_the_email(
+        client: TestClient, deps: Deps, db: Database, clock: Clock,
+        translator: Translator) -> None:
+    link = LINK_RE.search(await (await post_form(client)).text())
+    assert link
+    await close_request(deps, link[2])
+    clock.now += timedelta(days=181)
+    await erase_job(deps)
+    response = await client.get(f"/advice/{link[2]}?t={link[3]}")
+    assert response.status == 200
+    page = await response.text()
+    assert "<dd>Closed</dd>" in page
+    assert "Your e-mail address has been erased" in page
+    assert "A coordinator will answer you by e-mail." not in page
+    [row] = await stored(db)
+    text, html_ = request_notice(row, deps.config.network, translator.bind("en"))
+    line = "E-mail: erased (kept only for a while after the request was closed)"
+    assert line in text and line in html_
+    assert "anna@" not in text
+
+
+async def test_an_open_request_still_promises_an_answer_by_email(client: TestClient) -> None:
+    link = LINK_RE.search(await (await post_form(client)).text())
+    assert link
+    page = await (await client.get(f"/advice/{link[2]}?t={link[3]}")).text()
+    assert "A coordinator will answer you by e-mail." in page
+    assert "erased" not in page
 
 
 # -- the service -----------------------------------------------------------------------

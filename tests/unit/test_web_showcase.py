@@ -19,7 +19,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from jinja2.ext import babel_extract
 from sqlalchemy import select, update
 
-from bot.db.models import Collaboration, Member
+from bot.db.models import Collaboration, Member, RoomMembership
 from bot.deps import Deps
 from bot.features.showcase import service as showcase_service
 from bot.features.showcase import web as showcase_web
@@ -65,6 +65,20 @@ async def one(driver: Driver, body: str, sender: str = ALA) -> str:
     return out.body
 
 
+async def add(driver: Driver, body: str, sender: str = ALA) -> int:
+    """`!collab add …`: the new collaboration's number (a reply, a request, its ✅)."""
+    reply, _request, _offered = await driver.send(body, sender=sender)
+    return int(re.search(r"#(\d+)", reply.body)[1])
+
+
+@pytest.fixture(autouse=True)
+async def network_members(deps: Deps, clock: Clock) -> None:
+    """Everyone here is a member of the network (in the Szczecin room)."""
+    async with deps.db.session() as s:
+        s.add_all(RoomMembership(room_id="!szn", mxid=mxid, since=clock(), imported=True)
+                  for mxid in (ALA, BOB, CAT, HIDDEN))
+
+
 async def set_display_name(deps: Deps, mxid: str, name: str) -> None:
     async with deps.db.session() as s:
         await s.execute(update(Member).where(Member.mxid == mxid).values(display_name=name))
@@ -79,8 +93,9 @@ async def consent_of(deps: Deps, mxid: str) -> bool | None:
 @pytest.fixture
 async def people(driver: Driver, deps: Deps, clock: Clock) -> dict[str, int]:
     """Ala (Szczecin), Bob (Rostock, an organisation with markup) and cat (no display name)
-    opted in; Hidden Person did not. Collaborations: Ala+Bob (shown), Ala+Hidden (not), and
-    Ala+Bob+someone the bot never met (not). Returns collaboration ids by name."""
+    opted in; Hidden Person did not. Collaborations, each confirmed by everyone the bot
+    knows in it: Ala+Bob (shown), Ala+Hidden (not), and Ala+Bob+someone the bot never met
+    (not). Returns collaboration ids by name."""
     for sender, org, where, offers in (
             (ALA, "Studio Nord", "szczecin", "video, 3d animation"),
             (BOB, XSS, "rostock", "sound"),
@@ -100,8 +115,9 @@ async def people(driver: Driver, deps: Deps, clock: Clock) -> dict[str, int]:
                        ("hidden", f"!collab add Secret plan with {HIDDEN}"),
                        ("unknown", f"!collab add Unknown partner with {BOB} @nowhere:test")):
         clock.now += timedelta(hours=1)
-        reply = await one(driver, body)
-        ids[name] = int(re.search(r"#(\d+)", reply)[1])
+        ids[name] = await add(driver, body)
+    for name, sender in (("shown", BOB), ("hidden", HIDDEN), ("unknown", BOB)):
+        assert "You confirmed" in await one(driver, f"!collab confirm {ids[name]}", sender)
     return ids
 
 
@@ -243,8 +259,8 @@ async def test_json_shape(client: TestClient, people: dict[str, int]) -> None:
 async def test_atom_feed(client: TestClient, driver: Driver, clock: Clock,
                          people: dict[str, int]) -> None:
     clock.now += timedelta(hours=1)
-    reply = await one(driver, f"!collab add Cats & dogs with {CAT}", sender=BOB)
-    newer = int(re.search(r"#(\d+)", reply)[1])
+    newer = await add(driver, f"!collab add Cats & dogs with {CAT}", sender=BOB)
+    await one(driver, f"!collab confirm {newer}", sender=CAT)
 
     response = await client.get("/showcase.atom")
     assert response.content_type == "application/atom+xml"
@@ -311,6 +327,43 @@ async def test_withdrawing_removes_member_and_collaborations(
     assert json.loads(data)["collaborations"] == []
     assert ET.fromstring(atom.encode()).findall(f"{ATOM}entry") == []
     assert "No collaboration is shown here yet" in html
+
+
+async def test_nobody_is_published_before_confirming(client: TestClient, driver: Driver,
+                                                     clock: Clock,
+                                                     people: dict[str, int]) -> None:
+    """@cat opted in to the showcase, but was never asked about this title: until they
+    confirm it, neither the page, the JSON nor the feed has it (nor their name with it)."""
+    clock.now += timedelta(hours=1)
+    victim = await add(driver, f"!collab add Cat's embarrassing secret with {CAT}", sender=BOB)
+    html, data, atom = await fetch_all(client)
+    for document in (html, data, atom):
+        assert "embarrassing" not in document
+    assert [c["id"] for c in json.loads(data)["collaborations"]] == [people["shown"]]
+    assert await one(driver, f"!collab confirm {victim}", CAT)
+    html, data, atom = await fetch_all(client)
+    assert [c["id"] for c in json.loads(data)["collaborations"]] == [victim, people["shown"]]
+    assert "embarrassing" in html and "embarrassing" in atom
+
+
+async def test_leaving_takes_a_member_off_a_shown_collaboration(
+        client: TestClient, driver: Driver, people: dict[str, int]) -> None:
+    shown = people["shown"]
+    await one(driver, f"!collab leave {shown}", BOB)
+    data = json.loads(await (await client.get("/showcase.json")).text())
+    [collab] = data["collaborations"]
+    assert collab["id"] == shown and [m["name"] for m in collab["members"]] == ["Ala Nowak"]
+
+
+async def test_forgetting_takes_the_member_and_their_collaborations_off(
+        client: TestClient, driver: Driver, people: dict[str, int]) -> None:
+    await driver.send("!forget-me confirm", sender=BOB)
+    html, data, atom = await fetch_all(client)
+    for document in (html, data, atom):
+        assert "Bob Berg" not in document and "former" not in document.casefold()
+        assert "Vision" not in document  # Ala+Bob's collaboration: its member left no consent
+    assert json.loads(data)["collaborations"] == []
+    assert [m["name"] for m in json.loads(data)["members"]] == ["Ala Nowak", "cat"]
 
 
 async def test_empty_showcase(client: TestClient, driver: Driver) -> None:

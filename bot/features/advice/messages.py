@@ -38,15 +38,20 @@ REQUEST_STATES = {
 }
 
 
+# what stands for a requester's e-mail address once retention has erased it
+EMAIL_ERASED = N_("erased (kept only for a while after the request was closed)")
+
+
 def request_notice(request: AdvisoryRequest, network: NetworkConfig, tr: BoundTranslator
                    ) -> tuple[str, str]:
     """The advisory room's message in `tr`'s language: plain text and HTML (every value
-    escaped, line breaks kept)."""
+    escaped, line breaks kept; "@room" in what the requester wrote notifies nobody, see
+    `bot.events.Outgoing`). An erased e-mail address reads as such."""
     title_text, title_html = fill(
         tr(N_("New advisory request %(ref)s from outside the network")), ref=request.ref)
     rows = [
         (tr(N_("Organisation:")), request.organisation),
-        (tr(N_("E-mail:")), request.email),
+        (tr(N_("E-mail:")), request.email or tr(EMAIL_ERASED)),
         (tr(N_("Sector:")), tr(SECTOR_LABELS.get(request.sector, request.sector))),
         (tr(N_("Location:")), network.place(request.location) or tr(N_("not given"))),
         (tr(N_("Language:")), language_name(request.language, tr.locale)),

@@ -7,6 +7,10 @@ link; only the secret's SHA-256 is stored, so the database alone cannot open the
 form can show each one next to its input. Storing and posting are two steps: the web side
 commits the request first, then posts it, so a homeserver hiccup never loses a request
 (`event_id` stays empty and the advisory workflow can post it again).
+
+Retention: a request's `closed_at` is set when it is closed (`close`); `erase_emails` (a
+job of the feature) erases the requester's e-mail address `privacy.advice_emails` after
+that, and keeps the rest of the request for the digest's counts.
 """
 
 from __future__ import annotations
@@ -17,9 +21,10 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AdvisoryRequest
@@ -45,6 +50,7 @@ SECRET_BYTES = 24
 ORGANISATION_MIN, ORGANISATION_MAX = 2, 200
 EMAIL_MAX = 254
 QUESTION_MIN, QUESTION_MAX = 10, 4000
+REF_RE = re.compile(rf"{REF_PREFIX}[{REF_ALPHABET}]{{{REF_LENGTH}}}")
 EMAIL_RE = re.compile(r"^[^@\s<>()\[\]\\,;:\"]+@[^@\s<>()\[\]\\,;:\"]+\.[^@\s<>()\[\]\\,;:\".]+$")
 
 FIELDS = ("organisation", "email", "sector", "location", "question", "consent")
@@ -93,7 +99,7 @@ def validate(network: NetworkConfig, *, organisation: str, email: str, sector: s
     elif len(mail) > EMAIL_MAX:
         errors["email"] = UserError(N_("An e-mail address has at most %(max)d characters."),
                                     max=EMAIL_MAX)
-    elif not EMAIL_RE.match(mail):
+    elif not EMAIL_RE.match(mail) or not mail.isprintable():  # no control, bidi, NUL
         errors["email"] = UserError(N_("This does not look like an e-mail address, for "
                                        "example name@example.org."))
     sector = (sector or "").strip()
@@ -154,12 +160,15 @@ class AdviceService:
         raise RuntimeError(f"no unused advisory reference after {REF_ATTEMPTS} attempts")
 
     async def get(self, ref: str) -> AdvisoryRequest | None:
+        ref = ref.strip().upper()
+        if not REF_RE.fullmatch(ref):  # nothing else is asked of the database (a NUL, …)
+            return None
         return await self.session.scalar(
-            select(AdvisoryRequest).where(AdvisoryRequest.ref == ref.strip().upper()))
+            select(AdvisoryRequest).where(AdvisoryRequest.ref == ref))
 
     async def find(self, ref: str, secret: str) -> AdvisoryRequest | None:
         """The request, if `secret` opens it; None alike for an unknown ref or wrong secret."""
-        if len(ref) > 16 or not secret or len(secret) > 128:
+        if len(ref) > 16 or not secret or len(secret) > 128 or not secret.isascii():
             return None
         request = await self.get(ref)
         wanted = hash_secret(secret)
@@ -167,6 +176,17 @@ class AdviceService:
         if hmac.compare_digest(stored, wanted) and request is not None:
             return request
         return None
+
+    async def close(self, ref: str) -> AdvisoryRequest:
+        """Close the request (now): from then on its e-mail address is kept only as long as
+        `privacy.advice_emails` says. (The advisory workflow's commands come later.)"""
+        request = await self.get(ref)
+        if request is None:
+            raise LookupError(ref)
+        if request.status != "closed" or request.closed_at is None:
+            request.status, request.closed_at = "closed", self.deps.clock()
+            await self.session.flush()
+        return request
 
     async def post(self, ref: str) -> str | None:
         """Post the request into the advisory room (once: the txn id is the ref) and record
@@ -192,3 +212,13 @@ class AdviceService:
         request.room_id, request.event_id = room_id, event_id
         await self.session.flush()
         return event_id
+
+
+async def erase_emails(session: AsyncSession, now: datetime, keep: timedelta) -> int:
+    """Erase the e-mail address of every request closed more than `keep` ago (one
+    statement); the rest of each request stays. Returns how many were erased."""
+    result = await session.execute(
+        update(AdvisoryRequest)
+        .where(AdvisoryRequest.closed_at < now - keep, AdvisoryRequest.email.is_not(None))
+        .values(email=None))
+    return getattr(result, "rowcount", 0) or 0

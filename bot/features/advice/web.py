@@ -12,11 +12,22 @@ Abuse protection:
   JSON; `text/plain` bodies (which a cross-site form can send) are refused.
 - A honeypot field (`website`), hidden from people and screen readers: when filled, the
   answer looks like success but nothing is stored or posted.
-- A sliding-window rate limit per client address (`web.advice_rate`), in memory. Only
-  accepted submissions (including honeypot ones) use up the allowance, so a person who
-  corrects a mistake in the form is not locked out. Behind a reverse proxy every client
-  shares the proxy's address: size the rate accordingly (forwarded headers are not
-  trusted, anyone can send them).
+- A sliding-window rate limit per client (`web.advice_rate`), in memory: an IPv4 address
+  as it is, an IPv6 address by its /64 (a host usually holds a whole /64 and could rotate
+  through it), an IPv4-mapped IPv6 address as the IPv4 address. Only accepted submissions
+  (including honeypot ones) use up the allowance, so a person who corrects a mistake in
+  the form is not locked out. Behind a reverse proxy every client shares the proxy's
+  address: size the rate accordingly (forwarded headers are not trusted, anyone can send
+  them).
+- A global cap besides (`web.advice_rate_total`): accepted requests from everyone
+  together, so that many addresses cannot flood the advisory room either. Honeypot
+  submissions do not count here (they store and post nothing).
+- The status link is built from `web.public_url` only, never from the request's `Host`
+  header (which the client chooses); without a public_url it is relative
+  (`/advice/<ref>?t=…`).
+- JSON with a lone surrogate (an unpaired `\\ud800` escape), a form token or cookie that
+  is not ASCII, a reference that cannot be one: refused like any other bad input, never
+  passed on to the database.
 - Bodies over `MAX_BODY` (16 KiB) get 413.
 """
 
@@ -25,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import math
@@ -53,6 +65,7 @@ from bot.features.advice.service import (
 )
 from bot.i18n import N_, SUPPORTED_LANGUAGES, BoundTranslator
 from bot.ratelimit import SlidingWindow
+from bot.text import has_lone_surrogate
 from bot.web.pages import DEPS, MAX_BODY, STATE, locale_of, read_body, render, translator_of
 
 log = logging.getLogger(__name__)
@@ -107,6 +120,8 @@ TEMPLATE_STRINGS = (
     N_("Location:"),
     N_("Status:"),
     N_("Sent on:"),
+    N_("Your e-mail address has been erased: we keep it only for a while after a request is "
+       "closed."),
 )
 
 FORBIDDEN_TITLE = N_("This form has expired")
@@ -124,15 +139,37 @@ BAD_BODY = N_("The request could not be read: send a JSON object with the fields
               "organisation, email, sector, location, question and consent.")
 BAD_TYPE = N_("Send the request as a form (application/x-www-form-urlencoded) or as JSON "
               "(application/json).")
+# what became of a post, for what it uses up of the allowances: refused, a filled-in
+# honeypot (looks accepted, stores nothing), stored
+NOTHING, TRAPPED, STORED = "nothing", "trapped", "stored"
 
 
 @dataclass(frozen=True)
 class AdviceSite:
-    """What the routes need, handed over by the feature's setup: the service for a session
-    and the rate limit per client address."""
+    """What the routes need, handed over by the feature's setup: the service for a session,
+    the rate limit per client and the cap for everyone together."""
 
     service: Callable[[AsyncSession], AdviceService]
     limiter: SlidingWindow
+    total: SlidingWindow
+
+
+TOTAL = "*"  # the global window's one key
+
+
+def client_key(remote: str | None) -> str:
+    """Whose allowance a request uses: an IPv4 address, the /64 of an IPv6 address (one
+    host usually holds a whole /64), an IPv4-mapped IPv6 address as the IPv4 address."""
+    text = remote or ""
+    try:
+        address = ipaddress.ip_address(text.partition("%")[0])  # without an IPv6 zone
+    except ValueError:
+        return text[:64] or "unknown"  # not an IP address (a unix socket): one client
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((int(address) >> 64 << 64, 64)))
+    return str(address)
 
 
 SITE = web.AppKey("advice", AdviceSite)
@@ -153,6 +190,8 @@ def make_token(secret: bytes, now: float) -> str:
 
 def token_age(secret: bytes, token: str, now: float) -> float | None:
     """The token's age in seconds if it is ours and still valid, else None."""
+    if not token.isascii():
+        return None
     nonce, _, rest = token.partition(".")
     issued_text, _, signature = rest.partition(".")
     if not nonce or not issued_text.isdigit() or len(issued_text) > 12:
@@ -166,7 +205,9 @@ def token_age(secret: bytes, token: str, now: float) -> float | None:
 
 def csrf_ok(request: web.Request, field: str) -> bool:
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    if not field or not cookie or not hmac.compare_digest(field.encode(), cookie.encode()):
+    if not field or not cookie or not field.isascii() or not cookie.isascii():
+        return False  # our tokens are ASCII; a header's stray bytes arrive as surrogates
+    if not hmac.compare_digest(field.encode(), cookie.encode()):
         return False
     return token_age(request.app[STATE].secret, field, _now(request)) is not None
 
@@ -216,7 +257,10 @@ def _problem(request: web.Request, status: int, title: str, text: str,
 
 
 def _status_url(request: web.Request, ref: str, secret: str) -> str:
-    base = request.app[DEPS].config.web.public_url or f"{request.scheme}://{request.host}"
+    """The private status link: from `web.public_url` only — the `Host` header is the
+    client's to choose, and a link built from it could send the secret elsewhere. Without
+    a public_url the link is relative."""
+    base = request.app[DEPS].config.web.public_url or ""
     return f"{base}/advice/{ref}?t={secret}"
 
 
@@ -263,37 +307,50 @@ async def advice_submit(request: web.Request) -> web.Response:
     if not (is_json or is_form):
         return web.json_response({"errors": {"request": tr(BAD_TYPE)}}, status=415)
 
-    address = request.remote or "unknown"
-    limiter = request.app[SITE].limiter
-    wait = limiter.acquire(address)
-    if wait:
-        text = tr.ngettext("Please wait %(num)d minute before you send another request.",
-                           "Please wait %(num)d minutes before you send another request.",
-                           math.ceil(wait / 60))
-        headers = {"Retry-After": str(wait)}
+    site = request.app[SITE]
+    client = client_key(request.remote)
+    wait, busy = site.limiter.acquire(client), 0
+    if not wait:
+        busy = site.total.acquire(TOTAL)
+        if busy:
+            site.limiter.release(client)
+    if wait or busy:
+        if wait:
+            text = tr.ngettext("Please wait %(num)d minute before you send another request.",
+                               "Please wait %(num)d minutes before you send another request.",
+                               math.ceil(wait / 60))
+        else:  # the cap for everyone: many addresses at once
+            text = tr.ngettext(
+                "Many requests are arriving right now. Please try again in %(num)d minute.",
+                "Many requests are arriving right now. Please try again in %(num)d minutes.",
+                math.ceil(busy / 60))
+        headers = {"Retry-After": str(wait or busy)}
         if is_json:
             return web.json_response({"errors": {"request": text}}, status=429,
                                      headers=headers)
         return _problem(request, 429, tr(TOO_MANY_TITLE), text, headers)
-    counted = False
+    outcome = NOTHING
     try:
-        response, counted = await _submit(request, is_json, tr)
+        response, outcome = await _submit(request, is_json, tr)
         return response
     finally:
-        if not counted:
-            limiter.release(address)
+        if outcome != STORED:  # a trap filled in stored nothing: not counted for everyone
+            site.total.release(TOTAL)
+        if outcome == NOTHING:  # refused: the sender may correct it and send it again
+            site.limiter.release(client)
 
 
 async def _submit(request: web.Request, is_json: bool, tr: BoundTranslator
-                  ) -> tuple[web.Response, bool]:
-    """The answer to a post, and whether it uses up the sender's allowance."""
+                  ) -> tuple[web.Response, str]:
+    """The answer to a post, and what became of it: NOTHING (refused), TRAPPED (the
+    honeypot was filled: looks accepted) or STORED."""
     deps, service = request.app[DEPS], request.app[SITE].service
     body = await read_body(request)
     if body is None:
         text = tr(TOO_LARGE_TEXT, kib=MAX_BODY // 1024)
         if is_json:
-            return web.json_response({"errors": {"request": text}}, status=413), False
-        return _problem(request, 413, tr(TOO_LARGE_TITLE), text), False
+            return web.json_response({"errors": {"request": text}}, status=413), NOTHING
+        return _problem(request, 413, tr(TOO_LARGE_TITLE), text), NOTHING
 
     language = tr.locale
     if is_json:
@@ -301,20 +358,21 @@ async def _submit(request: web.Request, is_json: bool, tr: BoundTranslator
             data = json.loads(body)
         except (ValueError, RecursionError):  # not JSON, or nested beyond reason
             data = None
-        if not isinstance(data, dict):
-            return web.json_response({"errors": {"request": tr(BAD_BODY)}}, status=400), False
+        if not isinstance(data, dict) or has_lone_surrogate(data):
+            return (web.json_response({"errors": {"request": tr(BAD_BODY)}}, status=400),
+                    NOTHING)
         fields, consent, honeypot = _json_fields(data)
         if data.get("language") in SUPPORTED_LANGUAGES:
             language = data["language"]
     else:
         fields, consent, token, honeypot = _form_fields(body)
         if not csrf_ok(request, token):
-            return _problem(request, 403, tr(FORBIDDEN_TITLE), tr(FORBIDDEN_TEXT)), False
+            return _problem(request, 403, tr(FORBIDDEN_TITLE), tr(FORBIDDEN_TEXT)), NOTHING
 
     if honeypot.strip():
-        log.info("advice form: honeypot filled from %s; nothing stored", request.remote)
+        log.info("advice form: honeypot filled; nothing stored")  # no address: personal data
         ref, secret = new_ref(), secrets.token_urlsafe(SECRET_BYTES)
-        return _created(request, is_json, ref, secret), True
+        return _created(request, is_json, ref, secret), TRAPPED
 
     try:
         async with deps.db.session() as session:
@@ -326,16 +384,16 @@ async def _submit(request: web.Request, is_json: bool, tr: BoundTranslator
         errors = {name: tr(error.msgid, **error.params)
                   for name, error in invalid.errors.items()}
         if is_json:
-            return web.json_response({"errors": errors}, status=400), False
+            return web.json_response({"errors": errors}, status=400), NOTHING
         values = {**fields, "consent": "yes" if consent else ""}
-        return _form(request, 400, values, errors), False
+        return _form(request, 400, values, errors), NOTHING
 
     try:  # stored and committed: a failure to post must not cost the sender their link
         async with asyncio.timeout(15), deps.db.session() as session:
             await service(session).post(ref)
     except Exception:  # noqa: BLE001 - logged; the request waits for the advisory workflow
         log.exception("advisory request %s stored but not posted to the advisory room", ref)
-    return _created(request, is_json, ref, secret), True
+    return _created(request, is_json, ref, secret), STORED
 
 
 def _created(request: web.Request, is_json: bool, ref: str, secret: str) -> web.Response:
@@ -358,6 +416,7 @@ async def advice_status(request: web.Request) -> web.Response:
         advisory={"ref": found.ref, "organisation": found.organisation,
                   "location": deps.config.network.place(found.location),
                   "status": REQUEST_STATES.get(found.status, REQUEST_STATES["new"]),
+                  "email_erased": found.email is None,
                   "created": format_skeleton("yMMMd", found.created_at, tzinfo=UTC,
                                              locale=date_locale(tr.locale))},
         form_url=f"/advice?lang={tr.locale}")
@@ -368,12 +427,14 @@ async def advice_status(request: web.Request) -> web.Response:
 def routes(config: AdviceConfig, service: Callable[[AsyncSession], AdviceService]
            ) -> RouteSetup:
     """The form's routes; `service(session)` is the feature's AdviceService, and the form
-    allows `config.rate` accepted requests per client address."""
+    allows `config.rate` accepted requests per client and `config.rate_total` from
+    everyone together."""
 
     def setup(app: web.Application) -> None:
         deps = app[DEPS]
-        app[SITE] = AdviceSite(service,
-                               SlidingWindow(config.rate, lambda: deps.clock().timestamp()))
+        clock = lambda: deps.clock().timestamp()  # noqa: E731
+        app[SITE] = AdviceSite(service, SlidingWindow(config.rate, clock),
+                               SlidingWindow(config.rate_total, clock))
         app.router.add_get("/advice", advice_form)
         app.router.add_post("/advice", advice_submit)
         app.router.add_get("/advice/{ref}", advice_status)

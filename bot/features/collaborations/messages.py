@@ -1,7 +1,9 @@
 """How collaborations read: the names of their statuses (shown by `!collab`, the digest
-and the showcase alike), a collaboration's card, lists of them, and the answers of
-`!collab`. Everything is written for one reader, through their bound translator; every
-piece of member text that goes into HTML is escaped here."""
+and the showcase alike), a collaboration's card, lists of them, the notice asking the named
+members to confirm, and the answers of `!collab`. Everything is written for one reader,
+through their bound translator; every piece of member text that goes into HTML is escaped
+here. A member who asked to be forgotten reads as "a former member", never as the stand-in
+name that took their place."""
 
 from __future__ import annotations
 
@@ -11,14 +13,19 @@ from babel import Locale
 from babel.dates import format_datetime
 
 from bot.features.collaborations.service import (
+    CONFIRM,
     CREATED,
+    LEFT,
     NOTE,
     STATUS,
     STATUSES,
     Card,
+    Confirmation,
+    Departure,
     Listing,
     StatusChange,
 )
+from bot.features.privacy.service import is_former
 from bot.formatting import Rich, escape, fill, markup, pill, text_to_html
 from bot.i18n import N_
 
@@ -38,6 +45,9 @@ STATUS_LABELS = {
 
 Reply = tuple[str, str]  # plain text and HTML
 
+FORMER_MEMBER = N_("a former member")
+UNTIL_CONFIRMED = N_("Until everyone named has confirmed, only its members see it.")
+
 
 def status_label(tr: BoundTranslator, status: str) -> str:
     """A status in the reader's language (an unknown one as it is stored)."""
@@ -54,6 +64,8 @@ def forms(prefix: str) -> str:
         f"{base} show <id>",
         f"{base} status <id> {'|'.join(STATUSES)}",
         f"{base} note <id> <text>",
+        f"{base} confirm <id>",
+        f"{base} leave <id>",
     ))
 
 
@@ -73,9 +85,21 @@ def countries(tr: BoundTranslator, network: NetworkConfig,
     return [names.get(code, code) for code in codes]
 
 
-def pills(names: dict[str, str], mxids: list[str]) -> dict[str, Rich]:
-    """Mentions of these members, with the display names the bot knows."""
-    return {m: pill(m, names.get(m)) for m in mxids}
+def pills(tr: BoundTranslator, names: dict[str, str], mxids: list[str]) -> dict[str, Rich]:
+    """Mentions of these members, with the display names the bot knows; a member who was
+    forgotten is "a former member" (no link, no stand-in name)."""
+    former = tr(FORMER_MEMBER)
+    return {m: Rich(former, escape(former)) if is_former(m) else pill(m, names.get(m))
+            for m in mxids}
+
+
+def _joined(people: list[Rich]) -> Rich:
+    return Rich(", ".join(p.text for p in people), ", ".join(p.html for p in people))
+
+
+def unconfirmed(members: list[CollaborationMember]) -> list[str]:
+    """Who of these members has not confirmed yet."""
+    return [m.mxid for m in members if m.confirmed_at is None]
 
 
 def card(tr: BoundTranslator, network: NetworkConfig, shown: Card) -> Reply:
@@ -97,7 +121,7 @@ def card(tr: BoundTranslator, network: NetworkConfig, shown: Card) -> Reply:
     if collab.cross_border:
         line(N_("Across borders:"), ", ".join(countries(tr, network, members)))
 
-    names = pills(shown.names, [m.mxid for m in members]
+    names = pills(tr, shown.names, [m.mxid for m in members]
                   + ([e.by for e in history.items] if history else []))
     who_text, who_html = [], []
     for m in members:
@@ -107,6 +131,11 @@ def card(tr: BoundTranslator, network: NetworkConfig, shown: Card) -> Reply:
     label = tr(N_("Members:"))
     text.append(f"{label} {', '.join(who_text)}")
     html.append(f"<b>{escape(label)}</b> {', '.join(who_html)}")
+    waiting = _joined([names[m] for m in unconfirmed(members)])
+    if waiting.text:
+        label = tr(N_("Not confirmed yet by:"))
+        text.append(f"{label} {waiting.text}")
+        html.append(f"<b>{escape(label)}</b> {waiting.html}")
 
     if history is not None:
         label = tr(N_("History:"))
@@ -137,16 +166,23 @@ def event_line(tr: BoundTranslator, event: CollaborationEvent, who: Rich,
     if event.kind == NOTE:
         return fill(tr(N_("%(when)s — %(who)s: %(note)s")), when=when, who=who,
                     note=event.text or "")
+    if event.kind == CONFIRM:
+        return fill(tr(N_("%(when)s — %(who)s confirmed taking part")), when=when, who=who)
+    if event.kind == LEFT:
+        return fill(tr(N_("%(when)s — %(who)s left")), when=when, who=who)
     return fill("%(when)s — %(who)s: %(kind)s", when=when, who=who, kind=event.kind)
 
 
 def listing(tr: BoundTranslator, header: Reply, found: Listing) -> Reply:
     """A header, then one line per collaboration: number, title, status and members."""
-    names = pills(found.names, sorted({m.mxid for ms in found.members.values() for m in ms}))
+    names = pills(tr, found.names,
+                  sorted({m.mxid for ms in found.members.values() for m in ms}))
     text, items = [header[0]], []
     for c in found.items:
         people = [names[m.mxid] for m in found.members[c.id]]
         status = status_label(tr, c.status)
+        if unconfirmed(found.members[c.id]):
+            status = tr(N_("%(status)s, not confirmed yet"), status=status)
         text.append(f"• #{c.id} {c.title} ({status}) — " + ", ".join(p.text for p in people))
         items.append(markup("<li><b>#%(id)s %(title)s</b> (%(status)s) — ", id=c.id,
                             title=c.title, status=status)
@@ -165,12 +201,23 @@ def _plain(text: str) -> Reply:
 # -- the answers of !collab ------------------------------------------------------------
 
 
-def added(tr: BoundTranslator, network: NetworkConfig, prefix: str, new: Card) -> Reply:
+def added(tr: BoundTranslator, network: NetworkConfig, prefix: str, new: Card, *,
+          asking: bool = True) -> Reply:
+    """The answer to `!collab add`; `asking`: the request notice follows in this room (not
+    in a direct chat, where nobody else would read it)."""
     collab = new.collaboration
     done = tr(N_("Collaboration #%(id)d is recorded. Change its status with %(status)s, "
                  "add a note with %(note)s."), id=collab.id,
               status=f"{prefix}collab status {collab.id} active",
               note=f"{prefix}collab note {collab.id} <text>")
+    if unconfirmed(new.members):
+        if asking:
+            ask = tr(N_("I am asking the others named to confirm it."))
+        else:
+            ask = tr(N_("Nobody else reads this chat: ask the others named to confirm it "
+                        "with %(confirm)s, or record it in a room of the network they are "
+                        "in, where I ask them."), confirm=f"{prefix}collab confirm {collab.id}")
+        done += f" {ask} {tr(UNTIL_CONFIRMED)}"
     t, h = card(tr, network, new)
     return f"{done}\n{t}", f"{escape(done)}<br>{h}"
 
@@ -187,8 +234,8 @@ def own_list(tr: BoundTranslator, prefix: str, found: Listing) -> Reply:
 
 
 def member_list(tr: BoundTranslator, mxid: str, found: Listing) -> Reply:
-    """Another member's collaborations."""
-    who = pill(mxid, found.names.get(mxid))
+    """Another member's collaborations (those the reader may see)."""
+    who = pills(tr, found.names, [mxid])[mxid]
     if not found.total:
         return fill(tr(N_("%(user)s has no collaborations yet.")), user=who)
     header = fill(tr.ngettext_template("%(user)s has %(num)d collaboration:",
@@ -221,3 +268,45 @@ def status_changed(tr: BoundTranslator, change: StatusChange) -> Reply:
 def note_added(tr: BoundTranslator, collab: Collaboration) -> Reply:
     return fill(tr(N_("Your note is added to collaboration #%(id)d “%(title)s”.")),
                 id=collab.id, title=collab.title)
+
+
+def request(tr: BoundTranslator, prefix: str, collab: Collaboration, pending: list[str],
+            names: dict[str, str]) -> Reply:
+    """The notice asking the members who have not confirmed yet (mentioned) to confirm."""
+    people = pills(tr, names, [collab.created_by, *pending])
+    text, html = fill(tr(N_("%(members)s: %(who)s recorded collaboration #%(id)d "
+                            "“%(title)s” with you. If that is right, confirm with ✅ on this "
+                            "message or with %(confirm)s; if not, leave it with %(leave)s.")),
+                      members=_joined([people[m] for m in pending]),
+                      who=people[collab.created_by], id=collab.id, title=collab.title,
+                      confirm=f"{prefix}collab confirm {collab.id}",
+                      leave=f"{prefix}collab leave {collab.id}")
+    until = tr(UNTIL_CONFIRMED)
+    return f"{text} {until}", f"{html} {escape(until)}"
+
+
+def confirmed(tr: BoundTranslator, names: dict[str, str], done: Confirmation) -> Reply:
+    collab = done.collaboration
+    if done.already:
+        first = tr(N_("You had already confirmed collaboration #%(id)d “%(title)s”."),
+                   id=collab.id, title=collab.title)
+    else:
+        first = tr(N_("You confirmed collaboration #%(id)d “%(title)s”."), id=collab.id,
+                   title=collab.title)
+    if not done.pending:
+        rest = _plain(tr(N_("Everyone named in it has confirmed: the network can see it "
+                            "now.")))
+    else:
+        waiting = pills(tr, names, done.pending)
+        rest = fill(tr(N_("Still to confirm: %(members)s. %(until)s")),
+                    members=_joined([waiting[m] for m in done.pending]),
+                    until=tr(UNTIL_CONFIRMED))
+    return f"{first} {rest[0]}", f"{escape(first)} {rest[1]}"
+
+
+def left(tr: BoundTranslator, gone: Departure) -> Reply:
+    if gone.remaining:
+        return _plain(tr(N_("You have left collaboration #%(id)d “%(title)s”: your name is "
+                            "no longer on it."), id=gone.id, title=gone.title))
+    return _plain(tr(N_("You have left collaboration #%(id)d “%(title)s”. Nobody is left in "
+                        "it, so it is deleted."), id=gone.id, title=gone.title))

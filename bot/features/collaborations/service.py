@@ -1,6 +1,15 @@
 """Collaborations: members working on something together, with where it came from (a
 connection, a matchmaking round, or direct), the members' locations at the time, a topic,
-and a history of status changes and notes.
+and a history of status changes, notes, confirmations and departures.
+
+Nobody is published without their consent: whoever records a collaboration has confirmed
+it; everyone else named in it is asked (a notice in the room, see `requests.py`) and
+confirms with `!collab confirm <id>` or ✅ on that notice. Until every member has confirmed,
+the collaboration is visible to its members only: to anyone else (coordinators too) it does
+not exist — "There is no collaboration #…", the same answer as for an unknown number — and
+the showcase and the digest leave it out (`confirmed()`, `visible_to()`). A member may leave
+(`leave`): their row goes and the history says they left; the collaboration is kept for
+whoever remains, and deleted when nobody does.
 
 `CollaborationService` validates everything before it writes, so a rejected command
 changes nothing. Only a collaboration's members, or a coordinator, may change its status or
@@ -14,10 +23,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import (
@@ -29,6 +38,7 @@ from bot.db.models import (
     Member,
     RoundGroup,
 )
+from bot.db.numbers import next_number
 from bot.errors import BadArgument, NotAllowed, UsageError, UserError
 from bot.i18n import N_
 from bot.text import clean_block, clean_line
@@ -39,6 +49,13 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
+class Asker(Protocol):
+    """What the service needs to ask the named members (`requests.ConfirmationRequests`)."""
+
+    async def post(self, session: AsyncSession, collab: Collaboration, pending: list[str],
+                   names: dict[str, str], room_id: str, txn_id: str) -> str: ...
+
 STATUSES = ("planned", "active", "done", "dropped")
 INITIAL_STATUS = "planned"
 ORIGINS = ("connection", "round", "direct")
@@ -48,7 +65,9 @@ MAX_MEMBERS = 20
 LIST_LIMIT = 20
 HISTORY_LIMIT = 20
 
-CREATED, STATUS, NOTE = "created", "status", "note"  # CollaborationEvent.kind
+# CollaborationEvent.kind (at most 8 characters)
+CREATED, STATUS, NOTE, CONFIRM, LEFT = "created", "status", "note", "confirm", "left"
+NO_SUCH = N_("There is no collaboration #%(id)s.")
 UTC = ZoneInfo("UTC")
 
 # Whether someone who is not a member may change a collaboration anyway (a coordinator):
@@ -97,6 +116,33 @@ class StatusChange:
 
 
 @dataclass(frozen=True)
+class Confirmation:
+    """`by` confirmed (or had already: `already`); `pending`: who has not yet."""
+
+    collaboration: Collaboration
+    already: bool
+    pending: list[str]
+
+
+@dataclass(frozen=True)
+class Departure:
+    """`by` left; `remaining` members are still in it (none: it was deleted)."""
+
+    id: int
+    title: str
+    remaining: int
+
+
+@dataclass(frozen=True)
+class Erased:
+    """What `erase` did: records touched, and the request notices that named the member
+    (room id, event id), for the caller to redact."""
+
+    touched: int
+    notices: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
 class Origin:
     kind: str  # connection | round | direct
     id: int | None = None
@@ -123,20 +169,59 @@ def clean_title(raw: str) -> str:
     return title
 
 
+def confirmed() -> ColumnElement[bool]:
+    """SQL: every member of the collaboration in the outer query has confirmed (the rule for
+    being seen by anyone but its members: the network, the digest, the showcase)."""
+    return ~exists(select(CollaborationMember.collaboration_id).where(
+        CollaborationMember.collaboration_id == Collaboration.id,
+        CollaborationMember.confirmed_at.is_(None)))
+
+
+def visible_to(reader: str) -> ColumnElement[bool]:
+    """SQL: the collaboration in the outer query may be seen by `reader`: confirmed, or
+    `reader` is one of its members."""
+    return or_(confirmed(), exists(select(CollaborationMember.collaboration_id).where(
+        CollaborationMember.collaboration_id == Collaboration.id,
+        CollaborationMember.mxid == reader)))
+
+
 class CollaborationService:
     def __init__(self, session: AsyncSession, network: NetworkConfig,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime],
+                 requests: Asker | None = None) -> None:
         self.session = session
         self.network = network
         self.clock = clock
+        self.requests = requests  # posts the notice asking the named members to confirm
 
     # -- reading ---------------------------------------------------------------------
 
     async def get(self, collaboration_id: int) -> Collaboration:
         found = await self.session.get(Collaboration, collaboration_id)
         if found is None:
-            raise UserError(N_("There is no collaboration #%(id)d."), id=collaboration_id)
+            raise UserError(NO_SUCH, id=collaboration_id)
         return found
+
+    async def visible(self, collaboration_id: int, reader: str) -> Collaboration:
+        """The collaboration, when `reader` may see it; otherwise the same answer as for
+        a number nobody has (a non-member learns nothing of an unconfirmed one)."""
+        collab = await self.get(collaboration_id)
+        if not await self.is_confirmed(collab.id) and not await self.is_member(collab.id,
+                                                                               reader):
+            raise UserError(NO_SUCH, id=collaboration_id)
+        return collab
+
+    async def is_confirmed(self, collaboration_id: int) -> bool:
+        """Whether every member has confirmed."""
+        return not await self.pending(collaboration_id)
+
+    async def pending(self, collaboration_id: int) -> list[str]:
+        """The members who have not confirmed yet, by Matrix ID."""
+        return list(await self.session.scalars(
+            select(CollaborationMember.mxid).where(
+                CollaborationMember.collaboration_id == collaboration_id,
+                CollaborationMember.confirmed_at.is_(None))
+            .order_by(CollaborationMember.mxid)))
 
     async def members(self, collaboration_id: int) -> list[CollaborationMember]:
         """Its members with the location each had when it was recorded, by Matrix ID."""
@@ -183,8 +268,8 @@ class CollaborationService:
     async def card_with_history(self, collaboration_id: int, reader: str,
                                 room_id: str) -> Card:
         """What `!collab show` shows: the card and the latest history, its times in the
-        timezone of `reader` (reading in `room_id`)."""
-        collab = await self.get(collaboration_id)
+        timezone of `reader` (reading in `room_id`); only what `reader` may see."""
+        collab = await self.visible(collaboration_id, reader)
         members = await self.members(collab.id)
         history = await self.history(collab.id)
         names = await self.display_names([m.mxid for m in members]
@@ -204,21 +289,29 @@ class CollaborationService:
                     continue
         return UTC
 
-    async def list_for_member(self, mxid: str, limit: int = LIST_LIMIT) -> Listing:
+    async def list_for_member(self, mxid: str, limit: int = LIST_LIMIT, *,
+                              reader: str | None = None) -> Listing:
         """The member's collaborations, newest first (with `mxid`'s display name, as
-        given, among the names)."""
+        given, among the names); with `reader`, only those `reader` may see."""
         known = await self._known_spelling(mxid)
         ids = select(CollaborationMember.collaboration_id).where(
             CollaborationMember.mxid == known)
-        return await self._listing(Collaboration.id.in_(ids), limit, also=(mxid,))
+        where: ColumnElement[bool] = Collaboration.id.in_(ids)
+        if reader is not None:
+            where = where & visible_to(reader)
+        return await self._listing(where, limit, also=(mxid,))
 
-    async def list_for_location(self, key: str, limit: int = LIST_LIMIT) -> Listing:
+    async def list_for_location(self, key: str, limit: int = LIST_LIMIT, *,
+                                reader: str | None = None) -> Listing:
         """Collaborations with a member who was at that location (key or name) when it was
-        recorded, newest first."""
+        recorded, newest first; with `reader`, only those `reader` may see."""
         spec = self.network.find_location(key)
         ids = select(CollaborationMember.collaboration_id).where(
             CollaborationMember.location == spec.key)
-        return await self._listing(Collaboration.id.in_(ids), limit)
+        where: ColumnElement[bool] = Collaboration.id.in_(ids)
+        if reader is not None:
+            where = where & visible_to(reader)
+        return await self._listing(where, limit)
 
     async def _listing(self, where: ColumnElement[bool], limit: int,
                        also: Sequence[str] = ()) -> Listing:
@@ -280,13 +373,17 @@ class CollaborationService:
         countries = {self.network.country(loc) for loc in locations.values()}
         origin = await self.origin(mxids)
         now = self.clock()
-        collab = Collaboration(title=clean, status=INITIAL_STATUS, origin=origin.kind,
+        collab = Collaboration(id=await next_number(self.session, Collaboration),
+                               title=clean, status=INITIAL_STATUS, origin=origin.kind,
                                origin_id=origin.id, topic=topic_key, created_by=by,
                                created_at=now, cross_border=len(countries - {None}) > 1)
         self.session.add(collab)
         await self.session.flush()
+        # the recorder confirms by recording it; everyone else is asked (`ask`)
         self.session.add_all(CollaborationMember(collaboration_id=collab.id, mxid=m,
-                                                 location=locations[m]) for m in mxids)
+                                                 location=locations[m],
+                                                 confirmed_at=now if m == mxids[0] else None)
+                             for m in mxids)
         self.session.add(CollaborationEvent(collaboration_id=collab.id, at=now, by=by,
                                             kind=CREATED, status=INITIAL_STATUS))
         await self.session.flush()
@@ -346,13 +443,156 @@ class CollaborationService:
         await self.session.flush()
         return collab
 
+    # -- consent: asking, confirming, leaving ----------------------------------------
+
+    async def ask(self, collaboration_id: int, room_id: str, txn_id: str) -> str | None:
+        """Ask the members who have not confirmed yet, with one notice in `room_id` (✅ on
+        it confirms); returns its event id, None when nobody is left to ask."""
+        collab = await self.get(collaboration_id)
+        pending = await self.pending(collab.id)
+        if not pending or self.requests is None:
+            return None
+        names = await self.display_names([collab.created_by, *pending])
+        event_id = await self.requests.post(self.session, collab, pending, names, room_id,
+                                            txn_id)
+        collab.request_event_id, collab.request_room_id = event_id, room_id
+        await self.session.flush()
+        return event_id
+
+    async def confirm(self, collaboration_id: int, by: str) -> Confirmation:
+        """`by` confirms being part of it (again: nothing changes)."""
+        collab = await self.visible(collaboration_id, by)
+        row = await self.session.get(CollaborationMember, (collab.id, by))
+        if row is None:
+            raise UserError(N_("You are not named in collaboration #%(id)d."), id=collab.id)
+        already = row.confirmed_at is not None
+        if not already:
+            await self._confirm(row, collab)
+        return Confirmation(collab, already, await self.pending(collab.id))
+
+    async def confirm_by_reaction(self, event_id: str, room_id: str,
+                                  by: str) -> Confirmation | None:
+        """✅ on a request notice: counts when `by` is named in that collaboration and has
+        not confirmed yet; anything else (another event, someone else, a repeat) is None
+        and changes nothing."""
+        collab = await self.session.scalar(select(Collaboration).where(
+            Collaboration.request_event_id == event_id,
+            Collaboration.request_room_id == room_id))
+        if collab is None:
+            return None
+        row = await self.session.get(CollaborationMember, (collab.id, by))
+        if row is None or row.confirmed_at is not None:
+            return None
+        await self._confirm(row, collab)
+        return Confirmation(collab, False, await self.pending(collab.id))
+
+    async def _confirm(self, row: CollaborationMember, collab: Collaboration) -> None:
+        now = self.clock()
+        row.confirmed_at = now
+        self.session.add(CollaborationEvent(collaboration_id=collab.id, at=now, by=row.mxid,
+                                            kind=CONFIRM))
+        await self.session.flush()
+
+    async def leave(self, collaboration_id: int, by: str) -> Departure:
+        """`by` leaves: their row goes, the history says they left. The collaboration is
+        kept as it is for whoever remains (even one: its status and history are theirs);
+        when nobody remains it is deleted, history and all — nobody could see or answer
+        for it any more."""
+        collab = await self.visible(collaboration_id, by)
+        row = await self.session.get(CollaborationMember, (collab.id, by))
+        if row is None:
+            raise UserError(N_("You are not named in collaboration #%(id)d."), id=collab.id)
+        departure_id, title = collab.id, collab.title
+        await self.session.delete(row)
+        await self.session.flush()
+        remaining = await self.session.scalar(
+            select(func.count()).select_from(CollaborationMember)
+            .where(CollaborationMember.collaboration_id == departure_id)) or 0
+        if remaining:
+            self.session.add(CollaborationEvent(collaboration_id=departure_id,
+                                                at=self.clock(), by=by, kind=LEFT))
+        else:
+            await self.session.execute(delete(CollaborationEvent).where(
+                CollaborationEvent.collaboration_id == departure_id))
+            await self.session.delete(collab)
+        await self.session.flush()
+        return Departure(departure_id, title, remaining)
+
+    # -- a member's own data (GDPR) ----------------------------------------------------
+
+    async def export(self, mxid: str) -> list[dict[str, object]]:
+        """Every collaboration `mxid` is in, recorded or wrote in the history of: its
+        title, status, their role, whether they confirmed, and their history entries."""
+        mine = await self.session.scalars(select(CollaborationMember).where(
+            CollaborationMember.mxid == mxid))
+        rows = {m.collaboration_id: m for m in mine}
+        entries: dict[int, list[CollaborationEvent]] = {}
+        for event in await self.session.scalars(
+                select(CollaborationEvent).where(CollaborationEvent.by == mxid)
+                .order_by(CollaborationEvent.at, CollaborationEvent.id)):
+            entries.setdefault(event.collaboration_id, []).append(event)
+        ids = set(rows) | set(entries)
+        recorded = await self.session.scalars(select(Collaboration.id).where(
+            Collaboration.created_by == mxid))
+        ids.update(recorded)
+        out: list[dict[str, object]] = []
+        for collab in await self.session.scalars(
+                select(Collaboration).where(Collaboration.id.in_(sorted(ids)))
+                .order_by(Collaboration.id)):
+            row = rows.get(collab.id)
+            out.append({
+                "id": collab.id, "title": collab.title, "status": collab.status,
+                "recorded_at": collab.created_at,
+                "role": ("recorder" if collab.created_by == mxid
+                         else "member" if row is not None else "former member"),
+                "member": row is not None,
+                "confirmed": row is not None and row.confirmed_at is not None,
+                "confirmed_at": row.confirmed_at if row is not None else None,
+                "location": row.location if row is not None else None,
+                "history": [{"at": e.at, "kind": e.kind, "status": e.status, "note": e.text}
+                            for e in entries.get(collab.id, [])],
+            })
+        return out
+
+    async def erase(self, mxid: str, alias: str) -> Erased:
+        """Put `alias` in place of `mxid` wherever a collaboration names them (its members,
+        its recorder, its history): the collaboration keeps existing for the others,
+        without their name; whether they had confirmed stays as it was (one who never did
+        keeps it unpublished). Returns the records touched and the request notices of
+        their collaborations (they name their members), for the caller to redact."""
+        # their collaborations: as a member, the recorder, or in the history (one they left)
+        theirs = or_(
+            Collaboration.id.in_(select(CollaborationMember.collaboration_id).where(
+                CollaborationMember.mxid == mxid)),
+            Collaboration.id.in_(select(CollaborationEvent.collaboration_id).where(
+                CollaborationEvent.by == mxid)),
+            Collaboration.created_by == mxid)
+        notices = [(room, event) for room, event in await self.session.execute(
+            select(Collaboration.request_room_id, Collaboration.request_event_id).where(
+                Collaboration.request_event_id.is_not(None), theirs)
+            .order_by(Collaboration.id))
+            if room and event]
+        touched = 0
+        for statement in (
+                update(CollaborationMember).where(CollaborationMember.mxid == mxid)
+                .values(mxid=alias),
+                update(CollaborationEvent).where(CollaborationEvent.by == mxid)
+                .values(by=alias),
+                update(Collaboration).where(Collaboration.created_by == mxid)
+                .values(created_by=alias)):
+            result = await self.session.execute(statement)
+            touched += getattr(result, "rowcount", 0) or 0
+        await self.session.flush()
+        return Erased(touched, notices)
+
     # -- helpers ---------------------------------------------------------------------
 
     async def _changeable(self, collaboration_id: int, by: str,
                           coordinator: Override) -> Collaboration:
         """The collaboration, when `by` may change it: a member, or else a coordinator (a
-        check given as a callable is asked only then)."""
-        collab = await self.get(collaboration_id)
+        check given as a callable is asked only then). Not confirmed yet, it is its
+        members' only: to anyone else it does not exist."""
+        collab = await self.visible(collaboration_id, by)
         if await self.is_member(collab.id, by):
             return collab
         allowed = coordinator if isinstance(coordinator, bool) else await coordinator()

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dates import event_time
@@ -17,6 +17,7 @@ from bot.db.models import (
     AdvisoryRequest,
     Collaboration,
     CollaborationEvent,
+    CollaborationMember,
     Connection,
     ForumEvent,
     Member,
@@ -28,6 +29,7 @@ from bot.db.models import (
 )
 from bot.features.advice.messages import SECTOR_LABELS
 from bot.features.collaborations.messages import STATUS_LABELS
+from bot.features.collaborations.service import confirmed
 from bot.formatting import escape, pill
 from bot.i18n import N_, BoundTranslator
 from rooms.network import NetworkRooms
@@ -117,17 +119,33 @@ class NewMembers:
         return section
 
 
+def _public_since() -> ColumnElement[datetime]:
+    """SQL: when the collaboration in the outer query was confirmed by its last member (its
+    recording, when nobody else had to)."""
+    last = (select(func.max(CollaborationMember.confirmed_at))
+            .where(CollaborationMember.collaboration_id == Collaboration.id)
+            .scalar_subquery())
+    return func.coalesce(last, Collaboration.created_at)
+
+
 class Collaborations:
+    """Collaborations everyone named in has confirmed (`confirmed()`): new in the week when
+    the last of them confirmed; status changes counted of those only. One not confirmed by
+    all is its members' only and never appears here."""
+
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
                     tr: BoundTranslator) -> DigestSection | None:
+        since = _public_since()
         new = (await session.scalars(
-            select(Collaboration).where(Collaboration.created_at >= window.start,
-                                        Collaboration.created_at < window.end)
-            .order_by(Collaboration.created_at))).all()
+            select(Collaboration).where(confirmed(), since >= window.start,
+                                        since < window.end)
+            .order_by(since, Collaboration.id))).all()
         changes = (await session.execute(
-            select(CollaborationEvent.status, func.count()).where(
-                CollaborationEvent.kind == "status", CollaborationEvent.at >= window.start,
-                CollaborationEvent.at < window.end).group_by(CollaborationEvent.status))).all()
+            select(CollaborationEvent.status, func.count())
+            .join(Collaboration, Collaboration.id == CollaborationEvent.collaboration_id)
+            .where(CollaborationEvent.kind == "status", CollaborationEvent.at >= window.start,
+                   CollaborationEvent.at < window.end, confirmed())
+            .group_by(CollaborationEvent.status))).all()
         if not new and not changes:
             return None
         section = DigestSection(tr(N_("Collaborations")))

@@ -16,10 +16,15 @@ current time as `now` (it becomes DTSTAMP), so the same input gives byte-identic
 - Titles are user text: control characters are dropped and icalendar escapes ``, ; \\``
   and newlines. An ``online_url`` that is not a plain http(s) URL is left out, since a URI
   value cannot be escaped (icalendar refuses CR/LF in it).
+- An event that cannot be written — one starting more than `WRITABLE_SPAN` from `now` (say
+  in the year 9999, where neither its end nor its VTIMEZONE can be computed), or whose
+  fields break the writer — is left out (and logged), so one bad row never costs a
+  subscriber the whole feed.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -33,10 +38,14 @@ if TYPE_CHECKING:
     from bot.db.models import ForumEvent
     from rooms.topology import NetworkConfig
 
+log = logging.getLogger(__name__)
 PRODID = "-//sbcc-bot//South Baltic Creative Clusters//EN"
 DEFAULT_DURATION = timedelta(hours=2)
 CANCELLED = "cancelled"
 MAX_SLUG_LENGTH = 60
+# Events further than this from `now` are not written: nobody attends them, and the
+# VTIMEZONE covering them would be huge (or, near the year 9999, impossible).
+WRITABLE_SPAN = timedelta(days=100 * 365)
 
 _URL_RE = re.compile(r"https?://[^\s\x00-\x1f\x7f<>\"]+", re.IGNORECASE)
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # keeps \t and \n
@@ -65,20 +74,46 @@ def calendar_ics(events: Sequence[ForumEvent], network: NetworkConfig, *, server
     cal.add("x-wr-calname", cal_name)
 
     ordered = sorted(events, key=lambda e: (_utc(e.starts_at), e.id or 0))
-    vevents = [_vevent(e, network, server_name=server_name, public_url=public_url, now=now)
-               for e in ordered]
-    tzids = sorted({str(v["DTSTART"].params["TZID"]) for v in vevents
+    written: list[tuple[ForumEvent, Event]] = []
+    for event in ordered:
+        vevent = _writable(event, network, server_name=server_name, public_url=public_url,
+                           now=now)
+        if vevent is not None:
+            written.append((event, vevent))
+    tzids = sorted({str(v["DTSTART"].params["TZID"]) for _e, v in written
                     if "TZID" in v["DTSTART"].params})
     if tzids:
-        first = min(_utc(e.starts_at) for e in ordered) - timedelta(days=1)
-        last = max(_utc(e.starts_at) for e in ordered) + DEFAULT_DURATION + timedelta(days=1)
+        first = min(_utc(e.starts_at) for e, _v in written) - timedelta(days=1)
+        last = max(_utc(e.starts_at) for e, _v in written) + DEFAULT_DURATION + timedelta(
+            days=1)
         first_date, last_date = date(first.year, 1, 1), date(last.year + 1, 1, 1)
         for tzid in tzids:
-            cal.add_component(Timezone.from_tzid(tzid, first_date=first_date,
-                                                 last_date=last_date))
-    for vevent in vevents:
+            try:
+                cal.add_component(Timezone.from_tzid(tzid, first_date=first_date,
+                                                     last_date=last_date))
+            except (ValueError, OverflowError) as exc:  # then its events are not written
+                log.warning("calendar: no VTIMEZONE for %s (%s); its events left out",
+                            tzid, exc)
+                written = [(e, v) for e, v in written
+                           if str(v["DTSTART"].params.get("TZID")) != tzid]
+    for _event, vevent in written:
         cal.add_component(vevent)
     return cal.to_ical()
+
+
+def _writable(event: ForumEvent, network: NetworkConfig, *, server_name: str,
+              public_url: str | None, now: datetime) -> Event | None:
+    """The event's VEVENT, or None (logged) when it cannot be written."""
+    if event.id is None:
+        raise ValueError("the event has no id yet (flush it before exporting)")
+    try:
+        if abs(_utc(event.starts_at) - now) > WRITABLE_SPAN:
+            raise ValueError(f"it starts on {event.starts_at:%Y-%m-%d}")
+        return _vevent(event, network, server_name=server_name, public_url=public_url,
+                       now=now)
+    except (ValueError, OverflowError, TypeError) as exc:
+        log.warning("calendar: event %d left out: %s", event.id, exc)
+        return None
 
 
 def event_filename(event: ForumEvent) -> str:

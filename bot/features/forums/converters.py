@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from bot.errors import BadArgument
 from bot.features.forums.service import (
     ANSWERS,
+    NO_SUCH_EVENT,
     WITHDRAW,
     parse_capacity,
     parse_clock,
@@ -63,7 +64,8 @@ def words(text: str) -> str:
     return " ".join(token.text for token in iter_tokens(text))
 
 
-EventNumber = Annotated[int, Ref(N_("“%(value)s” is not an event number."))]
+# 0 or a number beyond the column: "There is no event number …", as for an unknown one
+EventNumber = Annotated[int, Ref(N_("“%(value)s” is not an event number."), missing=NO_SUCH_EVENT)]
 Day = Annotated[date, Parsed(parse_day, "YYYY-MM-DD")]
 Clock = Annotated[time, Parsed(parse_clock, "HH:MM")]
 Title = Annotated[Rest, Parsed(words)]

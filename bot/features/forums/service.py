@@ -17,16 +17,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, datetime, time
-from typing import Protocol
+from datetime import date, datetime, time, timedelta
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import txn_base
 from bot.db import after_commit
 from bot.db.models import Announcement, ForumEvent, Member, Reminder, Rsvp
+from bot.db.numbers import next_number
 from bot.deps import Deps
 from bot.errors import BadArgument, UserError
 from bot.events import Outgoing
@@ -45,6 +46,7 @@ from bot.features.forums.views import (
 from bot.formatting import pill
 from bot.i18n import N_
 from bot.members import MemberService
+from bot.text import clean_line
 from rooms.network import NetworkRooms
 from rooms.topology import RoomSpec
 
@@ -54,6 +56,8 @@ REACTIONS = {"✅": "yes", "🤔": "maybe", "❌": "no"}
 MAX_TITLE = 200
 MAX_CAPACITY = 100_000
 FIELDS = ("date", "time", "title", "capacity")
+YEARS_AHEAD = 10  # how far ahead an event may be planned
+NO_SUCH_EVENT = N_("There is no event number %(id)s.")
 
 
 def reaction_answer(key: str) -> str | None:
@@ -79,8 +83,28 @@ def parse_clock(text: str) -> time:
         raise BadArgument(N_("“%(value)s” is not a time like 10:00."), value=text) from None
 
 
+def last_day(today: date) -> date:
+    """The last day an event may be planned on: `YEARS_AHEAD` years after `today`."""
+    try:
+        return today.replace(year=today.year + YEARS_AHEAD)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year + YEARS_AHEAD, day=28)
+
+
+def check_day(day: date, now: datetime, past: str) -> None:
+    """Refuse a day long past (`past`: the msgid saying so) or more than `YEARS_AHEAD` years
+    ahead. Yesterday and today pass (in some timezone they still are today); the exact
+    start is checked once the location's timezone makes it a time."""
+    today = now.date()
+    if day < today - timedelta(days=1):
+        raise UserError(past)
+    if day > last_day(today):
+        raise UserError(N_("“%(value)s” is too far ahead: events can be planned until "
+                           "%(last)s."), value=day.isoformat(), last=last_day(today).isoformat())
+
+
 def clean_title(text: str) -> str:
-    title = " ".join(text.split())
+    title = clean_line(text)
     if not title:
         raise BadArgument(N_("The event needs a title."))
     if len(title) > MAX_TITLE:
@@ -152,7 +176,7 @@ class ForumService:
     async def get(self, forum_id: int) -> ForumEvent:
         event = await self.find(forum_id)
         if event is None:
-            raise UserError(N_("There is no event number %(id)d."), id=forum_id)
+            raise UserError(NO_SUCH_EVENT, id=forum_id)
         return event
 
     async def upcoming(self, limit: int | None = 20) -> list[ForumEvent]:
@@ -220,10 +244,12 @@ class ForumService:
         """Create an event at `location` (`day` and `at` on its wall clock), announce it in
         its rooms and plan its reminders. `cause` is the event id of the request."""
         timezone = location.timezone or "UTC"
+        check_day(day, self.deps.clock(), N_("That time is in the past."))
         starts_at = local_start(day, at, timezone)
         if starts_at <= self.deps.clock():
             raise UserError(N_("That time is in the past."))
-        event = ForumEvent(title=clean_title(title), location=location.key, timezone=timezone,
+        event = ForumEvent(id=await next_number(self.session, ForumEvent),
+                           title=clean_title(title), location=location.key, timezone=timezone,
                            starts_at=starts_at, capacity=capacity, online_url=online_url,
                            status="scheduled", created_by=by, created_at=self.deps.clock(),
                            trigger=cause)
@@ -266,8 +292,9 @@ class ForumService:
         promoted: list[Rsvp] = []
         local = event.starts_at.astimezone(ZoneInfo(event.timezone))
         if field_name == "date":
-            event.starts_at = local_start(parse_day(value), time(local.hour, local.minute),
-                                          event.timezone)
+            day = parse_day(value)
+            check_day(day, self.deps.clock(), N_("The new time is in the past."))
+            event.starts_at = local_start(day, time(local.hour, local.minute), event.timezone)
         elif field_name == "time":
             event.starts_at = local_start(local.date(), parse_clock(value), event.timezone)
         elif field_name == "title":
@@ -438,6 +465,61 @@ class ForumService:
             text, html = self.messages.notice(tr, msgid, event, who)
             await self.deps.gateway.send(Outgoing(room_id, text, html, mentions=tuple(mxids),
                                                   txn_id=f"{base}.{room_id}.{locale}"))
+
+    # -- a member's own data (!mydata, !forget-me) ------------------------------------------
+
+    async def held_about(self, mxid: str) -> list[dict[str, Any]]:
+        """Per event: `mxid`'s answer, the reminders it brought them, and whether they
+        planned it."""
+        answers = {r.forum_id: r for r in (await self.session.scalars(
+            select(Rsvp).where(Rsvp.mxid == mxid))).all()}
+        reminders: dict[int, list[Reminder]] = defaultdict(list)
+        for reminder in (await self.session.scalars(select(Reminder).where(
+                Reminder.target == mxid).order_by(Reminder.due_at, Reminder.id))).all():
+            reminders[reminder.forum_id].append(reminder)
+        planned = set((await self.session.scalars(select(ForumEvent.id).where(
+            ForumEvent.created_by == mxid))).all())
+        ids = sorted(set(answers) | set(reminders) | planned)
+        events = {e.id: e for e in (await self.session.scalars(
+            select(ForumEvent).where(ForumEvent.id.in_(ids)))).all()}
+        out = []
+        for forum_id in ids:
+            event, answer = events.get(forum_id), answers.get(forum_id)
+            out.append({
+                "event": forum_id, "title": event.title if event else None,
+                "starts_at": event.starts_at if event else None,
+                "answer": answer.answer if answer else None,
+                "waiting_list": answer.waitlisted if answer else None,
+                "answered_at": answer.answered_at if answer else None,
+                "answered_in": answer.room_id if answer else None,
+                "reminders": [{"before": r.offset, "due_at": r.due_at, "state": r.state,
+                               "sent_at": r.sent_at} for r in reminders[forum_id]],
+                "planned_by_you": forum_id in planned,
+            })
+        return out
+
+    async def forget(self, mxid: str, alias: str) -> int:
+        """Erase `mxid`'s answers and reminders; a place it frees in an upcoming event lets
+        the waiting list in, with the same news a withdrawal brings. The events they planned
+        stay, planned by `alias`. Returns how many records were touched."""
+        now = self.deps.clock()
+        rows = (await self.session.scalars(select(Rsvp).where(Rsvp.mxid == mxid)
+                                           .order_by(Rsvp.forum_id))).all()
+        touched = len(rows)
+        for row in rows:
+            event = await self.get(row.forum_id)
+            if event.status == "scheduled" and event.starts_at > now:
+                # the same answer is erased the same way on a re-run: the same news ids
+                cause = f"forget:{mxid}:{event.id}:{row.answered_at.isoformat()}"
+                await self._after_answer(await self._withdraw(event, mxid), cause)
+            else:
+                await self.session.delete(row)
+        await self.session.flush()
+        result = await self.session.execute(delete(Reminder).where(Reminder.target == mxid))
+        touched += getattr(result, "rowcount", 0) or 0
+        result = await self.session.execute(update(ForumEvent).where(
+            ForumEvent.created_by == mxid).values(created_by=alias))
+        return touched + (getattr(result, "rowcount", 0) or 0)
 
     # -- reminders -------------------------------------------------------------------------
 

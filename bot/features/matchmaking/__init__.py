@@ -11,6 +11,9 @@ meet?" follow-up.
                     (`ctx.services.rounds`: taking part, figures, a round now)
     jobs.py         the scheduled round
     messages.py     how suggestions, introductions and the follow-up read
+    personal_data.py  what `!mydata` exports and `!forget-me` erases: connections, rounds
+
+Matching and rounds never suggest or pair the stand-in of a forgotten member ("@former-…").
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from sqlalchemy import case, func, select
 from bot.config import SectionSpec
 from bot.db.models import Connection
 from bot.feature import Feature, Wiring
+from bot.features.matchmaking import personal_data
 from bot.features.matchmaking.config import MatchmakingConfig, parse_matchmaking
 from bot.features.matchmaking.connections import ConnectionService
 from bot.features.matchmaking.jobs import round_trigger, scheduled_round
@@ -36,9 +40,12 @@ def setup(wiring: Wiring) -> None:
     network, prefix = deps.config.network, deps.config.command_prefix
     wiring.service("matching",
                    lambda session: MatchingService(session, network, prefix, canonical))
-    wiring.service("connections", lambda session: ConnectionService(session, deps))
+    wiring.service("connections", lambda session: ConnectionService(
+        session, deps, config.connects_per_day))
     wiring.service("rounds", lambda session: Rounds(session, runner, deps.clock))
     wiring.listen(runner.on_event)
+    wiring.holds(personal_data.CONNECTIONS)
+    wiring.holds(personal_data.ROUNDS)
     wiring.on_start(runner.schedule_pending)
     trigger = round_trigger(config)
     if trigger is not None:

@@ -1,5 +1,6 @@
 """The `matchmaking:` config section: when rounds run, in which timezone, when the
-follow-up asks, and how long pairs do not repeat."""
+follow-up asks, how long pairs do not repeat, and how many introductions one member may
+open a day with `!connect`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ class MatchmakingConfig:
     timezone: str = "Europe/Berlin"
     followup_days: int = 7
     history_rounds: int = 6  # pairs never repeat within this many rounds
+    connects_per_day: int = 10  # new rooms one member may open with !connect in 24 hours
 
 
 def parse_matchmaking(sec: ConfigSection, _network: NetworkConfig) -> MatchmakingConfig:
@@ -24,4 +26,6 @@ def parse_matchmaking(sec: ConfigSection, _network: NetworkConfig) -> Matchmakin
                            maximum=60)
     history = sec.integer("history_rounds", MatchmakingConfig.history_rounds, minimum=0,
                           maximum=100)
-    return MatchmakingConfig(schedule, tz, followup, history)
+    connects = sec.integer("connects_per_day", MatchmakingConfig.connects_per_day, minimum=1,
+                           maximum=1000)
+    return MatchmakingConfig(schedule, tz, followup, history, connects)

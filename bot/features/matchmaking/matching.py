@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import CollaborationMember, Member, MemberTag
 from bot.errors import UserError
+from bot.features.privacy.service import FORMER
 from bot.features.profiles.service import normalise_tag, stored_languages
 from bot.i18n import N_
 from rooms.topology import NetworkConfig
@@ -110,7 +111,8 @@ class MatchingService:
         score = (case((and_(gives > 0, takes > 0), MUTUAL_WEIGHT), else_=0)
                  + (gives + takes) * TAG_WEIGHT + bonus).label("score")
         # ranked from the tag index alone; who is excluded is checked on the few best
-        ranked = (select(t.mxid, score).where(or_(gives_when, takes_when), t.mxid != mxid)
+        ranked = (select(t.mxid, score).where(or_(gives_when, takes_when), t.mxid != mxid,
+                                              ~t.mxid.startswith(FORMER, autoescape=True))
                   .group_by(t.mxid).order_by(score.desc(), t.mxid))
         excluded = set(await self.session.scalars(
             select(CollaborationMember.mxid).where(CollaborationMember.collaboration_id.in_(
@@ -164,7 +166,8 @@ class MatchingService:
         tag = normalise_tag(text)
         members = (await self.session.scalars(
             select(Member).join(MemberTag, MemberTag.mxid == Member.mxid)
-            .where(MemberTag.kind == "offer", MemberTag.canonical == self.canonical(tag))
+            .where(MemberTag.kind == "offer", MemberTag.canonical == self.canonical(tag),
+                   ~Member.mxid.startswith(FORMER, autoescape=True))
             .order_by(Member.location, Member.display_name, Member.mxid))).all()
         if not members:
             raise UserError(N_("Nobody offers “%(tag)s” yet."), tag=tag)

@@ -25,6 +25,7 @@ from bot.features.matchmaking.config import MatchmakingConfig
 from bot.features.matchmaking.connections import ConnectionService, common_locale
 from bot.features.matchmaking.messages import NO, YES, did_you_meet
 from bot.features.matchmaking.pairing import Participant, is_cross_border, make_groups, pairs_of
+from bot.features.privacy.service import FORMER, is_former
 from bot.members import MemberService
 from rooms.network import NetworkRooms
 
@@ -67,8 +68,9 @@ class RoundRunner:
     async def participants(self, session: AsyncSession, scope: str | None) -> list[Member]:
         """Who opted in (and takes introductions): everyone, or those of one location
         ("location:szczecin"), or of one topic ("topic:design": its room's members and
-        whoever has one of its tags)."""
-        query = select(Member).where(Member.rounds.is_(True), Member.connect_ok.is_(True))
+        whoever has one of its tags). Never the stand-in of a forgotten member."""
+        query = select(Member).where(Member.rounds.is_(True), Member.connect_ok.is_(True),
+                                     ~Member.mxid.startswith(FORMER, autoescape=True))
         if scope and scope.startswith("location:"):
             query = query.where(Member.location == scope.split(":", 1)[1])
         elif scope and scope.startswith("topic:"):
@@ -88,7 +90,8 @@ class RoundRunner:
         recent = select(MatchRound.id).order_by(MatchRound.started_at.desc()).limit(keep)
         rows = await session.scalars(select(RoundGroup.members).where(
             RoundGroup.round_id.in_(recent)))
-        return {p for members in rows for p in pairs_of(tuple(members.split()))}
+        return {p for members in rows
+                for p in pairs_of(tuple(m for m in members.split() if not is_former(m)))}
 
     async def start(self, key: str, scope: str | None, started_by: str | None
                     ) -> tuple[int, int] | None:
@@ -134,12 +137,19 @@ class RoundRunner:
         return sum(len(g.members.split()) for g in groups)
 
     async def _open(self, group_id: int, round_id: int) -> None:
+        """The group's room: created without invitations, the introduction posted, then
+        the members invited, the connections recorded last (each step found again or
+        folded into the first when an interrupted round is finished)."""
         async with self.deps.db.session() as session:
             group = await session.get_one(RoundGroup, group_id)
-            members = [await session.get_one(Member, m) for m in group.members.split()]
+            members = await _present(session, group.members)
+            if len(members) < 2:  # someone asked to be forgotten since the pairing
+                log.info("round %d: group %d has nobody left to introduce", round_id, group_id)
+                return
             service = ConnectionService(session, self.deps)
             room_id = await service.open_room(members, f"round:{round_id}:{group.members}")
             await service.introduce(room_id, members, None, f"sbcc.round.{group_id}.intro")
+            await service.invite(room_id, members)
             group.room_id = room_id
             for i, a in enumerate(members):
                 for b in members[i + 1:]:
@@ -190,7 +200,9 @@ class RoundRunner:
             group = await session.get_one(RoundGroup, group_id)
             room_id = group.room_id
             assert room_id is not None  # only groups with a room are asked
-            members = [await session.get_one(Member, m) for m in group.members.split()]
+            members = await _present(session, group.members)
+            if len(members) < 2:  # nobody left to have met
+                return
             tr = deps.translator.bind(common_locale(members, deps.config.default_language))
             text, html = did_you_meet(tr)
             event_id = await deps.gateway.send(Outgoing(
@@ -224,6 +236,16 @@ class RoundRunner:
                 answer.met, answer.answered_at = met, self.deps.clock()
         log.info("%s answered %s for group %d", event.sender, "met" if met else "not met",
                  group.id)
+
+
+async def _present(session: AsyncSession, group_members: str) -> list[Member]:
+    """The members of a group the bot still knows (not forgotten since), in its order."""
+    found = []
+    for mxid in group_members.split():
+        member = None if is_former(mxid) else await session.get(Member, mxid)
+        if member is not None:
+            found.append(member)
+    return found
 
 
 async def round_stats(session: AsyncSession) -> RoundStats:

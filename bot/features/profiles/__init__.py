@@ -5,6 +5,10 @@ offers and needs as tags, languages, timezone, bio) and the cards that introduce
     service.py        ProfileService (`ctx.services.profiles`) and the pure parsers
     introductions.py  Introductions (`ctx.services.introductions`): `!intro` and its cards
     messages.py       the profile card
+    personal_data.py  what `!mydata` exports and `!forget-me` erases: tags, intro cards
+
+Who sees what: see `service` (name, organisation, location and offers may be public, with
+consent, on the showcase; needs, bio, languages and timezone are for members only).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import SectionSpec
 from bot.feature import Feature, Wiring
+from bot.features.profiles import personal_data
 from bot.features.profiles.config import TagsConfig, parse_synonyms
 from bot.features.profiles.introductions import Introductions
 from bot.features.profiles.service import ProfileService
@@ -28,6 +33,8 @@ def setup(wiring: Wiring) -> None:
     wiring.service("profiles", profiles)
     wiring.service("introductions",
                    lambda session: Introductions(session, deps, profiles(session)))
+    wiring.holds(personal_data.TAGS)
+    wiring.holds(personal_data.introductions(deps))
 
 
 FEATURE = Feature("profiles", setup, config=(SectionSpec("tags", parse_synonyms),))

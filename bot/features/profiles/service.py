@@ -3,7 +3,13 @@ offers and needs (normalised tags). How a profile reads (its card) is in `messag
 
 The parsing functions are pure and raise `BadArgument` with a message naming the bad
 piece; `ProfileService` validates everything before it changes a row, so a rejected
-command leaves the profile as it was.
+command leaves the profile as it was. Every text stored goes through `bot.text` (control
+and bidirectional characters out); "-" alone is never a value: it clears the field.
+
+Who sees what (the README's table): name, organisation, location and offers are public —
+what the showcase may show of a member who agreed (`PUBLIC_FIELDS`); needs, bio, spoken
+languages and timezone are for the network's members only (`MEMBERS_ONLY_FIELDS`). Outside
+the showcase, every card and list is for members only (`!profile @x`, `!find`, `!match`).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from bot.db.models import Member, MemberTag
 from bot.errors import BadArgument, UsageError, UserError
 from bot.i18n import N_
 from bot.members import MemberService
-from bot.text import SHOWN, clean_block, clean_line, shown
+from bot.text import clean_block, clean_line, shown
 
 if TYPE_CHECKING:
     from rooms.topology import RoomSpec
@@ -37,9 +43,32 @@ MAX_ORG_LENGTH = 200
 MAX_BIO_LENGTH = 1000
 MAX_LANGUAGES = 8
 
+CLEAR = "-"  # `!set org -`: the field is cleared; never stored as a value
+CLEARABLE = ("organisation", "location", "languages", "timezone", "bio")
+PUBLIC_FIELDS = ("display_name", "organisation", "location", "offers")
+MEMBERS_ONLY_FIELDS = ("needs", "bio", "languages", "timezone")
+
 TAG_PUNCTUATION = frozenset(" -&+/.")
 TAG_SEPARATORS = re.compile(r"[,;]")
 LANGUAGE_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+def is_clear(value: str) -> bool:
+    """Whether a typed value asks to clear the field ("-")."""
+    return value.strip() == CLEAR
+
+
+def _shown(value: str) -> str:
+    """A rejected value as an error repeats it: short, and without control or bidi
+    characters that could reorder the message around it."""
+    return shown(clean_line(value))
+
+
+def _char(ch: str) -> str:
+    """One character as an error names it: itself, or U+XXXX when it is invisible."""
+    return f"U+{ord(ch):04X}" if unicodedata.category(ch)[0] in "CZ" else ch
+
+
 # -- tags ------------------------------------------------------------------------------
 
 
@@ -51,36 +80,41 @@ def normalise_tag(raw: str) -> str:
     tag = unicodedata.normalize("NFC", " ".join(text.split()).casefold())
     if not tag:
         raise BadArgument(N_("“%(tag)s” is not a tag: a tag needs at least one letter or "
-                             "digit."), tag=shown(raw))
+                             "digit."), tag=_shown(raw))
     if len(tag) > MAX_TAG_LENGTH:
         raise BadArgument(N_("The tag “%(tag)s” is too long: at most %(max)d characters."),
-                          tag=shown(tag), max=MAX_TAG_LENGTH)
+                          tag=_shown(tag), max=MAX_TAG_LENGTH)
     for ch in tag:
         category = unicodedata.category(ch)
         if ch not in TAG_PUNCTUATION and category[0] not in "LNM":
             raise BadArgument(N_("The tag “%(tag)s” contains “%(char)s”. Tags may use letters, "
-                                 "digits, spaces and - & + / ."), tag=shown(tag), char=ch)
+                                 "digits, spaces and - & + / ."), tag=_shown(tag), char=_char(ch))
     if not any(unicodedata.category(ch)[0] in "LN" for ch in tag):
         raise BadArgument(N_("“%(tag)s” is not a tag: a tag needs at least one letter or "
-                             "digit."), tag=shown(raw))
+                             "digit."), tag=_shown(raw))
     return tag
 
 
+def split_tags(text: str) -> list[str]:
+    """The tags of a list as typed: separated by commas or semicolons, empty ones dropped."""
+    return [part for part in TAG_SEPARATORS.split(text) if part and not part.isspace()]
+
+
 def parse_tags(text: str) -> list[str]:
-    """Tags separated by commas or semicolons, normalised, duplicates dropped (first wins)."""
+    """Tags separated by commas or semicolons, normalised, duplicates dropped (first wins).
+    Counted as typed, before any is normalised: a list of thousands is refused at once."""
+    parts = split_tags(text)
+    if not parts:
+        raise UsageError(N_("Which tags? Separate them with commas, for example: "
+                            "%(example)s"), example="video, 3d animation, funding")
+    if len(parts) > MAX_TAGS_PER_KIND:
+        raise BadArgument(N_("Too many tags at once (%(count)d): a list holds at most "
+                             "%(max)d."), count=len(parts), max=MAX_TAGS_PER_KIND)
     tags: list[str] = []
-    for part in TAG_SEPARATORS.split(text):
-        if not part.strip():
-            continue
+    for part in parts:
         tag = normalise_tag(part)
         if tag not in tags:
             tags.append(tag)
-    if not tags:
-        raise UsageError(N_("Which tags? Separate them with commas, for example: "
-                            "%(example)s"), example="video, 3d animation, funding")
-    if len(tags) > MAX_TAGS_PER_KIND:
-        raise BadArgument(N_("Too many tags at once (%(count)d): a list holds at most "
-                             "%(max)d."), count=len(tags), max=MAX_TAGS_PER_KIND)
     return tags
 
 
@@ -101,10 +135,10 @@ def parse_languages(text: str) -> list[str]:
         except (ValueError, UnknownLocaleError):
             raise BadArgument(N_("“%(code)s” is not a language code I know. Use two-letter "
                                  "codes like pl, de, en, lt, sv, uk."),
-                              code=shown(raw)) from None
+                              code=_shown(raw)) from None
         if len(code) != 2:
             raise BadArgument(N_("“%(code)s” is not a language code I know. Use two-letter "
-                                 "codes like pl, de, en, lt, sv, uk."), code=shown(raw))
+                                 "codes like pl, de, en, lt, sv, uk."), code=_shown(raw))
         if code not in codes:
             codes.append(code)
     if not codes:
@@ -127,7 +161,7 @@ def parse_timezone(text: str) -> str:
     name = _timezones().get(text.strip().casefold())
     if name is None:
         raise BadArgument(N_("“%(tz)s” is not a timezone I know. Use Area/City, for example "
-                             "Europe/Warsaw or Europe/Berlin."), tz=shown(text))
+                             "Europe/Warsaw or Europe/Berlin."), tz=_shown(text))
     return name
 
 
@@ -146,17 +180,17 @@ def removal_tags(text: str) -> list[str]:
     """The tags to remove, as typed and separated like `parse_tags`: normalised where they
     can be, else kept as typed (they cannot be in the list, and are reported as not there);
     duplicates dropped."""
-    wanted: list[str] = []
-    for part in TAG_SEPARATORS.split(text):
-        if not part.strip():
-            continue
-        try:
-            tag = normalise_tag(part)
-        except BadArgument:
-            tag = " ".join(part.split())[:SHOWN]  # cannot be stored; reported as not there
-        if tag not in wanted:
-            wanted.append(tag)
-    return wanted
+    wanted: dict[str, None] = {}
+    for part in dict.fromkeys(split_tags(text)):
+        wanted.setdefault(_removal_tag(part))
+    return list(wanted)
+
+
+def _removal_tag(part: str) -> str:
+    try:
+        return normalise_tag(part)
+    except BadArgument:
+        return _shown(part)  # cannot be stored; reported as not there
 
 
 # -- the service -----------------------------------------------------------------------
@@ -214,7 +248,7 @@ class ProfileService:
 
     async def set_organisation(self, mxid: str, text: str) -> str:
         value = clean_line(text)
-        if not value:
+        if not value or value == CLEAR:
             raise UsageError(N_("Which organisation? For example: %(example)s"),
                              example="Studio Nord")
         if len(value) > MAX_ORG_LENGTH:
@@ -244,7 +278,7 @@ class ProfileService:
 
     async def set_bio(self, mxid: str, text: str) -> str:
         value = clean_block(text)
-        if not value:
+        if not value or value == CLEAR:
             raise UsageError(N_("What should your bio say? A few sentences about you and "
                                 "your work."))
         if len(value) > MAX_BIO_LENGTH:
@@ -253,6 +287,19 @@ class ProfileService:
         member = await self.members.get_or_create(mxid)
         member.bio = value
         return value
+
+    async def clear(self, mxid: str, field: str) -> None:
+        """Take one field off the member's profile (`!set org -`); a member the bot has
+        never met has nothing to clear, and is not recorded for asking."""
+        if field not in CLEARABLE:
+            raise ValueError(f"field must be one of {CLEARABLE}, not {field!r}")
+        member = await self.members.get(mxid)
+        if member is None:
+            return
+        if field == "location":
+            await self.members.set_location(member, None)
+        else:
+            setattr(member, field, None)
 
     async def set_connect(self, mxid: str, on: bool) -> bool:
         """Whether others may open an introduction with the member and see them in matches."""
@@ -296,19 +343,18 @@ class ProfileService:
         return TagChange(added, already, len(await self.tags(mxid, kind)))
 
     async def remove(self, mxid: str, kind: str, tags: Sequence[str]) -> TagChange:
-        """Remove tags (as typed); those not in the list come back as `unchanged`."""
-        removed: list[str] = []
-        missing: list[str] = []
-        for tag in tags:
-            (removed if await self.remove_tag(mxid, kind, tag) else missing).append(tag)
-        return TagChange(removed, missing, len(await self.tags(mxid, kind)))
+        """Remove tags (as typed) in one statement, however many were typed; those not in
+        the list come back as `unchanged`."""
+        wanted = list(dict.fromkeys(_removal_tag(tag) for tag in tags))
+        stored = set(await self.tags(mxid, kind))
+        removed = [tag for tag in wanted if tag in stored]
+        missing = [tag for tag in wanted if tag not in stored]
+        if removed:  # at most MAX_TAGS_PER_KIND: only what is stored
+            await self.session.execute(delete(MemberTag).where(
+                MemberTag.mxid == mxid, MemberTag.kind == _kind(kind),
+                MemberTag.tag.in_(removed)))
+        return TagChange(removed, missing, len(stored) - len(removed))
 
     async def remove_tag(self, mxid: str, kind: str, tag: str) -> bool:
         """Remove one tag (given as typed); False when it was not there."""
-        try:
-            tag = normalise_tag(tag)
-        except BadArgument:
-            return False  # cannot have been stored
-        result = await self.session.execute(delete(MemberTag).where(
-            MemberTag.mxid == mxid, MemberTag.kind == _kind(kind), MemberTag.tag == tag))
-        return bool(getattr(result, "rowcount", 0))
+        return bool((await self.remove(mxid, kind, [tag])).changed)

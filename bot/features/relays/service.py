@@ -8,9 +8,9 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Member, MemberTag, Share
@@ -54,6 +54,23 @@ def version_for(versions: dict[str, str], language: str | None) -> str:
         if code is not None and code in versions:
             return versions[code]
     return next(iter(versions.values()))
+
+
+async def shares_of(session: AsyncSession, mxid: str) -> list[Share]:
+    """`mxid`'s recorded shares (when, and from which room; the text is not kept)."""
+    return list((await session.scalars(select(Share).where(Share.mxid == mxid)
+                                       .order_by(Share.at, Share.id))).all())
+
+
+async def forget_shares(session: AsyncSession, mxid: str) -> int:
+    result = await session.execute(delete(Share).where(Share.mxid == mxid))
+    return getattr(result, "rowcount", 0) or 0
+
+
+async def prune_shares(session: AsyncSession, before: datetime) -> int:
+    """Forget shares made before `before` (see `privacy.shares`)."""
+    result = await session.execute(delete(Share).where(Share.at < before))
+    return getattr(result, "rowcount", 0) or 0
 
 
 @dataclass(frozen=True)

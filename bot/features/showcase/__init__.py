@@ -1,5 +1,6 @@
 """The public showcase and consent to it: members who opted in (`!consent showcase on`)
-and collaborations whose every member did, as a page, JSON and an Atom feed.
+and collaborations whose every member confirmed and opted in, as a page, JSON and an Atom
+feed.
 
 - `consent.py`: `ConsentService` (`ctx.services.consent`), what a member allows;
 - `service.py`: `ShowcaseService`, what the showcase shows (read only);

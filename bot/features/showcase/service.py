@@ -3,7 +3,8 @@
 A member who opted in is shown by name, organisation, location and offers. The name is the
 display name, else the localpart of the Matrix ID ("ala" of "@ala:example.org"); the full
 Matrix ID, needs, bio, languages and timezone are never shown. A collaboration is shown only
-when EVERY one of its members opted in (a member the bot has no row for counts as not
+when EVERY one of its members confirmed being part of it (`!collab confirm`, ✅) AND opted
+in (a member the bot has no row for — one who asked to be forgotten, too — counts as not
 having opted in), with its title, status, date, and its members' names and the locations
 they had when it was recorded; its notes and history are never shown.
 
@@ -26,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Collaboration, CollaborationMember, Member, MemberTag
 from bot.features.collaborations.service import Page
+from bot.features.privacy.service import is_former
 
 MEMBERS_PER_PAGE = 200
 COLLABORATIONS_PER_PAGE = 100
@@ -64,13 +66,14 @@ class ShowcaseCollaboration:
 
 
 def _all_members_consented() -> ColumnElement[bool]:
-    """SQL: the collaboration in the outer query has members, and every one of them has a
-    member row with `showcase` true."""
+    """SQL: the collaboration in the outer query has members, and every one of them has
+    confirmed being part of it and has a member row with `showcase` true."""
     refusing = (
         select(CollaborationMember.collaboration_id)
         .outerjoin(Member, Member.mxid == CollaborationMember.mxid)
         .where(CollaborationMember.collaboration_id == Collaboration.id,
-               or_(Member.mxid.is_(None), Member.showcase.is_not(True)))
+               or_(CollaborationMember.confirmed_at.is_(None), Member.mxid.is_(None),
+                   Member.showcase.is_not(True)))
     )
     anyone = select(CollaborationMember.collaboration_id).where(
         CollaborationMember.collaboration_id == Collaboration.id)
@@ -102,7 +105,8 @@ class ShowcaseService:
 
     async def collaborations(self, page: int = 1,
                              per_page: int | None = None) -> Page[ShowcaseCollaboration]:
-        """Collaborations whose every member opted in, newest first, one page of them."""
+        """Collaborations whose every member confirmed and opted in, newest first, one page
+        of them."""
         per_page = per_page or COLLABORATIONS_PER_PAGE
         where = _all_members_consented()
         total = await self.session.scalar(
@@ -114,8 +118,8 @@ class ShowcaseService:
         people = await self._people([c.id for c in rows])
         items = [ShowcaseCollaboration(c.id, c.title, c.status, c.created_at,
                                        people.get(c.id, [])) for c in rows]
-        # a member who withdrew between the two queries of this transaction is not shown
-        # half: a collaboration is shown with all its members or not at all
+        # a member who withdrew (or left) between the two queries of this transaction is not
+        # shown half: a collaboration is shown with all its members or not at all
         return Page([c for c in items if c.members], total)
 
     async def feed(self) -> list[ShowcaseCollaboration]:
@@ -138,13 +142,14 @@ class ShowcaseService:
             return {}
         rows = await self.session.execute(
             select(CollaborationMember.collaboration_id, CollaborationMember.mxid,
-                   CollaborationMember.location, Member.display_name, Member.showcase)
+                   CollaborationMember.location, CollaborationMember.confirmed_at,
+                   Member.display_name, Member.showcase)
             .outerjoin(Member, Member.mxid == CollaborationMember.mxid)
             .where(CollaborationMember.collaboration_id.in_(list(ids))))
         out: dict[int, list[tuple[str, ShowcasePerson]]] = {}
         refused: set[int] = set()
-        for cid, mxid, location, display_name, showcase in rows:
-            if not showcase:
+        for cid, mxid, location, confirmed_at, display_name, showcase in rows:
+            if not showcase or confirmed_at is None or is_former(mxid):
                 refused.add(cid)
                 continue
             out.setdefault(cid, []).append(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.config import is_placeholder
 from bot.config_reader import ConfigSection
 from bot.ratelimit import Rate, parse_rate
 from rooms.topology import NetworkConfig
@@ -42,7 +43,9 @@ def parse_hooks(sec: ConfigSection, network: NetworkConfig) -> HooksConfig:
         if not NAME_RE.match(str(name)):
             hooks_sec.fail(str(name), "a hook name is lower-case letters, digits, - or _")
         token = hook.string("token", required=True) or ""
-        if token and len(token) < 16:
+        if token and is_placeholder(token):
+            hook.fail("token", "is still the example's placeholder: use a long random string")
+        elif token and len(token) < 16:
             hook.fail("token", "must be at least 16 characters (use a long random string)")
         rooms = hook.strings("rooms")
         if not rooms:
