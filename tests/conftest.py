@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import text
 
 from bot.app import load_commands, parse_config, wire
-from bot.db import Database
+from bot.db import Base, Database
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
 from bot.i18n import Translator
@@ -76,12 +76,17 @@ async def migrated(tmp_path_factory: pytest.TempPathFactory
 
 
 async def _emptied(database: Database) -> None:
-    """Every table of the bot emptied and its id sequences reset, as freshly migrated."""
+    """Every table of the bot emptied and its id sequences reset, as freshly migrated (a
+    DELETE per table: on tables this small much quicker than TRUNCATE's locks and files)."""
     async with database.engine.begin() as conn:
-        tables = [t for t in (await conn.run_sync(
-            lambda sync: sync.dialect.get_table_names(sync))) if t != "alembic_version"]
-        await conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
-                                + " RESTART IDENTITY CASCADE"))
+        await conn.execute(text("SET CONSTRAINTS ALL DEFERRED"))
+        for table in reversed(Base.metadata.sorted_tables):  # children before parents
+            await conn.execute(table.delete())
+        sequences = (await conn.execute(text(
+            "SELECT sequence_name FROM information_schema.sequences "
+            "WHERE sequence_schema = current_schema()"))).scalars().all()
+        for name in sequences:
+            await conn.execute(text(f'ALTER SEQUENCE "{name}" RESTART'))
 
 
 @pytest.fixture(params=DB_KINDS)

@@ -54,7 +54,7 @@ async def deps(make_deps) -> Deps:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("name", [*NAMES, "unknown-thing"])
-@settings(max_examples=25, deadline=None,
+@settings(max_examples=15, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
 @given(args=ARGS, who=st.sampled_from(["@ala:test", "@coord:test", "@eve:else"]))
