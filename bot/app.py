@@ -96,8 +96,11 @@ class App:
         self.redactor = redactor
         self.db = Database(config.database.url, schema=config.database.schema)
         self.translator = Translator()
-        self.gateway = MatrixGateway(config.matrix.homeserver, config.matrix.user_id,
-                                     config.matrix.device_id)
+        e2e = config.matrix.encryption
+        self.gateway = MatrixGateway(
+            config.matrix.homeserver, config.matrix.user_id, config.matrix.device_id,
+            store_path=e2e.store_dir(config.database.url) if e2e.enabled else None,
+            passphrase=e2e.store_passphrase or "")
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.deps = Deps(config=config, db=self.db, gateway=self.gateway,
                          translator=self.translator, scheduler=self.scheduler)
@@ -107,6 +110,9 @@ class App:
         self.registry = load_commands()
         self.dispatcher = Dispatcher(self.deps, self.registry, self.wiring.services,
                                      self.wiring.listeners)
+        # encrypted events kept for their keys: tried again, and given up on, regularly
+        self.scheduler.add_job(self.dispatcher.retry_kept, "interval", seconds=30,
+                               id="kept-events", coalesce=True, max_instances=1)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
         self.web: WebServer | None = None
         if config.web.listen:
@@ -117,9 +123,11 @@ class App:
             self.web = WebServer(app, *config.web.host_port)
 
     async def connect(self) -> None:
-        """Database schema and Matrix login: what every subcommand needs."""
+        """Database schema, Matrix login and the device's keys: what every subcommand
+        needs."""
         await self.db.migrate()
         await self._login()
+        await self.gateway.open_keys()
 
     async def start(self) -> None:
         await self.connect()
@@ -156,14 +164,19 @@ class App:
         if user_id != m.user_id:
             raise GatewayError(f"the access token belongs to {user_id}, not {m.user_id}")
         if device_id and not self.gateway.device_id:
-            self.gateway.client.device_id = device_id
+            self.gateway.use_device(device_id)
         if self.redactor:
             self.redactor.add(self.gateway.access_token)
 
     async def _password_login(self) -> None:
+        """Log in with the password, as the same device as before when there was one:
+        its encryption keys stay valid (a new device could not read older messages)."""
         m = self.config.matrix
         assert m.password is not None
-        self.gateway.client.device_id = m.device_id
+        async with self.db.session() as session:
+            saved = await session.get(BotSession, m.user_id)
+        same_device = saved.device_id if saved and saved.homeserver == m.homeserver else None
+        self.gateway.use_device(m.device_id or same_device or None)
         await self.gateway.login_password(m.password)
         async with self.db.session() as session:
             row = await session.get(BotSession, m.user_id)

@@ -22,7 +22,7 @@ from typing import Any, Generic, Protocol, TypeVar, cast
 
 import yaml
 
-from bot.config_reader import ConfigSection
+from bot.config_reader import ConfigSection, Duration, parse_duration
 from bot.errors import ConfigError
 from bot.i18n import SUPPORTED_LANGUAGES
 from rooms.topology import NetworkConfig, parse_network
@@ -35,6 +35,7 @@ ENV_SECRETS = {
     "SBCC_MATRIX_ACCESS_TOKEN": ("matrix", "access_token"),
     "SBCC_MATRIX_PASSWORD": ("matrix", "password"),
     "SBCC_DATABASE_URL": ("database", "url"),
+    "SBCC_CRYPTO_PASSPHRASE": ("matrix", "encryption", "store_passphrase"),
 }
 DB_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 PLACEHOLDER_RE = re.compile(r"replace|change[-_ ]?me|^\.\.\.$|^x+$|^<.*>$", re.IGNORECASE)
@@ -47,12 +48,39 @@ def is_placeholder(secret: str) -> bool:
 
 
 @dataclass(frozen=True)
+class EncryptionConfig:
+    """End-to-end encryption (`matrix.encryption`): on by default, as in Element."""
+
+    enabled: bool = True
+    store_path: str | None = None  # the device's keys; None: next to the database
+    store_passphrase: str | None = field(default=None, repr=False)  # encrypts the keys
+    private_rooms: bool = True  # rooms the bot opens for private talk are encrypted
+    undecryptable_wait: Duration = parse_duration("2m") or Duration("2m", 2, "m")
+
+    def store_dir(self, database_url: str) -> Path:
+        """Where the keys live: `store_path`, else beside a SQLite database file
+        (`sbcc.db` → `sbcc.crypto/`), else `crypto-store/` in the working directory."""
+        if self.store_path:
+            return Path(self.store_path)
+        sqlite = re.match(r"^sqlite\+aiosqlite:///(?!:memory:)(.+)$", database_url)
+        if sqlite:
+            db_file = Path(sqlite[1])
+            return db_file.with_name(db_file.stem + ".crypto")
+        return Path("crypto-store")
+
+    @property
+    def encrypt_private_rooms(self) -> bool:
+        return self.enabled and self.private_rooms
+
+
+@dataclass(frozen=True)
 class MatrixConfig:
     homeserver: str
     user_id: str
     access_token: str | None = field(default=None, repr=False)
     password: str | None = field(default=None, repr=False)
     device_id: str | None = None
+    encryption: EncryptionConfig = EncryptionConfig()
 
     @property
     def server_name(self) -> str:
@@ -111,7 +139,8 @@ class Config:
 
     def secrets(self) -> list[str]:
         """Values that must never reach a log line or a reply."""
-        values = [self.matrix.access_token, self.matrix.password]
+        values = [self.matrix.access_token, self.matrix.password,
+                  self.matrix.encryption.store_passphrase]
         url_password = re.search(r"://[^:/@]+:([^@]+)@", self.database.url)
         if url_password:
             values.append(url_password.group(1))
@@ -129,11 +158,19 @@ class Config:
 
 
 def _apply_env(raw: dict[str, Any], environ: Mapping[str, str]) -> None:
-    for var, (section, key) in ENV_SECRETS.items():
-        if environ.get(var):
-            target = raw.setdefault(section, {})
-            if isinstance(target, dict):
-                target[key] = environ[var]
+    for var, (*sections, key) in ENV_SECRETS.items():
+        if not environ.get(var):
+            continue
+        target: Any = raw
+        for name in sections:
+            if not isinstance(target, dict):
+                break
+            inner = target.get(name)
+            target[name] = inner = dict(inner) if isinstance(inner, dict) else (
+                {} if inner is None else inner)
+            target = inner
+        if isinstance(target, dict):
+            target[key] = environ[var]
 
 
 def _matrix(sec: ConfigSection) -> MatrixConfig:
@@ -156,8 +193,27 @@ def _matrix(sec: ConfigSection) -> MatrixConfig:
             "(or SBCC_MATRIX_ACCESS_TOKEN / SBCC_MATRIX_PASSWORD in the environment)",
         )
     device_id = sec.string("device_id")
+    encryption = _encryption(sec.section("encryption"))
     sec.finish()
-    return MatrixConfig(homeserver.rstrip("/"), user_id, token, password, device_id)
+    return MatrixConfig(homeserver.rstrip("/"), user_id, token, password, device_id,
+                        encryption)
+
+
+def _encryption(sec: ConfigSection) -> EncryptionConfig:
+    default = EncryptionConfig()
+    passphrase = sec.string("store_passphrase")
+    if passphrase is not None and is_placeholder(passphrase):
+        sec.fail("store_passphrase", "is still the example's placeholder: choose one (or "
+                                     "leave it out)")
+    config = EncryptionConfig(
+        enabled=sec.boolean("enabled", default.enabled),
+        store_path=sec.string("store_path"),
+        store_passphrase=passphrase,
+        private_rooms=sec.boolean("private_rooms", default.private_rooms),
+        undecryptable_wait=sec.duration("undecryptable_wait", default.undecryptable_wait),
+    )
+    sec.finish()
+    return config
 
 
 def _database(sec: ConfigSection) -> DatabaseConfig:

@@ -112,7 +112,20 @@ class Redaction:
     redacts: str
 
 
-RoomEvent = Message | MembershipChange | StateChange | Reaction | Redaction
+@dataclass(frozen=True)
+class Undecryptable:
+    """An encrypted event the bot has no key for yet: kept (with its ciphertext) until the
+    key arrives, then handled as what it turns out to be."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    source: dict[str, Any] = field(hash=False, compare=False)
+    session_id: str = ""
+    timestamp_ms: int = 0
+
+
+RoomEvent = Message | MembershipChange | StateChange | Reaction | Redaction | Undecryptable
 
 
 @dataclass
@@ -123,6 +136,7 @@ class SyncBatch:
     events: list[RoomEvent] = field(default_factory=list)
     invites: list[Invite] = field(default_factory=list)
     left_rooms: list[str] = field(default_factory=list)
+    room_keys: int = 0  # room keys that arrived with it: kept encrypted events may now open
 
 
 @dataclass(frozen=True)

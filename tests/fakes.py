@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.dispatcher import Dispatcher
 from bot.errors import GatewayError, HomeserverUnavailable
-from bot.events import Message, Outgoing
+from bot.events import Message, Outgoing, RoomEvent, Undecryptable
 from bot.protocols import Gateway
 
 
@@ -27,7 +27,7 @@ class FakeGateway:
     room_sizes: dict[str, int] = field(default_factory=dict)
     fail_sends: int = 0  # raise this many times before sending
     created: list[dict[str, Any]] = field(default_factory=list)
-    uploads: list[tuple[bytes, str, str]] = field(default_factory=list)
+    uploads: list[tuple[str, bytes, str, str]] = field(default_factory=list)
     aliases: dict[str, str] = field(default_factory=dict)
     members: dict[str, dict[str, str | None]] = field(default_factory=dict)  # room → mxid → name
     invited: list[tuple[str, str]] = field(default_factory=list)
@@ -36,6 +36,10 @@ class FakeGateway:
     refuse: set[str] = field(default_factory=set)  # rooms whose every request fails (4xx)
     redacted: list[tuple[str, str]] = field(default_factory=list)
     unavailable: int = 0  # answer this many sends "homeserver unavailable" (5xx) first
+    encryption: bool = True
+    encrypted_rooms: set[str] = field(default_factory=set)
+    room_keys: dict[str, RoomEvent] = field(default_factory=dict)  # event id → plaintext
+    key_requests: list[str] = field(default_factory=list)  # event ids asked about
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _by_txn: dict[str, str] = field(default_factory=dict)
 
@@ -59,9 +63,23 @@ class FakeGateway:
         self.sent.append(message)
         return event_id
 
-    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
-        self.uploads.append((data, content_type, filename))
-        return f"mxc://test/{len(self.uploads)}"
+    async def upload(self, room_id: str, data: bytes, content_type: str,
+                     filename: str) -> dict[str, Any]:
+        self.uploads.append((room_id, data, content_type, filename))
+        url = f"mxc://test/{len(self.uploads)}"
+        if room_id in self.encrypted_rooms:
+            return {"file": {"url": url, "mimetype": content_type, "v": "v2"}}
+        return {"url": url}
+
+    def decrypt(self, event: Undecryptable) -> RoomEvent | None:
+        return self.room_keys.get(event.event_id)
+
+    async def request_keys(self, event: Undecryptable) -> bool:
+        self._check(event.room_id)
+        if event.event_id in self.key_requests:
+            return False
+        self.key_requests.append(event.event_id)
+        return True
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
         return await self.send(Outgoing(room_id, key, msgtype="m.reaction", txn_id=txn_id,
@@ -75,11 +93,15 @@ class FakeGateway:
     async def create_room(self, *, name: str, topic: str = "", alias: str | None = None,
                           space: bool = False, initial_state: list[dict[str, Any]] | None = None,
                           power_levels: dict[str, Any] | None = None,
-                          invite: tuple[str, ...] = (), is_direct: bool = False) -> str:
+                          invite: tuple[str, ...] = (), is_direct: bool = False,
+                          encrypted: bool = False) -> str:
         room_id = f"!created{len(self.created) + 1}"
         self.created.append({"room_id": room_id, "name": name, "alias": alias,
                              "invite": invite, "space": space, "is_direct": is_direct,
-                             "initial_state": list(initial_state or ())})
+                             "initial_state": list(initial_state or ()),
+                             "encrypted": encrypted})
+        if encrypted:
+            self.encrypted_rooms.add(room_id)
         room = self.state.setdefault(room_id, {})
         room[("m.room.create", "")] = {"type": "m.room.create", "state_key": "",
                                        "sender": self.user_id,

@@ -81,7 +81,7 @@ def test_error_responses_become_exceptions() -> None:
     from nio import ErrorResponse
 
     from bot.errors import GatewayError, HomeserverUnavailable
-    from bot.gateway import _check
+    from bot.gateway.client import _check
 
     class Transport:
         def __init__(self, status: int) -> None:

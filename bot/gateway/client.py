@@ -1,8 +1,10 @@
-"""The gateway: the only module that talks to matrix-nio.
+"""The gateway: the only class that talks to matrix-nio.
 
 It turns /sync answers into our own dataclasses (`bot.events`), sends messages with
 deterministic transaction ids, turns error responses into exceptions and retries what is
-worth retrying with capped, jittered backoff.
+worth retrying with capped, jittered backoff. Encryption's chores live in `bot.gateway.e2e`;
+with it on, messages to encrypted rooms are encrypted and encrypted events decrypted here,
+so nothing beyond the gateway needs to know.
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ import asyncio
 import functools
 import io
 import logging
-import math
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
-from nio import AsyncClient, AsyncClientConfig, ErrorResponse, LoginResponse, MessageDirection
+from nio import AsyncClientConfig, ErrorResponse, LoginResponse, MessageDirection
+from nio.events import Event, MegolmEvent
+from nio.exceptions import LocalProtocolError, OlmTrustError
 from nio.responses import SyncResponse
 
 from bot.backoff import Backoff
@@ -25,36 +29,29 @@ from bot.errors import GatewayError, HomeserverUnavailable
 from bot.events import (
     Invite,
     MembershipChange,
-    Message,
     Outgoing,
-    Reaction,
-    Redaction,
     RoomEvent,
     StateChange,
     SyncBatch,
+    Undecryptable,
+)
+from bot.gateway.crypto import CryptoClient
+from bot.gateway.e2e import E2E
+from bot.gateway.translate import (
+    creator_power,
+    is_encrypted_state,
+    power_from_levels,
+    sync_filter,
+    to_room_event,
+    undecryptable,
 )
 from bot.retries import patience
-from bot.text import without_surrogates
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-def sync_filter(user_id: str) -> dict[str, Any]:
-    """What the bot syncs: room timelines and state, not its own events (it ignores them,
-    and this way its own replies do not wake its long-poll), no presence or typing."""
-    return {
-        "presence": {"not_types": ["*"]},
-        "account_data": {"not_types": ["*"]},
-        "room": {
-            "timeline": {"limit": 100, "not_senders": [user_id]},
-            "state": {"lazy_load_members": True},
-            "ephemeral": {"not_types": ["*"]},
-            "account_data": {"not_types": ["*"]},
-        },
-    }
-# Room versions in which the creators outrank everyone and are absent from power_levels.
-CREATOR_POWER_VERSIONS = frozenset({"12", "org.matrix.hydra.11"})
 GAP_FILL_LIMIT = 1000
+ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
+              "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
 
 def _status(resp: ErrorResponse) -> int | None:
@@ -73,98 +70,22 @@ def _check(resp: T, what: str) -> T:
     return resp
 
 
-def _text(value: object) -> str | None:
-    """A string from an event's JSON, or None. Lone surrogates (which JSON's \\ud800 escapes
-    can produce, but no encoding can carry) become U+FFFD, so nothing later trips on them."""
-    return without_surrogates(value) if isinstance(value, str) else None
-
-
-def to_room_event(room_id: str, source: dict[str, Any]) -> RoomEvent | None:
-    """Translate one raw timeline event; None for what the bot does not look at."""
-    etype = source.get("type")
-    content = source.get("content") or {}
-    event_id = source.get("event_id", "")
-    sender = source.get("sender", "")
-    if not isinstance(content, dict):
-        return None
-    if etype == "m.room.message":
-        relates = content.get("m.relates_to") or {}
-        if not isinstance(relates, dict):
-            relates = {}
-        reply = relates.get("m.in_reply_to") or {}
-        return Message(
-            event_id=event_id,
-            room_id=room_id,
-            sender=sender,
-            body=_text(content.get("body")) or "",
-            msgtype=str(content.get("msgtype", "")),
-            formatted_body=_text(content.get("formatted_body")),
-            timestamp_ms=int(source.get("origin_server_ts") or 0),
-            in_reply_to=reply.get("event_id") if isinstance(reply, dict) else None,
-            is_edit=relates.get("rel_type") == "m.replace",
-        )
-    if etype == "m.reaction":
-        relates = content.get("m.relates_to") or {}
-        if not isinstance(relates, dict) or relates.get("rel_type") != "m.annotation":
-            return None
-        target, key = relates.get("event_id"), _text(relates.get("key"))
-        if not isinstance(target, str) or key is None:
-            return None
-        return Reaction(event_id, room_id, sender, target, key)
-    if etype == "m.room.redaction":
-        redacts = source.get("redacts") or content.get("redacts")
-        return Redaction(event_id, room_id, sender, redacts) if isinstance(redacts, str) else None
-    if "state_key" not in source:
-        return None
-    state_key = source["state_key"]
-    if etype == "m.room.member":
-        prev = (source.get("unsigned") or {}).get("prev_content") or {}
-        name = _text(content.get("displayname"))
-        return MembershipChange(
-            event_id=event_id,
-            room_id=room_id,
-            user_id=state_key,
-            membership=str(content.get("membership", "")),
-            prev_membership=prev.get("membership") if isinstance(prev, dict) else None,
-            sender=sender,
-            display_name=name,
-            timestamp_ms=int(source.get("origin_server_ts") or 0),
-        )
-    return StateChange(event_id, room_id, str(etype), str(state_key), sender, content)
-
-
-def creator_power(state: list[dict[str, Any]], user_id: str) -> float | None:
-    """`inf` when `user_id` is a creator of a room whose version privileges creators."""
-    for ev in state:
-        if ev.get("type") == "m.room.create" and ev.get("state_key") == "":
-            content = ev.get("content") or {}
-            if str(content.get("room_version", "1")) not in CREATOR_POWER_VERSIONS:
-                return None
-            creators = {ev.get("sender"), *(content.get("additional_creators") or [])}
-            return math.inf if user_id in creators else None
-    return None
-
-
-def power_from_levels(content: dict[str, Any] | None, user_id: str) -> float:
-    if content is None:  # no power_levels event: the spec's defaults
-        return 0
-    users = content.get("users") or {}
-    if user_id in users:
-        return float(users[user_id])
-    return float(content.get("users_default", 0))
-
-
 class MatrixGateway:
     """One logged-in Matrix account; everything the bot does on Matrix goes through here."""
 
-    def __init__(self, homeserver: str, user_id: str, device_id: str | None = None) -> None:
+    def __init__(self, homeserver: str, user_id: str, device_id: str | None = None, *,
+                 store_path: Path | None = None, passphrase: str = "") -> None:
+        """`store_path`: where the device's encryption keys live; None: no encryption."""
         config = AsyncClientConfig(
-            encryption_enabled=False,
+            encryption_enabled=store_path is not None,
             store_sync_tokens=False,
             max_timeouts=0,  # we retry ourselves, with jitter and our own limits
             request_timeout=30,
+            pickle_key=passphrase,
         )
-        self.client = AsyncClient(homeserver, user_id, device_id=device_id, config=config)
+        self.client = CryptoClient(homeserver, user_id, device_id=device_id, config=config,
+                                   store_path=str(store_path) if store_path else "")
+        self.e2e = E2E(self.client, self._retry)
         self.user_id = user_id
         self._state_cache: dict[str, list[dict[str, Any]]] = {}
         self._joined_cache: dict[str, int] = {}
@@ -192,6 +113,20 @@ class MatrixGateway:
         self.client.device_id = device_id
         self.client.access_token = access_token
 
+    def use_device(self, device_id: str | None) -> None:
+        """The device to log in as (or that a bare access token turned out to be)."""
+        self.client.device_id = device_id
+
+    async def open_keys(self) -> None:
+        """Once the device is known: open (or create) its encryption keys and publish
+        them. A restart opens the same keys: the device stays the one members trust."""
+        await self.e2e.open()
+
+    @property
+    def encryption(self) -> bool:
+        """Whether the bot reads and writes encrypted rooms."""
+        return self.e2e.enabled
+
     async def whoami(self) -> tuple[str, str | None]:
         resp = await self._retry(self.client.whoami, "whoami")
         return resp.user_id, getattr(resp, "device_id", None)
@@ -215,6 +150,8 @@ class MatrixGateway:
             return _check(await op(), what)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise HomeserverUnavailable(f"{what}: {type(exc).__name__}") from exc
+        except (LocalProtocolError, OlmTrustError) as exc:  # nio refusing, not the server
+            raise GatewayError(f"{what}: {exc}") from exc
 
     async def _retry(self, op: Callable[[], Awaitable[T]], what: str,
                      attempts: int | None = None) -> T:
@@ -261,14 +198,18 @@ class MatrixGateway:
             "sync",
         )
         batch = SyncBatch(next_batch=resp.next_batch)
+        try:
+            batch.room_keys = await self.e2e.after_sync(resp)
+        except GatewayError as exc:  # done again after the next /sync
+            log.warning("encryption keys bookkeeping failed: %s", exc)
         for room_id, info in resp.rooms.invite.items():
             batch.invites.append(self._invite(room_id, info.invite_state))
         for room_id, room in resp.rooms.join.items():
-            sources = [getattr(ev, "source", None) or {} for ev in room.timeline.events]
+            events: list[Any] = list(room.timeline.events)
             if room.timeline.limited and since and room.timeline.prev_batch:
-                sources = await self._fill_gap(room_id, room.timeline.prev_batch, since) + sources
-            for source in sources:
-                event = to_room_event(room_id, source)
+                events = await self._fill_gap(room_id, room.timeline.prev_batch, since) + events
+            for ev in events:
+                event = self._translate(room_id, ev)
                 if event is not None:
                     self._observe(event)
                     batch.events.append(event)
@@ -278,7 +219,28 @@ class MatrixGateway:
         for room_id in resp.rooms.leave:
             self._state_cache.pop(room_id, None)
             self._joined_cache.pop(room_id, None)
+            self.e2e.forget_room(room_id)
         return batch
+
+    @staticmethod
+    def _translate(room_id: str, ev: Event | Any) -> RoomEvent | None:
+        """Our event for nio's: decrypted ones as what they are, the rest kept as
+        `Undecryptable` until their key comes."""
+        source = getattr(ev, "source", None) or {}
+        if isinstance(ev, MegolmEvent):
+            return undecryptable(room_id, source)
+        return to_room_event(room_id, source, decrypted=bool(getattr(ev, "decrypted", False)))
+
+    def decrypt(self, event: Undecryptable) -> RoomEvent | None:
+        """The kept event, decrypted, once its room key has arrived; None until then."""
+        source = self.e2e.decrypt(event)
+        if source is None:
+            return None
+        return to_room_event(event.room_id, source, decrypted=True)
+
+    async def request_keys(self, event: Undecryptable) -> bool:
+        """Ask the sender's device for the missing room key (once per session)."""
+        return await self.e2e.request_keys(event)
 
     def _invite(self, room_id: str, invite_state: list[Any]) -> Invite:
         inviter, is_direct = None, False
@@ -291,9 +253,10 @@ class MatrixGateway:
                 is_direct = isinstance(content, dict) and content.get("is_direct") is True
         return Invite(room_id, inviter, is_direct)
 
-    async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[dict[str, Any]]:
-        """Fetch the events a limited timeline left out, oldest first (while we were away)."""
-        missing: list[dict[str, Any]] = []
+    async def _fill_gap(self, room_id: str, prev_batch: str, since: str) -> list[Any]:
+        """Fetch the events a limited timeline left out, oldest first (while we were away);
+        nio has decrypted what it could."""
+        missing: list[Any] = []
         token: str | None = prev_batch
         while token and len(missing) < GAP_FILL_LIMIT:
             resp = await self._retry(
@@ -303,7 +266,7 @@ class MatrixGateway:
             )
             if not resp.chunk:
                 break
-            missing.extend(getattr(ev, "source", {}) for ev in resp.chunk)
+            missing.extend(resp.chunk)
             token = resp.end if resp.end != token else None
         if len(missing) >= GAP_FILL_LIMIT:
             log.warning("gap in %s longer than %d events; older ones skipped", room_id,
@@ -325,25 +288,43 @@ class MatrixGateway:
 
     # -- sending -------------------------------------------------------------------------
 
+    async def _known(self, room_id: str) -> None:
+        """With encryption on, nio sends only to rooms it knows (and encrypts for those
+        it knows to be encrypted): a room quiet since the start is looked up once."""
+        if self.e2e.knows(room_id):
+            return
+        state = await self._retry(lambda: self.client.room_get_state(room_id), "state")
+        self.e2e.add_room(room_id, is_encrypted_state(list(state.events)))
+
     async def send(self, message: Outgoing) -> str:
-        """Send a message; the same `txn_id` sent twice yields one event."""
+        """Send a message (encrypted in an encrypted room); the same `txn_id` sent twice
+        yields one event."""
+        await self._known(message.room_id)
         resp = await self._retry(
             lambda: self.client.room_send(
                 message.room_id,
                 "m.room.message",
                 message.content(),
                 tx_id=message.txn_id,
-                ignore_unverified_devices=True,
+                ignore_unverified_devices=True,  # the trust policy: see bot.gateway.e2e
             ),
             "send",
         )
         return resp.event_id
 
-    async def upload(self, data: bytes, content_type: str, filename: str) -> str:
-        """Upload a file to the homeserver's media repository; returns its mxc:// URI."""
+    async def upload(self, room_id: str, data: bytes, content_type: str,
+                     filename: str) -> dict[str, Any]:
+        """Upload a file meant for `room_id`; returns the content fields that point at it:
+        `url`, or in an encrypted room `file` (the upload is then encrypted)."""
+        await self._known(room_id)
+        if not self.e2e.is_encrypted(room_id):
+            resp = await self._retry(
+                lambda: self._upload(data, content_type, filename), "upload")
+            return {"url": resp.content_uri}
+        cipher, keys = await self.e2e.encrypt_file(data)
         resp = await self._retry(
-            lambda: self._upload(data, content_type, filename), "upload")
-        return resp.content_uri
+            lambda: self._upload(cipher, "application/octet-stream", filename), "upload")
+        return {"file": {"url": resp.content_uri, "mimetype": content_type, **keys}}
 
     async def _upload(self, data: bytes, content_type: str, filename: str):  # noqa: ANN202
         resp, _keys = await self.client.upload(io.BytesIO(data), content_type=content_type,
@@ -351,7 +332,10 @@ class MatrixGateway:
         return resp
 
     async def react(self, room_id: str, event_id: str, key: str, txn_id: str) -> str:
-        """Annotate an event (the bot's own prompts offer ✅ / ❌ this way)."""
+        """Annotate an event (the bot's own prompts offer ✅ / ❌ this way). Reactions are
+        sent in the clear even in encrypted rooms (nio does not encrypt them; the
+        homeserver must read what they annotate anyway): they carry only the emoji."""
+        await self._known(room_id)
         content = {"m.relates_to": {"rel_type": "m.annotation", "event_id": event_id,
                                     "key": key}}
         resp = await self._retry(
@@ -382,16 +366,22 @@ class MatrixGateway:
     async def create_room(self, *, name: str, topic: str = "", alias: str | None = None,
                           space: bool = False, initial_state: list[dict[str, Any]] | None = None,
                           power_levels: dict[str, Any] | None = None,
-                          invite: tuple[str, ...] = (), is_direct: bool = False) -> str:
-        """Create a room (or a Space); `alias` is a localpart on our server."""
+                          invite: tuple[str, ...] = (), is_direct: bool = False,
+                          encrypted: bool = False) -> str:
+        """Create a room (or a Space); `alias` is a localpart on our server. `encrypted`
+        (when the bot has encryption on): end-to-end encrypted from the first event."""
+        encrypted = encrypted and self.encryption
+        state = [*(initial_state or ()), *([ENCRYPTION] if encrypted else [])]
         resp = await self._retry(
             lambda: self.client.room_create(
                 alias=alias, name=name, topic=topic or None, space=space,
-                initial_state=initial_state or (), power_level_override=power_levels,
+                initial_state=state, power_level_override=power_levels,
                 invite=invite, is_direct=is_direct,
             ),
             "create room",
         )
+        if self.encryption:
+            self.e2e.add_room(resp.room_id, encrypted)
         return resp.room_id
 
     async def resolve_alias(self, alias: str) -> str | None:

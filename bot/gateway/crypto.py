@@ -1,0 +1,102 @@
+"""The bot's end-to-end encryption state, as matrix-nio keeps it, with our policies.
+
+- The store is nio's SQLite store (one small local file per device, in `store_path`),
+  opened in WAL mode so a write is one short append; the directory is private (0700) and
+  the files 0600. An optional passphrase encrypts the keys inside it.
+- Room keys forwarded to us (answers to our key requests) are accepted from the device
+  that created the session itself — exactly as trustworthy as the `m.room_key` that device
+  should have sent — besides nio's own rule (our own verified devices).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from nio import AsyncClient
+from nio.crypto import Olm
+from nio.events import ForwardedRoomKeyEvent, MegolmEvent
+from nio.store import SqliteStore
+from peewee import SqliteDatabase
+
+log = logging.getLogger(__name__)
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def prepare_store_dir(path: Path) -> None:
+    """Create the store's directory, private to the bot's user, and tighten what is in
+    it (a copy restored from a backup may come with looser modes)."""
+    path.mkdir(parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_DIR)
+    for child in path.iterdir():
+        if child.is_file():
+            os.chmod(child, PRIVATE_FILE)
+
+
+class CryptoStore(SqliteStore):
+    """nio's SQLite store, in WAL mode and with private file modes."""
+
+    def __post_init__(self) -> None:
+        directory = Path(self.store_path)
+        prepare_store_dir(directory)
+        # created 0600 before SQLite opens it; SQLite gives its WAL and shared-memory files
+        # the database file's mode
+        name = self.database_name or f"{self.user_id}_{self.device_id}.db"
+        os.close(os.open(directory / name, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+        super().__post_init__()
+
+    def _create_database(self) -> SqliteDatabase:
+        return SqliteDatabase(self.database_path, pragmas={
+            "foreign_keys": 1,
+            "secure_delete": 1,
+            "journal_mode": "wal",
+            "synchronous": "normal",  # WAL: durable across a crash of the process
+        })
+
+
+def forwarded_by_origin(content: dict[str, Any], olm_sender_key: str) -> bool:
+    """Whether a forwarded room key comes straight from the device that created the
+    session: it forwards its own key (nothing in the forwarding chain)."""
+    return (content.get("sender_key") == olm_sender_key
+            and not content.get("forwarding_curve25519_key_chain"))
+
+
+class BotOlm(Olm):
+    """nio's Olm machine, also accepting the answers to the key requests we send to a
+    message's sender (see module docstring)."""
+
+    def _should_accept_forward(self, sender: str, sender_key: str,
+                               event: ForwardedRoomKeyEvent) -> bool:
+        request = self.outgoing_key_requests.get(event.session_id)
+        if request is None or request.room_id != event.room_id:
+            return False
+        content = event.source.get("content") or {}
+        device = self.device_store.device_from_sender_key(sender, sender_key)
+        if (device is not None and forwarded_by_origin(content, sender_key)
+                and content.get("sender_claimed_ed25519_key") == device.ed25519):
+            return True
+        return bool(super()._should_accept_forward(sender, sender_key, event))
+
+
+class CryptoClient(AsyncClient):
+    """An AsyncClient that opens our store and Olm machine."""
+
+    def load_store(self) -> None:
+        opened = getattr(self, "olm", None) is not None
+        if opened or not self.config.encryption_enabled or not self.store_path:
+            return
+        if not self.user_id or not self.device_id:
+            raise ValueError("the device must be known before its keys are opened")
+        self.store = CryptoStore(self.user_id, self.device_id, self.store_path,
+                                 self.config.pickle_key)
+        self.olm = BotOlm(self.user_id, self.device_id, self.store)
+        self.encrypted_rooms = self.store.load_encrypted_rooms()
+
+
+def key_request(event: MegolmEvent, device_id: str) -> Any:
+    """A room key request sent to the devices of the message's sender (nio's own requests
+    go to our other devices, which a bot does not have)."""
+    return event.as_key_request(event.sender, device_id, event.session_id, event.device_id)
