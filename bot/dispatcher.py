@@ -27,7 +27,7 @@ from bot.context import Context
 from bot.db.database import is_unavailable, run_after_commit
 from bot.deps import Deps
 from bot.errors import GatewayError, HomeserverUnavailable, UserError
-from bot.events import Invite, Message, RoomEvent, SyncBatch
+from bot.events import Invite, Message, RoomEvent, SyncBatch, Undecryptable
 from bot.feature import Listener, ServiceFactory, Services
 from bot.formatting import escape, markup
 from bot.framework import Command, Invocation, Registry
@@ -36,6 +36,7 @@ from bot.i18n import N_
 from bot.members import MemberService
 from bot.retries import within_unit
 from bot.sync_store import is_handled, mark_handled
+from bot.undecrypted import WaitingForKeys
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Dispatcher:
         self._listeners: list[Listener] = list(listeners)
         self._known_members: set[str] = set()
         self._stopping = asyncio.Event()
+        self.waiting = WaitingForKeys(deps, self._dispatch_opened)
         # Set when a handler could not finish (shutdown while the homeserver was away): the
         # sync position must then not move past that event, so it is redelivered next start.
         self.aborted = False
@@ -124,6 +126,24 @@ class Dispatcher:
         for invite in batch.invites:
             await self.on_invite(invite)
         await asyncio.gather(*rooms)
+        if batch.room_keys:
+            await self.retry_kept()
+
+    async def retry_kept(self) -> None:
+        """Try the kept encrypted events again (after room keys came, and regularly)."""
+        try:
+            opened = await self.waiting.retry()
+        except (asyncio.CancelledError, Stopping):
+            raise
+        except Exception as exc:  # tried again at the next chance; nothing is lost
+            log.warning("retrying kept encrypted events failed: %s", exc)
+            return
+        if opened:
+            log.info("%d kept encrypted event(s) decrypted and handled", opened)
+
+    async def _dispatch_opened(self, event: RoomEvent) -> None:
+        async with self._room_locks[event.room_id]:
+            await self.on_event(event)
 
     async def _room_events(self, room_id: str, events: list[RoomEvent]) -> None:
         async with self._room_locks[room_id]:
@@ -133,6 +153,9 @@ class Dispatcher:
     async def on_event(self, event: RoomEvent) -> None:
         """Never raises: a broken event or handler must not stop the sync loop."""
         self.deps.metrics.events.inc()
+        if isinstance(event, Undecryptable):  # kept until its key comes
+            await self._guarded(self.waiting.keep, event)
+            return
         for step in self._listeners:
             await self._guarded(step, event)
         if isinstance(event, Message):

@@ -411,3 +411,19 @@ class Share(Base):
     mxid: Mapped[str] = mapped_column(String(255))
     room_id: Mapped[str] = mapped_column(String(255))
     at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class KeptEvent(Base):
+    """An encrypted event the bot could not read yet, kept (still encrypted) until its key
+    arrives or the sender has been told; see `bot.undecrypted`."""
+
+    __tablename__ = "kept_events"
+
+    event_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255))
+    sender: Mapped[str] = mapped_column(String(255), index=True)
+    source: Mapped[str] = mapped_column(Text)  # the encrypted event's JSON
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    keys_requested: Mapped[bool] = mapped_column(default=False)
+    given_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    told: Mapped[bool] = mapped_column(default=False)  # the sender was told on giving up

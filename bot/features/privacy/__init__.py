@@ -16,6 +16,7 @@ from bot.features.privacy.config import PrivacyConfig, parse_privacy
 from bot.features.privacy.service import PrivacyService
 from bot.i18n import N_
 from bot.sync_store import prune_handled
+from bot.undecrypted import KeptEvents
 
 MEMBER_FIELDS = ("display_name", "language", "timezone", "first_seen", "organisation",
                  "location", "languages", "bio", "intro_at", "connect_ok", "rounds",
@@ -43,6 +44,11 @@ def setup(wiring: Wiring) -> None:
         "member", N_("your member record: name, language, timezone, organisation, location, "
                      "languages, bio and your choices (matches, rounds, showcase)"),
         export_member, erase_member))
+    wiring.holds(PersonalData(
+        "unreadable_messages", N_("encrypted messages of yours the bot could not read yet "
+                                  "(kept encrypted, only until their key arrives)"),
+        lambda session, mxid: KeptEvents(session).export(mxid),
+        lambda session, mxid, _alias: KeptEvents(session).erase(mxid)))
     parts = wiring.personal_data  # the features after this one add theirs to the same list
     retention = config.retention()
     wiring.service("privacy",
@@ -51,6 +57,7 @@ def setup(wiring: Wiring) -> None:
     async def prune() -> None:
         async with deps.db.session() as session:
             await prune_handled(session, deps.clock(), config.handled_events.delta)
+            await KeptEvents(session).prune(deps.clock(), config.handled_events.delta)
 
     wiring.job(prune, "interval", id="prune-handled-events", hours=1,
                next_run_time=deps.clock() + timedelta(minutes=1), coalesce=True)
