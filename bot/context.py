@@ -80,12 +80,13 @@ class Context:
         return await self.deps.gateway.send(out)
 
     async def send_file(self, room_id: str, data: bytes, filename: str, mimetype: str) -> str:
-        """Upload `data` and post it as a file (an `m.file`, or `m.image` for images)."""
-        url = await self.deps.gateway.upload(data, mimetype, filename)
+        """Upload `data` and post it as a file (an `m.file`, or `m.image` for images);
+        encrypted in an encrypted room."""
+        media = await self.deps.gateway.upload(room_id, data, mimetype, filename)
         msgtype = "m.image" if mimetype.startswith("image/") else "m.file"
         out = Outgoing(room_id=room_id, body=filename, msgtype=msgtype,
                        txn_id=self.next_txn_id(),
-                       extra=(("url", url), ("filename", filename),
+                       extra=(*media.items(), ("filename", filename),
                               ("info", {"mimetype": mimetype, "size": len(data)})))
         return await self.deps.gateway.send(out)
 

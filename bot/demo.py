@@ -45,13 +45,16 @@ def demo_state(data_dir: Path) -> dict[str, Any]:
 
 async def _ensure_room(base_url: str, token: str, bot_id: str, state: dict[str, Any],
                        data_dir: Path) -> str:
-    """A room of the coordinator's with the bot in it (created once)."""
+    """A room of the coordinator's with the bot in it (created once), end-to-end encrypted
+    as Element creates private rooms."""
     headers = {"Authorization": f"Bearer {token}"}
     async with aiohttp.ClientSession(headers=headers) as http:
         if state.get("room_id"):
             return str(state["room_id"])
         body = {"name": "sbcc-bot demo", "preset": "private_chat", "invite": [bot_id],
-                "topic": "Talk to sbcc-bot here: try !help"}
+                "topic": "Talk to sbcc-bot here: try !help",
+                "initial_state": [{"type": "m.room.encryption", "state_key": "",
+                                   "content": {"algorithm": "m.megolm.v1.aes-sha2"}}]}
         async with http.post(f"{base_url}/_matrix/client/v3/createRoom", json=body) as resp:
             data = await resp.json()
             if resp.status != 200:

@@ -38,7 +38,8 @@ class Deps:
     direct: DirectChats = field(init=False, repr=False)  # the bot's direct chats
 
     def __post_init__(self) -> None:
-        self.direct = DirectChats(self.db)
+        self.direct = DirectChats(self.db,
+                                  self.config.matrix.encryption.encrypt_private_rooms)
 
     def locales(self, session: AsyncSession) -> Locales:
         """Which language to write in (a room's, a member's, a reader's), with the

@@ -18,8 +18,9 @@ if TYPE_CHECKING:
 class DirectChats:
     """Which rooms are direct chats (read from the database once, then kept in step)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, encrypted: bool = True) -> None:
         self.db = db
+        self.encrypted = encrypted  # direct chats the bot opens are end-to-end encrypted
         self._rooms: set[str] | None = None
 
     async def is_direct(self, room_id: str) -> bool:
@@ -37,7 +38,7 @@ class DirectChats:
     async def with_member(self, gateway: Gateway, server_name: str, mxid: str) -> str:
         """The bot's direct chat with `mxid`: the one it opened before, else a new one."""
         room_id = await private_room(gateway, server_name, "dm", mxid, name="sbcc-bot",
-                                     invite=[mxid], is_direct=True)
+                                     invite=[mxid], is_direct=True, encrypted=self.encrypted)
         if not await self.is_direct(room_id):
             await self.record(room_id)
         return room_id

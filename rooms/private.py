@@ -1,6 +1,7 @@
 """Private rooms the bot opens for members (an introduction, a matchmaking group, a direct
 chat for reminders): found again by a deterministic alias, so asking twice — a redelivered
-command, a restart halfway — never makes a second room."""
+command, a restart halfway — never makes a second room. They are end-to-end encrypted
+unless `matrix.encryption.private_rooms` is off."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ def room_alias_for(kind: str, key: str) -> str:
 
 
 async def private_room(gateway: Gateway, server_name: str, kind: str, key: str, *,
-                       name: str, invite: Sequence[str], is_direct: bool = False) -> str:
+                       name: str, invite: Sequence[str], is_direct: bool = False,
+                       encrypted: bool = True) -> str:
     """The room of `kind`/`key`: the existing one, else a new one inviting `invite`."""
     alias = room_alias_for(kind, key)
     existing = await gateway.resolve_alias(f"#{alias}:{server_name}")
     if existing is not None:
         return existing
     return await gateway.create_room(name=name, alias=alias, invite=tuple(invite),
-                                     is_direct=is_direct)
+                                     is_direct=is_direct, encrypted=encrypted)

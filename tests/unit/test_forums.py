@@ -274,7 +274,7 @@ async def test_forum_ics_is_uploaded_as_a_file(deps: Deps, driver: Driver,
 
     await add_event(driver)
     [out] = await driver.send("!forum ics 1")
-    [(data, mimetype, filename)] = gateway.uploads
+    [(_room, data, mimetype, filename)] = gateway.uploads
     assert mimetype == "text/calendar" and filename.endswith(".ics")
     content = out.content()
     assert content["msgtype"] == "m.file" and content["url"] == "mxc://test/1"

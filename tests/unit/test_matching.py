@@ -599,7 +599,7 @@ async def test_forget_me_anonymises_connections_and_rounds(deps: Deps, driver: D
     await rounds.on_event(Reaction("$r1", group.room_id, "@ala:test", group.question_event_id,
                                    "✅"))
     await driver.send("!mydata")
-    data = json.loads(gateway.uploads[-1][0])
+    data = json.loads(gateway.uploads[-1][1])
     by_origin = {c["origin"]: c for c in data["connections"]}
     assert by_origin["connect"]["with"] == "@udo:x"
     assert by_origin["connect"]["note"] == "My secret plan"

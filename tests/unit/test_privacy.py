@@ -21,7 +21,7 @@ async def test_mydata_sends_a_json_file_to_a_direct_chat(driver: Driver, deps: D
     summary, file, reply = out
     assert summary.room_id == file.room_id == dm["room_id"]
     assert reply.room_id == "!room:test" and reply.reply_to is not None
-    data = json.loads(gateway.uploads[0][0])
+    data = json.loads(gateway.uploads[0][1])
     assert data["matrix_id"] == "@ala:test" and data["member"]["language"] == "de"
     assert file.msgtype == "m.file" and dict(file.extra)["filename"].endswith(".json")
     # the chat it opened is a direct chat: no prefix needed there

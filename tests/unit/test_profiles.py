@@ -760,7 +760,7 @@ async def test_mydata_holds_tags_and_introduction_cards(driver: Driver, deps: De
     await driver.send("!need funding")
     await driver.send("!intro I make films.")
     await driver.send("!mydata")
-    data = json.loads(gateway.uploads[-1][0])
+    data = json.loads(gateway.uploads[-1][1])
     assert data["tags"] == [{"kind": "need", "tag": "funding"},
                             {"kind": "offer", "tag": "video"}]
     cards = data["introductions"]  # "video" meets the design topic's tags too

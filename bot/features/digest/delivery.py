@@ -138,11 +138,11 @@ class DigestSender:
         gateway = self.deps.gateway
         await gateway.send(Outgoing(room_id, digest.text, digest.html, txn_id=txn))
         if digest.chart is not None:
-            url = await gateway.upload(digest.chart, "image/png", "activity.png")
+            media = await gateway.upload(room_id, digest.chart, "image/png", "activity.png")
             await gateway.send(Outgoing(
                 room_id, digest.chart_alt or "activity.png", msgtype="m.image",
                 txn_id=f"{txn}.chart",
-                extra=(("url", url), ("filename", "activity.png"),
+                extra=(*media.items(), ("filename", "activity.png"),
                        ("info", {"mimetype": "image/png", "size": len(digest.chart),
                                  "w": 800, "h": 400}))))
 

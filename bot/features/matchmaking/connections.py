@@ -175,8 +175,10 @@ class ConnectionService:
         nobody invited yet (see `invite`)."""
         name = clean_name(" & ".join(m.display_name or m.mxid for m in members),
                           MAX_ROOM_NAME) or "sbcc"
-        return await private_room(self.deps.gateway, self.deps.config.matrix.server_name,
-                                  "c", alias_key, name=name, invite=())
+        config = self.deps.config.matrix
+        return await private_room(self.deps.gateway, config.server_name, "c", alias_key,
+                                  name=name, invite=(),
+                                  encrypted=config.encryption.encrypt_private_rooms)
 
     async def invite(self, room_id: str, members: Sequence[Member]) -> None:
         """Invite those of `members` who are not in the room yet, in the order given."""
