@@ -37,12 +37,14 @@ async def register(synapse: EmbeddedSynapse) -> Callable[[str], Awaitable[Regist
 
 
 @pytest.fixture
-async def member_factory(synapse: EmbeddedSynapse) -> AsyncIterator[
-        Callable[[RegisteredUser], Awaitable[Member]]]:
+async def member_factory(synapse: EmbeddedSynapse, tmp_path: Path) -> AsyncIterator[
+        Callable[..., Awaitable[Member]]]:
+    """A member's client; `encrypting=True`: one that encrypts, as Element does."""
     members: list[Member] = []
 
-    async def make(user: RegisteredUser) -> Member:
-        m = Member(synapse.base_url, user.user_id, user.access_token, user.device_id)
+    async def make(user: RegisteredUser, encrypting: bool = False) -> Member:
+        store = tmp_path / f"keys-{user.user_id[1:].split(':')[0]}" if encrypting else None
+        m = Member(synapse.base_url, user.user_id, user.access_token, user.device_id, store)
         await m.start()
         members.append(m)
         return m
@@ -99,10 +101,15 @@ async def bot_factory(tmp_path: Path, synapse: EmbeddedSynapse, bot_db: tuple[st
                       ) -> AsyncIterator[Callable[..., Awaitable[BotProcess]]]:
     bots: list[BotProcess] = []
 
-    async def make(account: RegisteredUser, start: bool = True, **extra: Any) -> BotProcess:
+    async def make(account: RegisteredUser, start: bool = True,
+                   encryption: dict[str, Any] | None = None, **extra: Any) -> BotProcess:
+        """The bot as a process; `encryption`: keys of `matrix.encryption`."""
         workdir = tmp_path / f"bot{len(bots)}"
         workdir.mkdir()
-        bot = BotProcess(workdir, bot_config(synapse, account, *bot_db, **extra))
+        config = bot_config(synapse, account, *bot_db, **extra)
+        config["matrix"]["encryption"] = {"store_path": str(workdir / "crypto"),
+                                          **(encryption or {})}
+        bot = BotProcess(workdir, config)
         bots.append(bot)
         if start:
             await bot.start()

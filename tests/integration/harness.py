@@ -8,12 +8,12 @@ import signal
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
-from nio import AsyncClient, RoomCreateResponse, RoomSendResponse
+from nio import Api, AsyncClient, AsyncClientConfig, RoomCreateResponse, RoomSendResponse
 
 ROOT = Path(__file__).resolve().parents[2]
 # a member's client sees every event of a burst (the default timeline limit is 10)
@@ -23,8 +23,16 @@ MEMBER_FILTER = {"room": {"timeline": {"limit": 1000}}}
 class Member:
     """A person in an ordinary Matrix client: syncs in the background, records events."""
 
-    def __init__(self, base_url: str, user_id: str, access_token: str, device_id: str) -> None:
-        self.client = AsyncClient(base_url, user_id, device_id=device_id)
+    def __init__(self, base_url: str, user_id: str, access_token: str, device_id: str,
+                 store_path: Path | None = None) -> None:
+        """`store_path`: an encrypting client (as Element is), its keys kept there."""
+        config = AsyncClientConfig(encryption_enabled=store_path is not None,
+                                   store_sync_tokens=False)
+        self.client = AsyncClient(base_url, user_id, device_id=device_id, config=config,
+                                  store_path=str(store_path or ""))
+        if store_path is not None:
+            store_path.mkdir(parents=True, exist_ok=True)
+            self.client.restore_login(user_id, device_id, access_token)
         self.client.access_token = access_token
         self.user_id = user_id
         self.events: list[dict[str, Any]] = []
@@ -38,9 +46,24 @@ class Member:
         self._rooms: set[str] = set()
 
     async def start(self) -> None:
+        await self._keys()
         resp = await self.client.sync(timeout=0, sync_filter=MEMBER_FILTER)
         self._since = resp.next_batch
+        await self._keys()
         self._task = asyncio.create_task(self._loop())
+
+    async def _keys(self) -> None:
+        """What an encrypting client does around each /sync (nio leaves it to us)."""
+        client = self.client
+        if client.olm is None:
+            return
+        if client.should_upload_keys:
+            await client.keys_upload()
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.should_claim_keys:
+            await client.keys_claim(client.get_users_for_key_claiming())
+        await client.send_to_device_messages()
 
     async def _loop(self) -> None:
         while True:
@@ -50,6 +73,7 @@ class Member:
                 await asyncio.sleep(0.5)
                 continue
             self._since = resp.next_batch
+            await self._keys()
             fresh = []
             for room_id in resp.rooms.invite:
                 if room_id not in self.invites:
@@ -63,7 +87,9 @@ class Member:
                     if event_id in self._seen:
                         continue  # a re-joined room's timeline repeats what we saw
                     self._seen.add(event_id)
-                    fresh.append({**ev.source, "room_id": room_id})
+                    # decrypted events come as their plaintext; `_decrypted` says so
+                    fresh.append({**ev.source, "room_id": room_id,
+                                  "_decrypted": bool(getattr(ev, "decrypted", False))})
             if fresh:
                 async with self._changed:
                     self.events.extend(fresh)
@@ -86,10 +112,77 @@ class Member:
         assert hasattr(resp, "room_id"), resp
 
     async def say(self, room_id: str, text: str) -> str:
-        resp = await self.client.room_send(
-            room_id, "m.room.message", {"msgtype": "m.text", "body": text})
+        return await self.send(room_id, "m.room.message", {"msgtype": "m.text", "body": text})
+
+    async def send(self, room_id: str, event_type: str, content: dict[str, Any]) -> str:
+        """Send an event (encrypted in an encrypted room, as the member's client would)."""
+        if self.client.olm is not None:
+            deadline = time.monotonic() + 30
+            while room_id not in self.client.rooms:  # an encrypting client must know it
+                assert time.monotonic() < deadline, f"{room_id} never synced"
+                await asyncio.sleep(0.05)
+        resp = await self.client.room_send(room_id, event_type, content,
+                                           ignore_unverified_devices=True)
         assert isinstance(resp, RoomSendResponse), resp
         return resp.event_id
+
+    async def send_state(self, room_id: str, event: dict[str, Any]) -> None:
+        resp = await self.client.room_put_state(room_id, event["type"], event["content"],
+                                                event.get("state_key", ""))
+        assert hasattr(resp, "event_id"), resp
+
+    async def say_without_key(self, room_id: str, text: str
+                              ) -> tuple[str, Callable[[], Awaitable[None]]]:
+        """Send `text` encrypted with a fresh room key whose delivery to the other devices
+        is held back (as when a client's to-device message is late); `release()` delivers
+        it. Returns the message's event id and `release`."""
+        client = self.client
+        olm = client.olm
+        assert olm is not None
+        room = client.rooms[room_id]
+        if not room.members_synced:
+            await client.joined_members(room_id)
+        if client.should_query_keys:
+            await client.keys_query()
+        olm.outbound_group_sessions.pop(room_id, None)  # a new session for this message
+        missing = client.get_missing_sessions(room_id)
+        if missing:
+            await client.keys_claim(missing)
+        held = [body for _users, body in olm.share_group_session_parallel(
+            room_id, list(room.users), ignore_unverified_devices=True)]
+        olm.outbound_group_sessions[room_id].shared = True
+        event_id = await self.say(room_id, text)
+
+        async def release() -> None:
+            for body in held:
+                method, path, data = Api.to_device(client.access_token, "m.room.encrypted",
+                                                   body, uuid.uuid4().hex)
+                resp = await client.send(method, path, data,
+                                         headers={"Content-Type": "application/json"})
+                assert resp.status == 200, await resp.text()
+
+        return event_id, release
+
+    async def react_encrypted(self, room_id: str, event_id: str, key: str) -> str:
+        """A reaction encrypted as Element sends it (nio itself sends reactions in the
+        clear): the relation stays readable, the rest is ciphertext."""
+        client = self.client
+        assert client.olm is not None
+        if not client.rooms[room_id].members_synced:
+            await client.joined_members(room_id)
+        if client.should_query_keys:
+            await client.keys_query()
+        if client.olm.should_share_group_session(room_id):
+            await client.share_group_session(room_id, ignore_unverified_devices=True)
+        relation = {"rel_type": "m.annotation", "event_id": event_id, "key": key}
+        etype, content = client.encrypt(room_id, "m.reaction", {"m.relates_to": relation})
+        method, path, data = Api.room_send(client.access_token, room_id, etype, content,
+                                           uuid.uuid4().hex)
+        resp = await client.send(method, path, data,
+                                 headers={"Content-Type": "application/json"})
+        body = await resp.json()
+        assert resp.status == 200, body
+        return str(body["event_id"])
 
     async def wait_for(self, predicate: Callable[[dict[str, Any]], bool], count: int = 1,
                        timeout: float = 30.0) -> list[dict[str, Any]]:
