@@ -9,6 +9,9 @@ and only the bots differ. Then:
 * ping round trip: one member, one room per bot; ``!ping N`` sent → the member sees the
   reply. The two bots are asked in turns, so drift on the machine hits both alike.
   Goal: sbcc-bot p50 <= 1.10 x the floor's p50.
+* encrypted: one member whose client encrypts (matrix-nio with vodozemac, as Element
+  does) pings sbcc-bot in an end-to-end encrypted room and in a plain one, in turns: the
+  round trip's p50 in both (the member's own encrypting and decrypting included).
 * burst: 5 members in 5 rooms send ``--burst`` ``!ping mI-N`` each, all at once; the time
   until every member has seen all its replies, and whether each was answered exactly once.
 
@@ -137,8 +140,8 @@ async def start_member(hs: EmbeddedSynapse, user: RegisteredUser) -> Member:
     return member
 
 
-async def room_with(member: Member, bot_id: str, name: str) -> str:
-    room = await member.create_room(invite=[bot_id], name=name)
+async def room_with(member: Member, bot_id: str, name: str, **options: Any) -> str:
+    room = await member.create_room(invite=[bot_id], name=name, **options)
     await member.wait_for(lambda e: e.get("room_id") == room and is_joined(bot_id)(e),
                           timeout=60)
     return room
@@ -275,6 +278,25 @@ async def bench(pings: int, per_member: int) -> None:
                   f"sbcc-bot p50 {s['p50']:.1f} ms p90 {s['p90']:.1f} ms mean {s['mean']:.1f} ms"
                   f" | floor p50 {f['p50']:.1f} ms p90 {f['p90']:.1f} ms mean {f['mean']:.1f} ms"
                   f" | p50 ratio {ratio:.2f} (goal <= {GOAL:.2f}: {verdict})", flush=True)
+
+            keys = work / "member-keys"
+            user = await hs.register("encrypting", "pw-encrypting")
+            member = Member(hs.base_url, user.user_id, user.access_token, user.device_id,
+                            keys)
+            await member.start()
+            encryption = {"type": "m.room.encryption", "state_key": "",
+                          "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
+            rooms = {"encrypted": await room_with(member, ids["sbcc-bot"], "encrypted",
+                                                  initial_state=[encryption]),
+                     "plain": await room_with(member, ids["sbcc-bot"], "plain")}
+            samples = await round_trips(member, rooms, pings)
+            await member.close()
+            member = None
+            e, p = summary(samples["encrypted"]), summary(samples["plain"])
+            print(f"sbcc-bot ping round trip, encrypting member ({pings} each)  "
+                  f"encrypted room p50 {e['p50']:.1f} ms p90 {e['p90']:.1f} ms | "
+                  f"unencrypted room p50 {p['p50']:.1f} ms p90 {p['p90']:.1f} ms | "
+                  f"p50 ratio {e['p50'] / p['p50']:.2f}", flush=True)
 
             total = BURST_MEMBERS * per_member
             results: dict[str, BurstResult] = {}
