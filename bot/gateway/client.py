@@ -359,7 +359,13 @@ class MatrixGateway:
         await self._retry(lambda: self.client.room_leave(room_id), "leave")
 
     async def invite(self, room_id: str, user_id: str) -> None:
+        """Invite `user_id`. In an encrypted room the invitee is also a recipient of what
+        the bot sends next (as Element shares keys with invited members), without waiting
+        for the invite to come back through sync: an introduction posted right after the
+        invite is readable when they join."""
         await self._retry(lambda: self.client.room_invite(room_id, user_id), "invite")
+        if self.e2e.is_encrypted(room_id) and self.e2e.invited(room_id, user_id):
+            await self._retry(self.client.keys_query, "keys")
 
     # -- rooms and state -----------------------------------------------------------------
 

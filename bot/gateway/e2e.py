@@ -121,6 +121,18 @@ class E2E:
                 if client.store:
                     client.store.save_encrypted_rooms([room_id])
 
+    def invited(self, room_id: str, user_id: str) -> bool:
+        """Count `user_id` among the room's members for key sharing (nio would learn of
+        the invite only from a later sync) and start a new Megolm session for the next
+        message; True when their devices must be looked up first."""
+        room = self.client.rooms.get(room_id)
+        if room is None or self.client.olm is None:
+            return False
+        if room.add_member(user_id, None, None, invited=True):
+            self.client.invalidate_outbound_session(room_id)
+        self.client.olm.users_for_key_query.add(user_id)
+        return self.client.should_query_keys
+
     def is_encrypted(self, room_id: str) -> bool:
         room = self.client.rooms.get(room_id)
         return self.enabled and room is not None and room.encrypted

@@ -3,8 +3,9 @@ them, a private room with an introduction, and the record of the connection.
 
 A room is made so that a failure leaves nothing half-made behind: the note is checked
 first, the room is created without invitations (found again by a deterministic alias: one
-room per pair for `!connect`, one per group for a round), the introduction is posted, then
-the members are invited, and the connection is recorded last. Interrupted anywhere, the
+room per pair for `!connect`, one per group for a round), the members are invited, then
+the introduction is posted (after the invitations, so that in an encrypted room it is
+encrypted for them too), and the connection is recorded last. Interrupted anywhere, the
 next attempt finds the same room, its introduction folds into the first (transaction ids
 from the command), and only who is not in the room yet is invited.
 """
@@ -121,8 +122,7 @@ class ConnectionService:
             return Connected(other, existing, reused=True)
         await self._within_limit(sender)
         room_id = await self.open_room([me, other], pair_key(sender, other.mxid))
-        await self.introduce(room_id, [me, other], text, txn_id)
-        try:
+        try:  # invited first: in an encrypted room the introduction is then theirs to read
             await self.invite(room_id, [other, me])
         except HomeserverUnavailable:
             raise
@@ -131,6 +131,7 @@ class ConnectionService:
             raise UserError(N_("I could not invite %(user)s: their server refused. Nothing "
                                "was recorded; try again later."),
                             user=other.display_name or other.mxid) from exc
+        await self.introduce(room_id, [me, other], text, txn_id)
         self.record(me, other, room_id, text, "connect")
         return Connected(other, room_id, reused=False)
 

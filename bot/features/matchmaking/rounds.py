@@ -137,9 +137,9 @@ class RoundRunner:
         return sum(len(g.members.split()) for g in groups)
 
     async def _open(self, group_id: int, round_id: int) -> None:
-        """The group's room: created without invitations, the introduction posted, then
-        the members invited, the connections recorded last (each step found again or
-        folded into the first when an interrupted round is finished)."""
+        """The group's room: created without invitations, the members invited, then the
+        introduction posted (encrypted for them too), the connections recorded last (each
+        step found again or folded into the first when an interrupted round is finished)."""
         async with self.deps.db.session() as session:
             group = await session.get_one(RoundGroup, group_id)
             members = await _present(session, group.members)
@@ -148,8 +148,8 @@ class RoundRunner:
                 return
             service = ConnectionService(session, self.deps)
             room_id = await service.open_room(members, f"round:{round_id}:{group.members}")
+            await service.invite(room_id, members)  # first: the introduction is theirs too
             await service.introduce(room_id, members, None, f"sbcc.round.{group_id}.intro")
-            await service.invite(room_id, members)
             group.room_id = room_id
             for i, a in enumerate(members):
                 for b in members[i + 1:]:
