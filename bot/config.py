@@ -36,6 +36,7 @@ ENV_SECRETS = {
     "SBCC_MATRIX_PASSWORD": ("matrix", "password"),
     "SBCC_DATABASE_URL": ("database", "url"),
     "SBCC_CRYPTO_PASSPHRASE": ("matrix", "encryption", "store_passphrase"),
+    "SBCC_MAIL_PASSWORD": ("mail", "password"),
 }
 DB_SCHEMES = ("sqlite+aiosqlite://", "postgresql+asyncpg://")
 PLACEHOLDER_RE = re.compile(r"replace|change[-_ ]?me|^\.\.\.$|^x+$|^<.*>$", re.IGNORECASE)
