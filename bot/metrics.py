@@ -25,3 +25,17 @@ class Metrics:
                                     ["status"], registry=r)
         self.cross_border = Gauge("sbcc_connections_cross_border_ratio",
                                   "Share of connections that cross a border", registry=r)
+        # the advisory workflow over all requests ever made (bot.features.advice.stats):
+        # cleared before each refresh, so combinations that no longer occur disappear
+        self.advice_requests = Gauge(
+            "sbcc_advice_requests", "Advisory requests by status, location (empty: none given) "
+            "and sector", ["status", "location", "sector"], registry=r)
+        self.advice_seconds = Gauge(
+            "sbcc_advice_seconds", "Seconds from an advisory request's arrival to its first "
+            "claim or answer (stage), median or mean (stat)", ["stage", "stat"], registry=r)
+        self.advice_outcomes = Gauge("sbcc_advice_outcomes",
+                                     "Closed advisory requests by outcome", ["outcome"],
+                                     registry=r)
+        self.advice_rating = Gauge("sbcc_advice_rating",
+                                   "Requesters' ratings (1-5) of advice: average, count",
+                                   ["stat"], registry=r)

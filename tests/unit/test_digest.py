@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from bot.app import wire
 from bot.db.models import (
+    AdvisoryRequest,
     Collaboration,
     CollaborationEvent,
     CollaborationMember,
@@ -297,21 +298,92 @@ async def test_a_location_no_longer_configured(deps: Deps) -> None:
     assert digest.chart is not None and "gdansk" not in (digest.chart_alt or "")
 
 
-async def test_advisory_requests_section(deps: Deps, clock: Clock) -> None:
-    from bot.db.models import AdvisoryRequest
+def advisory_request(n: int, sector: str, status: str, created: datetime, **times: object
+                     ) -> AdvisoryRequest:
+    return AdvisoryRequest(ref=f"ADV-{n}", secret_hash="x" * 64, organisation="Org",
+                           email="a@b.example", sector=sector, question="q" * 20,
+                           language="en", status=status, created_at=created, **times)
 
+
+async def test_advisory_requests_section(deps: Deps, clock: Clock) -> None:
+    """New this week by sector; open in all: every request not closed yet, whenever it came."""
     async with deps.db.session() as s:
         for i, (sector, status, days) in enumerate([("design", "new", 2), ("design", "new", 3),
                                                     ("heritage", "answered", 1),
-                                                    ("tourism", "new", 30)]):
-            s.add(AdvisoryRequest(ref=f"ADV-{i}", secret_hash="x" * 64, organisation="Org",
-                                  email="a@b.example", sector=sector, question="q" * 20,
-                                  language="en", status=status,
-                                  created_at=SLOT - timedelta(days=days)))
+                                                    ("tourism", "new", 30),
+                                                    ("media", "claimed", 20),
+                                                    ("games", "closed", 40)]):
+            s.add(advisory_request(i, sector, status, SLOT - timedelta(days=days)))
     text = (await compose(deps)).text
-    assert "3 new requests this week; 3 open in all." in text
+    assert "3 new requests this week; 5 open in all." in text
     assert "Design: 2" in text and "Museums and heritage: 1" in text
+    assert "Media" not in text and "Games" not in text
     assert "Org" not in text and "ADV-" not in text
+    # nothing was claimed, answered, closed or rated this week: no such lines
+    for said in ("claimed this week", "answered this week", "closed this week", "rating"):
+        assert said not in text
+
+
+def advisory_week() -> list[AdvisoryRequest]:
+    """Requests that moved in the week before SLOT, and some that moved before it."""
+    day, hour = timedelta(days=1), timedelta(hours=1)
+    a = SLOT - 10 * day  # claimed before the week, answered, closed and rated in it
+    b, c, e = SLOT - 4 * day, SLOT - 3 * day, SLOT - 6 * day  # arrived this week
+    d, f = SLOT - 20 * day, SLOT - 30 * day  # closed before; reopened and claimed again
+    return [
+        advisory_request(1, "design", "closed", a, claimed_at=a + 3 * hour,
+                         answered_at=a + 5 * day, closed_at=SLOT - 2 * day, outcome="helped",
+                         rating=4, rated_at=SLOT - day),
+        advisory_request(2, "design", "answered", b, claimed_at=b + 2 * hour,
+                         answered_at=b + day),
+        advisory_request(3, "heritage", "claimed", c, claimed_at=c + 6 * hour),
+        advisory_request(4, "design", "closed", d, claimed_at=d + day,
+                         answered_at=d + 2 * day, closed_at=SLOT - 9 * day,
+                         outcome="referred", rating=1, rated_at=SLOT - 9 * day),
+        advisory_request(5, "media", "closed", e, claimed_at=e + 10 * hour,
+                         closed_at=SLOT - day, outcome="no_reply", rating=2,
+                         rated_at=SLOT - day),
+        advisory_request(6, "design", "claimed", f, claimed_at=f + day,
+                         closed_at=SLOT - 2 * day, outcome="declined"),
+    ]
+
+
+async def test_advisory_requests_week_figures(deps: Deps) -> None:
+    async with deps.db.session() as s:
+        s.add_all(advisory_week())
+    text = (await compose(deps)).text
+    # 2, 3 and 5 arrived this week; 2 is answered, 3 and 6 claimed: open
+    assert "3 new requests this week; 3 open in all." in text
+    # claimed this week: 2 after 2 hours, 5 after 10, 3 after 6 (1 was claimed before)
+    assert ("3 requests claimed this week, a median of 6 hours after they arrived."
+            in text)
+    # answered this week: 1 after 5 days, 2 after 1 day; the median is 3 days
+    assert ("2 requests answered this week, a median of 3 days after they arrived."
+            in text)
+    # closed this week: 1 and 5 (6 was, but it is open again; 4 was closed before)
+    assert "2 requests closed this week: helped: 1, no reply: 1." in text
+    assert "2 ratings this week: 3.0 of 5 on average." in text  # 4 and 2, not 4's 1
+    lines = text.splitlines()
+    order = [next(i for i, line in enumerate(lines) if said in line)
+             for said in ("Design: 1", "claimed this week", "answered this week",
+                          "closed this week", "ratings this week")]
+    assert order == sorted(order)
+    polish = (await compose(deps, "pl")).text
+    assert "6 godzin" in polish and "3 dni" in polish
+
+
+async def test_advisory_requests_with_only_a_rating_this_week(deps: Deps) -> None:
+    """No new or open request, but a rating came this week: the section says just that."""
+    created = SLOT - timedelta(days=40)
+    async with deps.db.session() as s:
+        s.add(advisory_request(1, "design", "closed", created,
+                               closed_at=SLOT - timedelta(days=30), outcome="helped",
+                               rating=5, rated_at=SLOT - timedelta(days=1)))
+    text = (await compose(deps)).text
+    assert "0 new requests this week; 0 open in all." in text
+    assert "1 rating this week: 5.0 of 5 on average." in text
+    for said in ("claimed this week", "answered this week", "closed this week"):
+        assert said not in text
 
 
 def test_cli_prints_a_preview(tmp_path) -> None:  # noqa: ANN001

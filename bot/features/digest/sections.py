@@ -4,13 +4,15 @@ window and returns its lines in the reader's language, or None when it has nothi
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.dates import event_time
 from bot.db.models import (
@@ -28,6 +30,13 @@ from bot.db.models import (
     Rsvp,
 )
 from bot.features.advice.messages import SECTOR_LABELS
+from bot.features.advice.stats import (
+    OPEN_STATES,
+    duration,
+    elapsed,
+    outcome_counts,
+    rating,
+)
 from bot.features.collaborations.messages import STATUS_LABELS
 from bot.features.collaborations.service import confirmed
 from bot.formatting import escape, pill
@@ -238,27 +247,66 @@ class ActiveRooms:
 
 class AdvisoryRequests:
     """Questions from organisations outside the network (the advice form): how many came
-    this week and how many are still open, by sector — no names, which were not given for
-    this."""
+    this week, by sector, and how many are open now (not closed yet); then what happened to
+    requests in the week — how soon those claimed or answered in it were (medians from their
+    arrival), how those closed in it ended, how the requesters who rated in it rated. Only
+    lines with something to say; no names, which were not given for this."""
 
     async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
                     tr: BoundTranslator) -> DigestSection | None:
+        r = AdvisoryRequest
+
+        def within(column: InstrumentedAttribute[Any]) -> ColumnElement[bool]:
+            return and_(column >= window.start, column < window.end)
+
         new = (await session.execute(
-            select(AdvisoryRequest.sector, func.count()).where(
-                AdvisoryRequest.created_at >= window.start,
-                AdvisoryRequest.created_at < window.end).group_by(AdvisoryRequest.sector)
+            select(r.sector, func.count()).where(within(r.created_at)).group_by(r.sector)
         )).all()
-        still_open = await session.scalar(select(func.count()).select_from(
-            AdvisoryRequest).where(AdvisoryRequest.status == "new")) or 0
-        if not new and not still_open:
+        still_open = await session.scalar(select(func.count()).select_from(r).where(
+            r.status.in_(OPEN_STATES))) or 0
+        claims = [seconds for created, claimed in (await session.execute(
+            select(r.created_at, r.claimed_at).where(within(r.claimed_at)))).all()
+            if (seconds := elapsed(created, claimed)) is not None]
+        answers = [seconds for created, answered in (await session.execute(
+            select(r.created_at, r.answered_at).where(within(r.answered_at)))).all()
+            if (seconds := elapsed(created, answered)) is not None]
+        outcomes = {str(outcome): int(n) for outcome, n in (await session.execute(
+            select(r.outcome, func.count()).where(
+                r.status == "closed", r.outcome.is_not(None), within(r.closed_at))
+            .group_by(r.outcome))).all()}
+        rated, rating_sum = (await session.execute(
+            select(func.count(r.rating), func.coalesce(func.sum(r.rating), 0)).where(
+                r.rating.is_not(None), within(r.rated_at)))).one()
+        if not (new or still_open or claims or answers or outcomes or rated):
             return None
         section = DigestSection(tr(N_("Advisory requests")))
         arrived = sum(n for _, n in new)
         section.summary = tr.ngettext(
             "%(num)d new request this week; %(open)d open in all.",
             "%(num)d new requests this week; %(open)d open in all.", arrived, open=still_open)
-        for sector, n in sorted(new, key=lambda r: (-r[1], r[0])):
+        for sector, n in sorted(new, key=lambda row: (-row[1], row[0])):
             section.add(f"{tr(SECTOR_LABELS.get(sector, sector))}: {n}")
+        if claims:
+            section.add(tr.ngettext(
+                "%(num)d request claimed this week, a median of %(time)s after it arrived.",
+                "%(num)d requests claimed this week, a median of %(time)s after they arrived.",
+                len(claims), time=duration(statistics.median(claims), tr.locale)))
+        if answers:
+            section.add(tr.ngettext(
+                "%(num)d request answered this week, a median of %(time)s after it arrived.",
+                "%(num)d requests answered this week, a median of %(time)s after they "
+                "arrived.", len(answers),
+                time=duration(statistics.median(answers), tr.locale)))
+        if outcomes:
+            section.add(tr.ngettext(
+                "%(num)d request closed this week: %(outcomes)s.",
+                "%(num)d requests closed this week: %(outcomes)s.", sum(outcomes.values()),
+                outcomes=outcome_counts(tr, outcomes, zeros=False)))
+        if rated:
+            section.add(tr.ngettext(
+                "%(num)d rating this week: %(average)s of 5 on average.",
+                "%(num)d ratings this week: %(average)s of 5 on average.", int(rated),
+                average=rating(int(rating_sum or 0) / int(rated), tr.locale)))
         return section
 
 
