@@ -46,7 +46,8 @@ async def profile(ctx: Context, user: Rest | None = None) -> None:
 # -- !set ------------------------------------------------------------------------------
 
 set_ = subcommands("set", help=N_("Set part of your profile: org, location, languages, tz, "
-                                  "bio (“-” clears one), or connect on|off."))
+                                  "bio (“-” clears one), connect on|off, or advisor "
+                                  "on [tags]|off."))
 
 CLEARED = {
     "organisation": N_("Your organisation is removed from your profile."),

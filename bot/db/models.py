@@ -388,6 +388,85 @@ class AdvisoryRequest(Base):
     room_id: Mapped[str | None] = mapped_column(String(255))
     event_id: Mapped[str | None] = mapped_column(String(255))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # the advisory workflow: who has it, when it moved, how it ended
+    assignee: Mapped[str | None] = mapped_column(String(255), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    activity_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # last change or note
+    outcome: Mapped[str | None] = mapped_column(String(16))  # helped|referred|declined|no_reply
+    case_room_id: Mapped[str | None] = mapped_column(String(255))
+    suggested: Mapped[str | None] = mapped_column(Text)  # advisors' MXIDs, comma-separated
+    rating: Mapped[int | None] = mapped_column()  # 1–5, from the requester
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+    rated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    notice_version: Mapped[int] = mapped_column(default=0)  # bumped by every change
+    notice_shown: Mapped[int] = mapped_column(default=0)  # the version the room notice shows
+
+
+class Advisor(Base):
+    """A member who offered to advise organisations outside the network; `tags` (canonical,
+    comma-separated) are what they advise on — empty: their offers count."""
+
+    __tablename__ = "advisors"
+
+    mxid: Mapped[str] = mapped_column(String(255), ForeignKey("members.mxid",
+                                                              ondelete="CASCADE"),
+                                      primary_key=True)
+    tags: Mapped[str] = mapped_column(Text, default="")
+    since: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class AdviceEntry(Base):
+    """One step in a request's life: who (a member's MXID, "requester" or "bot") did what
+    (created, claimed, assigned, note, answered, replied, rated, closed, reopened, …)."""
+
+    __tablename__ = "advice_entries"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("advisory_requests.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(255), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class AdviceMessage(Base):
+    """What travels between the network and a requester, sent once from this row: an answer
+    by e-mail (`direction` "out") or the requester's reply into the case room ("in").
+    `state`: pending → sending → sent, or failed (told in the case room)."""
+
+    __tablename__ = "advice_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("advisory_requests.id", ondelete="CASCADE"), index=True)
+    direction: Mapped[str] = mapped_column(String(4))
+    author: Mapped[str | None] = mapped_column(String(255))  # the answering member
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    state: Mapped[str] = mapped_column(String(8), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AdviceDue(Base):
+    """A follow-up that fell due once — raising an unclaimed request again, reminding an
+    assignee, closing an answered request — recorded before it is sent, so it goes out
+    once: `key` names the period it belongs to, unique per request and kind."""
+
+    __tablename__ = "advice_dues"
+    __table_args__ = (Index("ix_advice_dues_once", "request_id", "kind", "key", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    request_id: Mapped[int] = mapped_column(
+        ForeignKey("advisory_requests.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # nudge | remind | close
+    key: Mapped[str] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(8), default="sending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class HookDelivery(Base):

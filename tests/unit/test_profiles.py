@@ -469,7 +469,7 @@ async def test_service_created_members_on_demand(deps: Deps) -> None:
 async def test_set_alone_says_what_is_missing(driver: Driver) -> None:
     body = await one(driver, "!set")
     assert body.startswith("⚠️ Something is missing: org, location, languages, tz, bio, "
-                           "connect.")
+                           "connect, advisor.")
     assert "!set bio <value…>" in body
 
 

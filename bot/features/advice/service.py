@@ -9,7 +9,7 @@ commits the request first, then posts it, so a homeserver hiccup never loses a r
 (`event_id` stays empty and the advisory workflow can post it again).
 
 Retention: a request's `closed_at` is set when it is closed (`close`); `erase_emails` (a
-job of the feature) erases the requester's e-mail address `privacy.advice_emails` after
+job of the feature) erases the requester's e-mail address `advice.retention` after
 that, and keeps the rest of the request for the digest's counts.
 """
 
@@ -29,14 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AdvisoryRequest
 from bot.errors import UserError
-from bot.events import Outgoing
-from bot.features.advice.messages import SECTOR_LABELS, request_notice
+from bot.features.advice.history import BOT, REQUESTER, record
+from bot.features.advice.messages import SECTOR_LABELS
 from bot.i18n import N_, SUPPORTED_LANGUAGES
 from bot.text import clean_block, clean_line
-from rooms.network import NetworkRooms
 
 if TYPE_CHECKING:
     from bot.deps import Deps
+    from bot.features.advice.notices import Notices
     from rooms.topology import NetworkConfig
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,11 @@ def validate(network: NetworkConfig, *, organisation: str, email: str, sector: s
 
 
 class AdviceService:
-    def __init__(self, session: AsyncSession, deps: Deps) -> None:
+    def __init__(self, session: AsyncSession, deps: Deps, notices: Notices | None = None
+                 ) -> None:
         self.session = session
         self.deps = deps
+        self.notices = notices
 
     async def create(self, organisation: str, email: str, sector: str, location: str | None,
                      question: str, language: str, *, consent: bool
@@ -145,9 +147,11 @@ class AdviceService:
             question=clean.question,
             language=language if language in SUPPORTED_LANGUAGES
             else self.deps.config.default_language,
-            status="new", created_at=self.deps.clock())
+            status="new", created_at=self.deps.clock(), activity_at=self.deps.clock(),
+            notice_version=0, notice_shown=0)
         self.session.add(request)
         await self.session.flush()
+        record(self.session, request, REQUESTER, "created", self.deps.clock(), activity=False)
         return request, secret
 
     async def _unused_ref(self) -> str:
@@ -179,7 +183,8 @@ class AdviceService:
 
     async def close(self, ref: str) -> AdvisoryRequest:
         """Close the request (now): from then on its e-mail address is kept only as long as
-        `privacy.advice_emails` says. (The advisory workflow's commands come later.)"""
+        `advice.retention` says. (The advisory workflow closes with an outcome:
+        `CaseService.close`.)"""
         request = await self.get(ref)
         if request is None:
             raise LookupError(ref)
@@ -189,28 +194,17 @@ class AdviceService:
         return request
 
     async def post(self, ref: str) -> str | None:
-        """Post the request into the advisory room (once: the txn id is the ref) and record
-        where it went. None, with a warning logged, when there is no advisory room."""
+        """Post the request into the advisory room (once) and record where it went. None,
+        with a warning logged, when there is no advisory room."""
         request = await self.get(ref)
         if request is None:
             raise LookupError(ref)
-        network = self.deps.config.network
-        if network.advisory is None:
-            log.warning("advisory request %s stored, but no network.advisory_room is "
-                        "configured: nobody was told", ref)
+        if self.notices is None:
             return None
-        room_id = await NetworkRooms(self.session, network).room_id(network.advisory)
-        if room_id is None:
-            log.warning("advisory request %s stored, but the advisory room is not provisioned "
-                        "yet (run `sbcc-bot provision`): nobody was told", ref)
-            return None
-        # the room's language (provisioning records the configured one), else the default
-        locale = await self.deps.locales(self.session).room(room_id)
-        text, html = request_notice(request, network, self.deps.translator.bind(locale))
-        event_id = await self.deps.gateway.send(
-            Outgoing(room_id, text, html, txn_id=f"sbcc.advice.{request.ref}"))
-        request.room_id, request.event_id = room_id, event_id
-        await self.session.flush()
+        posted = request.event_id is None
+        event_id = await self.notices.post(self.session, request)
+        if posted and event_id is not None:
+            record(self.session, request, BOT, "posted", self.deps.clock(), activity=False)
         return event_id
 
 

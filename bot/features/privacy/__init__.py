@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.config import SectionSpec
 from bot.db.models import Member
 from bot.feature import Feature, PersonalData, Wiring
+from bot.features.advice.config import WorkflowConfig
 from bot.features.privacy.config import PrivacyConfig, parse_privacy
 from bot.features.privacy.service import PrivacyService
 from bot.i18n import N_
@@ -50,7 +51,9 @@ def setup(wiring: Wiring) -> None:
         lambda session, mxid: KeptEvents(session).export(mxid),
         lambda session, mxid, _alias: KeptEvents(session).erase(mxid)))
     parts = wiring.personal_data  # the features after this one add theirs to the same list
-    retention = config.retention()
+    # the advice feature keeps requesters' addresses by its own section's `retention`
+    retention = config.retention() | {
+        "advice_emails": deps.config.section(WorkflowConfig).retention}
     wiring.service("privacy",
                    lambda session: PrivacyService(session, parts, deps.clock, retention))
 

@@ -16,19 +16,20 @@ class PrivacyConfig:
     memberships: Duration = Duration("365d", 365, "d")
     # shares (!share) are kept for the hourly limit and the digest's counts
     shares: Duration = Duration("90d", 90, "d")
-    # the requester's e-mail address, counted from when the advisory request was closed
-    advice_emails: Duration = Duration("180d", 180, "d")
     # handled event ids make a redelivered event harmless; a redelivery this late cannot be
     handled_events: Duration = Duration("7d", 7, "d")
 
     def retention(self) -> dict[str, Duration | None]:
+        """What is kept for a while (the advisory requesters' e-mail addresses are the advice
+        feature's: `advice.retention`)."""
         return {"memberships": self.memberships, "shares": self.shares,
-                "advice_emails": self.advice_emails, "handled_events": self.handled_events}
+                "handled_events": self.handled_events}
 
 
 def parse_privacy(sec: ConfigSection, _network: NetworkConfig) -> PrivacyConfig:
     d = PrivacyConfig()
+    if sec.get("advice_emails") is not None:
+        sec.fail("advice_emails", "has moved to advice.retention")
     return PrivacyConfig(memberships=sec.duration("memberships", d.memberships),
                          shares=sec.duration("shares", d.shares),
-                         advice_emails=sec.duration("advice_emails", d.advice_emails),
                          handled_events=sec.duration("handled_events", d.handled_events))
