@@ -1,6 +1,9 @@
 """The advice form for organisations outside the network: `GET /advice` (the form),
 `POST /advice` (a form post or JSON) and `GET /advice/{ref}?t=<secret>` (the private status
-page). Small, accessible HTML that works without JavaScript.
+page: the request's state, the conversation — the advisors' answers and the requester's
+replies — and forms to reply, `POST /advice/{ref}/reply?t=<secret>`, and to rate the help,
+`POST /advice/{ref}/rate?t=<secret>`). Small, accessible HTML that works without
+JavaScript.
 
 Abuse protection:
 - Form posts need a CSRF token (double submit): a signed token (HMAC-SHA256 with the
@@ -28,7 +31,20 @@ Abuse protection:
 - JSON with a lone surrogate (an unpaired `\\ud800` escape), a form token or cookie that
   is not ASCII, a reference that cannot be one: refused like any other bad input, never
   passed on to the database.
-- Bodies over `MAX_BODY` (16 KiB) get 413.
+- Bodies over `MAX_BODY` (16 KiB) get 413; a reply or rating may be `POST_BODY` (64 KiB),
+  what 4000 characters of any script take when a browser URL-encodes them.
+
+The status page's posts (a reply, a rating):
+- Only with the status secret (the same 404 for an unknown reference and a wrong secret)
+  and a CSRF token (double submit, as the form; the status page hands out the cookie).
+- Rate limits, in memory, counting accepted posts only: `REF_RATE` per request (whoever
+  holds its link) and `CLIENT_RATE` per client address (keyed like the form's).
+- A refused post shows the status page again (400, 403, 413 or 429) with the message next
+  to its field and what was typed kept; an accepted one redirects (303) to the status page.
+- The secret travels in the URL only: every answer carries `PRIVATE_HEADERS`, and neither
+  the secret nor what was written is logged.
+- A reply is committed first, then handed to `AdviceSite.deliver` (the feature's
+  delivery into the case room); when that fails now, a retry job delivers it later.
 """
 
 from __future__ import annotations
@@ -41,20 +57,31 @@ import json
 import logging
 import math
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC
-from typing import Any
-from urllib.parse import parse_qs
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlencode
 
 from aiohttp import web
 from babel.dates import format_skeleton
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.dates import date_locale
+from bot.db.models import AdviceMessage, AdvisoryRequest, Member
+from bot.errors import UserError
 from bot.feature import RouteSetup
 from bot.features.advice.config import AdviceConfig
 from bot.features.advice.messages import REQUEST_STATES, SECTORS
+from bot.features.advice.requester import (
+    COMMENT_MAX,
+    COMMENT_TOO_LONG,
+    RATEABLE,
+    REPLY_MAX,
+    STARS,
+    RequesterService,
+)
 from bot.features.advice.service import (
     QUESTION_MAX,
     QUESTION_MIN,
@@ -64,9 +91,13 @@ from bot.features.advice.service import (
     new_ref,
 )
 from bot.i18n import N_, SUPPORTED_LANGUAGES, BoundTranslator
-from bot.ratelimit import SlidingWindow
+from bot.ratelimit import Rate, SlidingWindow
 from bot.text import has_lone_surrogate
 from bot.web.pages import DEPS, MAX_BODY, STATE, locale_of, read_body, render, translator_of
+
+if TYPE_CHECKING:
+    from bot.deps import Deps
+    from rooms.topology import NetworkConfig
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +143,6 @@ TEMPLATE_STRINGS = (
     N_("Your private status link:"),
     N_("Keep this link to yourself and save it: anyone who has it can see the status of "
        "your request, and we cannot send it to you again."),
-    N_("A coordinator will answer you by e-mail."),
     N_("Ask another question"),
     N_("Your advisory request"),
     N_("Reference:"),
@@ -122,6 +152,25 @@ TEMPLATE_STRINGS = (
     N_("Sent on:"),
     N_("Your e-mail address has been erased: we keep it only for a while after a request is "
        "closed."),
+    N_("An advisor of the network will answer you here and by e-mail."),
+    N_("Conversation"),
+    N_("Answer from %(name)s, %(place)s"),
+    N_("Answer from %(name)s"),
+    N_("Answer from an advisor of the network"),
+    N_("Your reply"),
+    N_("Reply"),
+    N_("At most %(max)d characters. The advisors of the network read your reply here and "
+       "answer you."),
+    N_("Your request is closed: a reply opens it again."),
+    N_("Send reply"),
+    N_("Rate the help you received"),
+    N_("Your rating:"),
+    N_("You can change your rating: a new one replaces it."),
+    N_("How helpful was the answer?"),
+    N_("From 1 star (not helpful) to 5 stars (very helpful)."),
+    N_("Comment (optional)"),
+    N_("At most %(max)d characters."),
+    N_("Send rating"),
 )
 
 FORBIDDEN_TITLE = N_("This form has expired")
@@ -139,19 +188,39 @@ BAD_BODY = N_("The request could not be read: send a JSON object with the fields
               "organisation, email, sector, location, question and consent.")
 BAD_TYPE = N_("Send the request as a form (application/x-www-form-urlencoded) or as JSON "
               "(application/json).")
+POST_TOO_LARGE = N_("This is too large to be sent here (at most %(kib)d KiB). Please "
+                    "shorten it.")
+POST_EXPIRED = N_("For your safety we only accept this when the page was opened on this site "
+                  "within the last two hours. Nothing was sent. Please send it once more.")
 # what became of a post, for what it uses up of the allowances: refused, a filled-in
 # honeypot (looks accepted, stores nothing), stored
 NOTHING, TRAPPED, STORED = "nothing", "trapped", "stored"
+# the status page's posts: the form each belongs to, and its fields
+REPLY, RATE = "reply", "rate"
+REPLY_FIELD, RATING_FIELD, COMMENT_FIELD = "reply", "rating", "comment"
+DONE = {REPLY: N_("Thank you: your reply has arrived and is passed on to the advisors."),
+        RATE: N_("Thank you for your rating.")}
+# accepted replies and ratings: per request (whoever holds its link), per client address
+REF_RATE = Rate(10, 3600)
+CLIENT_RATE = Rate(30, 3600)
+# a reply of REPLY_MAX characters of any script, URL-encoded (up to 12 bytes a character)
+POST_BODY = 4 * MAX_BODY
+DELIVER_TIMEOUT = 15  # seconds the page waits for a reply to reach the case room
 
 
 @dataclass(frozen=True)
 class AdviceSite:
     """What the routes need, handed over by the feature's setup: the service for a session,
-    the rate limit per client and the cap for everyone together."""
+    the rate limit per client and the cap for everyone together (the form); the delivery of
+    a requester's reply into the case room (`deliver(message_id)`, after the commit), and
+    the status page's limits per request and per client."""
 
     service: Callable[[AsyncSession], AdviceService]
     limiter: SlidingWindow
     total: SlidingWindow
+    deliver: Callable[[int], Awaitable[None]]
+    per_request: SlidingWindow
+    per_client: SlidingWindow
 
 
 TOTAL = "*"  # the global window's one key
@@ -224,14 +293,25 @@ def _secure(request: web.Request) -> bool:
 # -- pages -----------------------------------------------------------------------------
 
 
-def _form(request: web.Request, status: int = 200, values: Mapping[str, str] | None = None,
-          errors: Mapping[str, str] | None = None) -> web.Response:
-    network = request.app[DEPS].config.network
+def _csrf_token(request: web.Request) -> str:
+    """The token a page's form carries: the cookie's while it is young, else a new one."""
     now = _now(request)
     token = request.cookies.get(CSRF_COOKIE, "")
     age = token_age(request.app[STATE].secret, token, now) if token else None
     if age is None or age > CSRF_REUSE:
         token = make_token(request.app[STATE].secret, now)
+    return token
+
+
+def _set_csrf_cookie(request: web.Request, response: web.Response, token: str) -> None:
+    response.set_cookie(CSRF_COOKIE, token, max_age=CSRF_TTL, path="/advice", httponly=True,
+                        samesite="Strict", secure=_secure(request))
+
+
+def _form(request: web.Request, status: int = 200, values: Mapping[str, str] | None = None,
+          errors: Mapping[str, str] | None = None) -> web.Response:
+    network = request.app[DEPS].config.network
+    token = _csrf_token(request)
     kept = {name: "" for name in TEXT_FIELDS} | {"consent": ""} | dict(values or {})
     response = render(
         request, "advice_form.html", status=status, values=kept, errors=dict(errors or {}),
@@ -239,8 +319,7 @@ def _form(request: web.Request, status: int = 200, values: Mapping[str, str] | N
         locations=[(spec.key, network.place(spec.key)) for spec in network.locations],
         question_min=QUESTION_MIN, question_max=QUESTION_MAX)
     response.headers.update(PRIVATE_HEADERS)
-    response.set_cookie(CSRF_COOKIE, token, max_age=CSRF_TTL, path="/advice", httponly=True,
-                        samesite="Strict", secure=_secure(request))
+    _set_csrf_cookie(request, response, token)
     return response
 
 
@@ -403,40 +482,212 @@ def _created(request: web.Request, is_json: bool, ref: str, secret: str) -> web.
     return _done(request, ref, secret)
 
 
-async def advice_status(request: web.Request) -> web.Response:
-    deps = request.app[DEPS]
+def _page_url(ref: str, secret: str, lang: str, done: str | None = None) -> str:
+    """The status page (relative), in `lang`; `done` names what was just accepted."""
+    query = {"t": secret, "lang": lang} | ({"done": done} if done else {})
+    return f"/advice/{ref}?{urlencode(query)}"
+
+
+def _post_url(ref: str, form: str, secret: str, lang: str) -> str:
+    return f"/advice/{ref}/{form}?{urlencode({'t': secret, 'lang': lang})}"
+
+
+def _date(when: datetime, tr: BoundTranslator) -> str:
+    return format_skeleton("yMMMd", when, tzinfo=UTC, locale=date_locale(tr.locale))
+
+
+def _stars(tr: BoundTranslator, stars: int) -> str:
+    return tr.ngettext("%(num)d star", "%(num)d stars", stars)
+
+
+async def _conversation(session: AsyncSession, advisory: AdvisoryRequest, deps: Deps,
+                        tr: BoundTranslator) -> list[dict[str, Any]]:
+    """The answers and replies as the requester sees them: an answer names its advisor by
+    display name and place, never by Matrix ID."""
+    messages = await RequesterService(session, deps.clock).conversation(advisory)
+    authors = {m.author for m in messages if m.direction != "in" and m.author}
+    members: dict[str, Member] = {}
+    if authors:
+        members = {member.mxid: member for member in (await session.scalars(
+            select(Member).where(Member.mxid.in_(authors)))).all()}
+    return [_message(message, members.get(message.author or ""), deps.config.network, tr)
+            for message in messages]
+
+
+def _message(message: AdviceMessage, member: Member | None, network: NetworkConfig,
+             tr: BoundTranslator) -> dict[str, Any]:
+    name = place = ""
+    if member is not None:
+        name = member.display_name or ""
+        if name == member.mxid:  # a name taken over from the Matrix ID: shown as none
+            name = ""
+        place = network.place(member.location) if member.location else ""
+    return {"mine": message.direction == "in", "text": message.text, "name": name,
+            "place": place, "date": _date(message.created_at, tr),
+            "iso": message.created_at.astimezone(UTC).date().isoformat()}
+
+
+async def _status_page(request: web.Request, status: int = 200,
+                       errors: Mapping[str, str] | None = None,
+                       values: Mapping[str, str] | None = None,
+                       headers: Mapping[str, str] | None = None) -> web.Response:
+    """The status page (or the same 404 for an unknown reference and a wrong secret); after
+    a refused post, with `errors` next to their fields and the posted `values` kept."""
+    deps, site = request.app[DEPS], request.app[SITE]
     tr = translator_of(request)
+    secret = request.query.get("t", "")
     async with deps.db.session() as session:
-        found = await request.app[SITE].service(session).find(request.match_info["ref"],
-                                                              request.query.get("t", ""))
-    if found is None:  # the same answer for an unknown reference and a wrong secret
-        return _problem(request, 404, tr(NOT_FOUND_TITLE), tr(NOT_FOUND_TEXT))
-    response = render(
-        request, "advice_status.html", problem=None,
-        advisory={"ref": found.ref, "organisation": found.organisation,
-                  "location": deps.config.network.place(found.location),
-                  "status": REQUEST_STATES.get(found.status, REQUEST_STATES["new"]),
-                  "email_erased": found.email is None,
-                  "created": format_skeleton("yMMMd", found.created_at, tzinfo=UTC,
-                                             locale=date_locale(tr.locale))},
-        form_url=f"/advice?lang={tr.locale}")
+        found = await site.service(session).find(request.match_info["ref"], secret)
+        if found is None:
+            return _problem(request, 404, tr(NOT_FOUND_TITLE), tr(NOT_FOUND_TEXT))
+        conversation = await _conversation(session, found, deps, tr)
+    erased = found.email is None
+    advisory = {
+        "ref": found.ref, "organisation": found.organisation,
+        "location": deps.config.network.place(found.location),
+        "status": REQUEST_STATES.get(found.status, REQUEST_STATES["new"]),
+        "closed": found.status == "closed",
+        "waiting": found.status not in RATEABLE,  # no answer yet
+        "email_erased": erased,
+        "created": _date(found.created_at, tr),
+        "conversation": conversation,
+        "can_reply": not erased,
+        "can_rate": not erased and found.status in RATEABLE,
+        "rating": _stars(tr, found.rating) if found.rating else None,
+        "rating_comment": found.rating_comment or "",
+        "reply_url": _post_url(found.ref, REPLY, secret, tr.locale),
+        "rate_url": _post_url(found.ref, RATE, secret, tr.locale)}
+    kept = {REPLY_FIELD: "", RATING_FIELD: str(found.rating or ""),
+            COMMENT_FIELD: found.rating_comment or ""} | dict(values or {})
+    done = DONE.get(request.query.get("done", "")) if request.method == "GET" else None
+    # After a post the page is the status page's: its language links lead there (with the
+    # secret, as the page's forms do), not to the post's address.
+    shown = request if request.method == "GET" else request.clone(
+        method="GET", rel_url=_page_url(found.ref, secret, tr.locale))
+    token = _csrf_token(request)
+    response = render(  # rendered as 200 so that the language links keep the secret
+        shown, "advice_status.html", problem=None, advisory=advisory,
+        errors=dict(errors or {}), values=kept, done=tr(done) if done else None,
+        csrf=token, csrf_field=CSRF_FIELD, stars=[(n, _stars(tr, n)) for n in STARS],
+        reply_max=REPLY_MAX, comment_max=COMMENT_MAX, form_url=f"/advice?lang={tr.locale}")
+    response.set_status(status)
     response.headers.update(PRIVATE_HEADERS)
+    response.headers.update(headers or {})
+    _set_csrf_cookie(request, response, token)
     return response
 
 
-def routes(config: AdviceConfig, service: Callable[[AsyncSession], AdviceService]
-           ) -> RouteSetup:
-    """The form's routes; `service(session)` is the feature's AdviceService, and the form
-    allows `config.rate` accepted requests per client and `config.rate_total` from
-    everyone together."""
+async def advice_status(request: web.Request) -> web.Response:
+    return await _status_page(request)
+
+
+async def advice_reply(request: web.Request) -> web.Response:
+    return await _post(request, REPLY)
+
+
+async def advice_rate(request: web.Request) -> web.Response:
+    return await _post(request, RATE)
+
+
+def _post_values(body: bytes, form: str) -> tuple[dict[str, str], str]:
+    """The fields a status page's form sent, and its CSRF token."""
+    parsed = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+    first = {name: values[0] for name, values in parsed.items()}
+    names = (REPLY_FIELD,) if form == REPLY else (RATING_FIELD, COMMENT_FIELD)
+    return {name: first.get(name, "") for name in names}, first.get(CSRF_FIELD, "")
+
+
+def _star_count(raw: str) -> int:
+    """The stars chosen, 0 for anything that is not a small number (refused as such)."""
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 2 else 0
+
+
+async def _post(request: web.Request, form: str) -> web.Response:
+    """A reply or a rating from the status page: 303 back to it when accepted, else the
+    page again with the message next to the field."""
+    deps, site = request.app[DEPS], request.app[SITE]
+    tr = translator_of(request)
+    secret = request.query.get("t", "")
+    field = REPLY_FIELD if form == REPLY else RATING_FIELD
+    async with deps.db.session() as session:
+        found = await site.service(session).find(request.match_info["ref"], secret)
+        ref = found.ref if found is not None else ""
+    if not ref:  # the same answer for an unknown reference and a wrong secret
+        return _problem(request, 404, tr(NOT_FOUND_TITLE), tr(NOT_FOUND_TEXT))
+
+    body = await read_body(request, POST_BODY)
+    if body is None:
+        return await _status_page(request, 413, {field: tr(POST_TOO_LARGE,
+                                                           kib=POST_BODY // 1024)})
+    values, token = _post_values(body, form)
+    if not csrf_ok(request, token):
+        return await _status_page(request, 403, {field: tr(POST_EXPIRED)}, values)
+
+    client = client_key(request.remote)
+    wait = site.per_client.acquire(client)
+    if not wait:
+        wait = site.per_request.acquire(ref)
+        if wait:
+            site.per_client.release(client)
+    if wait:
+        text = tr.ngettext("Please wait %(num)d minute before you send something here again.",
+                           "Please wait %(num)d minutes before you send something here again.",
+                           math.ceil(wait / 60))
+        return await _status_page(request, 429, {field: text}, values,
+                                  {"Retry-After": str(wait)})
+
+    accepted, message_id = False, None
+    try:
+        async with deps.db.session() as session:
+            found = await site.service(session).find(ref, secret)
+            if found is not None:
+                requester = RequesterService(session, deps.clock)
+                if form == REPLY:
+                    message_id = (await requester.reply(found, values[REPLY_FIELD])).id
+                else:
+                    await requester.rate(found, _star_count(values[RATING_FIELD]),
+                                         values[COMMENT_FIELD])
+                accepted = True
+    except UserError as error:
+        wrong = COMMENT_FIELD if error.msgid == COMMENT_TOO_LONG else field
+        return await _status_page(request, 400, {wrong: tr(error.msgid, **error.params)},
+                                  values)
+    finally:
+        if not accepted:  # refused: it may be corrected and sent again
+            site.per_request.release(ref)
+            site.per_client.release(client)
+    if not accepted:  # gone in between
+        return _problem(request, 404, tr(NOT_FOUND_TITLE), tr(NOT_FOUND_TEXT))
+
+    if message_id is not None:
+        try:  # committed: a failure to deliver now must not fail the page
+            async with asyncio.timeout(DELIVER_TIMEOUT):
+                await site.deliver(message_id)
+        except Exception:  # noqa: BLE001 - logged; the retry job delivers it later
+            log.exception("advisory request %s: reply %d stored but not delivered yet",
+                          ref, message_id)
+    location = _page_url(ref, secret, tr.locale, form)
+    return web.Response(status=303, headers={"Location": location, **PRIVATE_HEADERS})
+
+
+def routes(config: AdviceConfig, service: Callable[[AsyncSession], AdviceService],
+           deliver: Callable[[int], Awaitable[None]]) -> RouteSetup:
+    """The form's and the status page's routes; `service(session)` is the feature's
+    AdviceService, and the form allows `config.rate` accepted requests per client and
+    `config.rate_total` from everyone together. `deliver(message_id)` hands a requester's
+    reply (committed) to the case room."""
 
     def setup(app: web.Application) -> None:
         deps = app[DEPS]
         clock = lambda: deps.clock().timestamp()  # noqa: E731
         app[SITE] = AdviceSite(service, SlidingWindow(config.rate, clock),
-                               SlidingWindow(config.rate_total, clock))
+                               SlidingWindow(config.rate_total, clock), deliver,
+                               SlidingWindow(REF_RATE, clock), SlidingWindow(CLIENT_RATE, clock))
         app.router.add_get("/advice", advice_form)
         app.router.add_post("/advice", advice_submit)
         app.router.add_get("/advice/{ref}", advice_status)
+        app.router.add_post("/advice/{ref}/reply", advice_reply)
+        app.router.add_post("/advice/{ref}/rate", advice_rate)
 
     return setup
