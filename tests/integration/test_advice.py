@@ -98,6 +98,7 @@ async def ask_the_network(base: str, question: str) -> dict[str, str]:
 async def become_advisor(desk: dict[str, Any]) -> None:
     ala: Member = desk["ala"]
     rostock = desk["ids"]["location:rostock"]
+    await ala.ask(rostock, "!lang en")  # (the Rostock room speaks German)
     await ala.ask(rostock, "!set location rostock")
     await ala.ask(rostock, "!set languages pl, de, en")
     answer = await ala.ask(rostock, "!set advisor on video, funding")

@@ -42,11 +42,12 @@ async def deps(make_deps) -> Deps:  # noqa: ANN001
 
 
 async def person(deps: Deps, mxid: str, location: str, offers: tuple[str, ...] = (),
-                 languages: str = "en") -> None:
+                 languages: str = "en", language: str = "en") -> None:
     async with deps.db.session() as s:
         profiles = ProfileService(s, deps.clock, deps.config.section(TagsConfig).canonical)
         member = await profiles.members.get_or_create(mxid, mxid[1:4].title())
         member.languages = languages
+        member.language = language  # the bot's language for them (else their room's)
         await profiles.set_location(mxid, deps.config.network.find_location(location))
         if offers:
             await profiles.add_tags(mxid, "offer", list(offers))
