@@ -34,9 +34,10 @@ async def join_network(member: Member, ids: dict[str, str], bot_id: str) -> str:
 async def test_connect_room_with_introduction(register, member_factory, bot_factory) -> None:
     account = await register("sbcc")
     _bot, ids = await networked(bot_factory, account)
-    ala = await member_factory(await register("ala"))
+    # the !connect room is encrypted, as Element would make it: so are their clients
+    ala = await member_factory(await register("ala"), encrypting=True)
     udo_account = await register("udo")
-    udo = await member_factory(udo_account)
+    udo = await member_factory(udo_account, encrypting=True)
     dm_ala = await join_network(ala, ids, account.user_id)
     dm_udo = await join_network(udo, ids, account.user_id)
     await ala.ask(dm_ala, "offer design")
@@ -63,7 +64,8 @@ async def test_did_you_meet_answer_is_recorded(register, member_factory, bot_fac
     coord_account = await register("coord")
     bot, ids = await networked(bot_factory, account, coordinators=[coord_account.user_id],
                                matchmaking={"followup_days": 1})
-    people = [await member_factory(await register(n)) for n in ("ala", "udo")]
+    people = [await member_factory(await register(n), encrypting=True)  # encrypted rooms
+              for n in ("ala", "udo")]
     for p in people:
         dm = await join_network(p, ids, account.user_id)
         await p.ask(dm, "rounds on")
@@ -86,7 +88,8 @@ async def test_did_you_meet_answer_is_recorded(register, member_factory, bot_fac
     [question] = await ala.wait_for(lambda e: e.get("room_id") == room
                                     and "✅" in e.get("content", {}).get("body", ""))
     await ala.client.room_send(room, "m.reaction", {"m.relates_to": {
-        "rel_type": "m.annotation", "event_id": question["event_id"], "key": "✅"}})
+        "rel_type": "m.annotation", "event_id": question["event_id"], "key": "✅"}},
+        ignore_unverified_devices=True)
     await bot.wait_log(f"{ala.user_id} answered met")
     rows = await bot_sql("SELECT mxid, met FROM round_answers")
     assert rows == [(ala.user_id, True)]
