@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
+# test processes (pytest-xdist): one per core; each has its own Synapse and schemas
+JOBS   ?= auto
 
 .PHONY: run test lint translations bench clean
 
@@ -31,7 +33,7 @@ run: $(STAMP)
 test: $(TSTAMP)
 	$(BIN)/ruff check bot commands rooms tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check bot commands rooms tests bench
@@ -46,6 +48,9 @@ translations: $(TSTAMP)
 
 bench: $(TSTAMP)
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/digest.py
+	$(BIN)/python bench/advice.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache

@@ -110,8 +110,11 @@ class App:
         self.registry = load_commands()
         self.dispatcher = Dispatcher(self.deps, self.registry, self.wiring.services,
                                      self.wiring.listeners)
-        # encrypted events kept for their keys: tried again, and given up on, regularly
-        self.scheduler.add_job(self.dispatcher.retry_kept, "interval", seconds=30,
+        # encrypted events kept for their keys: tried again, and given up on, regularly —
+        # at least twice within the configured wait, so a short wait is kept to
+        wait = config.matrix.encryption.undecryptable_wait.delta.total_seconds()
+        self.scheduler.add_job(self.dispatcher.retry_kept, "interval",
+                               seconds=min(30.0, max(1.0, wait / 2)),
                                id="kept-events", coalesce=True, max_instances=1)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
         self.web: WebServer | None = None

@@ -18,6 +18,22 @@ pytestmark = pytest.mark.integration
 _seq = itertools.count(1)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `one_database` exercise the homeserver side (encryption, login, the
+    web side), not the bot's SQL: they run on SQLite only. Their PostgreSQL variant is
+    deselected, not skipped — the unit tests run every query on both databases, and the
+    integration tests about restarts, outages and exactly-once keep both."""
+    kept, dropped = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("bot_db") == "postgresql"
+        (dropped if on_postgres and item.get_closest_marker("one_database") else kept).append(
+            item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 @pytest.fixture(scope="session")
 async def synapse(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedSynapse]:
     hs = EmbeddedSynapse(tmp_path_factory.mktemp("synapse"))

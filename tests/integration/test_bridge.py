@@ -47,6 +47,7 @@ def from_bot(bridge, room_key: str, needle: str):  # noqa: ANN001, ANN201
                       and needle in e.get("content", {}).get("body", ""))
 
 
+@pytest.mark.one_database
 async def test_webhook_post_arrives_escaped(bridge) -> None:  # noqa: ANN001
     payload = {"title": "City of Rostock", "text": "Open call <2027> & more",
                "html": "<p>Open call <b>now</b><script>alert(1)</script></p>",
@@ -85,6 +86,7 @@ async def test_share_and_announce(bridge, member_factory, register) -> None:  # 
                                   or shutil.which("chromedriver") is None),
     reason="needs Debian's chromium and chromium-driver; .ci/run installs them, and in CI "
            "this test always runs")
+@pytest.mark.one_database
 async def test_browser_advice_form_and_showcase(bridge) -> None:  # noqa: ANN001
     from tests.integration.browser import Browser
 

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
+import pytest
 from nio import RoomPreset
 
 from tests.integration.harness import Member, is_joined, reply_target
@@ -50,6 +51,7 @@ def is_encrypted_reply(event: dict[str, Any], body: str) -> bool:
     return event["_decrypted"] and event["content"].get("body") == body
 
 
+@pytest.mark.one_database
 async def test_a_direct_chat_from_an_encrypting_client_is_answered_encrypted(
         register, member_factory, bot_factory) -> None:
     account = await register("sbcc")
@@ -68,6 +70,7 @@ async def test_a_direct_chat_from_an_encrypting_client_is_answered_encrypted(
     assert "encryption on: device" in bot.new_log()
 
 
+@pytest.mark.one_database
 async def test_interactive_verification_is_declined_not_left_waiting(
         register, member_factory, bot_factory) -> None:
     account = await register("sbcc")
@@ -85,6 +88,7 @@ async def test_interactive_verification_is_declined_not_left_waiting(
     await bot.wait_log("declining a verification request")
 
 
+@pytest.mark.one_database
 async def test_a_restart_keeps_the_device_its_keys_and_older_sessions(
         register, member_factory, bot_factory) -> None:
     account = await register("sbcc")
@@ -138,6 +142,7 @@ async def test_kill_9_mid_burst_of_encrypted_commands(register, member_factory,
     assert all(e["_decrypted"] for e in replies)
 
 
+@pytest.mark.one_database
 async def test_a_member_who_joins_later_reads_what_the_bot_says(
         register, member_factory, bot_factory) -> None:
     account = await register("sbcc")
@@ -181,6 +186,7 @@ async def test_a_message_whose_key_comes_late_is_answered_once(
     assert len(ala.replies_to(held)) == 1
 
 
+@pytest.mark.one_database
 async def test_a_message_whose_key_never_comes_is_owned_up_to_once(
         register, member_factory, bot_factory) -> None:
     account = await register("sbcc")

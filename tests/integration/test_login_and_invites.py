@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import aiohttp
+import pytest
 
 from tests.integration.harness import is_joined
 
@@ -15,6 +16,7 @@ async def devices(base_url: str, token: str) -> list[str]:
         return sorted(d["device_id"] for d in (await resp.json())["devices"])
 
 
+@pytest.mark.one_database
 async def test_password_login_once_then_reused(register, member_factory, bot_factory,
                                                synapse) -> None:
     account = await register("sbcc")
@@ -37,6 +39,7 @@ async def test_password_login_once_then_reused(register, member_factory, bot_fac
     assert account.password not in bot.new_log()
 
 
+@pytest.mark.one_database
 async def test_invites_only_from_allowed_inviters(register, member_factory, bot_factory
                                                   ) -> None:
     account = await register("sbcc")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.integration.harness import is_joined, reply_target
 
 
+@pytest.mark.one_database
 async def test_help_ping_lang_round_trips(register, member_factory, bot_factory) -> None:
     bot_account = await register("sbcc")
     await bot_factory(bot_account)
@@ -30,6 +33,7 @@ async def test_help_ping_lang_round_trips(register, member_factory, bot_factory)
     assert "xx" in bad["content"]["body"] and "sv" in bad["content"]["body"]
 
 
+@pytest.mark.one_database
 async def test_direct_chat_without_prefix(register, member_factory, bot_factory) -> None:
     bot_account = await register("sbcc")
     await bot_factory(bot_account)
