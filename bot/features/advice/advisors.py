@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,9 +27,9 @@ from bot.features.matchmaking.matching import (
     OTHER_COUNTRY_BONUS,
     OTHER_LOCATION_BONUS,
     TAG_WEIGHT,
-    spoken,
 )
 from bot.features.privacy.service import FORMER
+from bot.features.profiles.service import stored_languages
 from rooms.topology import NetworkConfig
 
 SECTOR_WEIGHT = TAG_WEIGHT // 2  # the sector is broad: half a tag
@@ -47,13 +48,32 @@ class AdvisorFit:
 
 
 @dataclass(frozen=True)
+class Person:
+    """What the pool needs of an advisor's member record (read as columns: a pool of a
+    thousand is read in a few milliseconds, not as a thousand ORM objects)."""
+
+    mxid: str
+    display_name: str | None
+    location: str | None
+    languages: str | None
+    language: str | None
+
+
+@dataclass(frozen=True)
 class PoolEntry:
-    member: Member
+    member: Person
     tags: tuple[str, ...]  # advisory tags, or their offers when they gave none
     own_tags: bool  # the tags are their advisory ones (not their offers)
     since: datetime
 
 
+def reads(person: Person) -> set[str]:
+    """The languages an advisor reads, as `!match` counts them (`spoken`)."""
+    listed = set(stored_languages(person.languages))
+    return listed or ({person.language} if person.language else set())
+
+
+@lru_cache(maxsize=4096)  # tags repeat across advisors and requests
 def words_of(text: str) -> str:
     """The text as tags are compared: casefolded, NFC, runs of anything but letters and
     digits made single spaces, padded, so that " video " finds a whole tag."""
@@ -105,21 +125,25 @@ class AdvisorPool:
     async def pool(self) -> list[PoolEntry]:
         """Every advisor with the tags they advise on, by location then name."""
         rows = (await self.session.execute(
-            select(Advisor, Member).join(Member, Member.mxid == Advisor.mxid)
+            select(Advisor.tags, Advisor.since, Member.mxid, Member.display_name,
+                   Member.location, Member.languages, Member.language)
+            .join(Member, Member.mxid == Advisor.mxid)
             .where(~Advisor.mxid.startswith(FORMER, autoescape=True))
             .order_by(Member.location, Member.display_name, Member.mxid))).all()
         offers: dict[str, list[str]] = {}
-        plain = [a.mxid for a, _ in rows if not a.tags]
+        plain = [row.mxid for row in rows if not row.tags]
         if plain:
             for who, tag in (await self.session.execute(
                     select(MemberTag.mxid, MemberTag.canonical).where(
                         MemberTag.mxid.in_(plain), MemberTag.kind == "offer")
                     .order_by(MemberTag.canonical))).all():
                 offers.setdefault(who, []).append(tag)
-        return [PoolEntry(member, tuple(a.tags.split(",")) if a.tags
-                          else tuple(dict.fromkeys(offers.get(a.mxid, []))),
-                          bool(a.tags), a.since)
-                for a, member in rows]
+        return [PoolEntry(Person(row.mxid, row.display_name, row.location, row.languages,
+                                 row.language),
+                          tuple(row.tags.split(",")) if row.tags
+                          else tuple(dict.fromkeys(offers.get(row.mxid, []))),
+                          bool(row.tags), row.since)
+                for row in rows]
 
     async def filtered(self, what: str | None) -> list[PoolEntry]:
         """The pool, or those at a location (its key) or advising on a sector (its key)."""
@@ -158,7 +182,7 @@ class AdvisorPool:
                      + (OTHER_COUNTRY_BONUS if cross_border else 0)
                      + (OTHER_LOCATION_BONUS if other_place else 0))
             fits.append(AdvisorFit(member.mxid, member.display_name, named, sector,
-                                   request.language in spoken(member), member.location,
+                                   request.language in reads(member), member.location,
                                    cross_border, score))
         fits.sort(key=lambda f: (not f.speaks, -f.score, f.mxid))
         return fits[:limit]
