@@ -113,6 +113,20 @@ class Redaction:
 
 
 @dataclass(frozen=True)
+class PollResponse:
+    """A vote in a native poll (MSC3381, see `bot.polls`): the answer ids someone chose, as
+    sent (unchecked against the poll's answers); none: the vote is withdrawn. Only a
+    person's latest response counts."""
+
+    event_id: str
+    room_id: str
+    sender: str
+    poll_id: str  # the poll's start event
+    answers: tuple[str, ...]
+    timestamp_ms: int
+
+
+@dataclass(frozen=True)
 class Undecryptable:
     """An encrypted event the bot has no key for yet: kept (with its ciphertext) until the
     key arrives, then handled as what it turns out to be."""
@@ -125,7 +139,8 @@ class Undecryptable:
     timestamp_ms: int = 0
 
 
-RoomEvent = Message | MembershipChange | StateChange | Reaction | Redaction | Undecryptable
+RoomEvent = (Message | MembershipChange | StateChange | Reaction | Redaction | PollResponse
+             | Undecryptable)
 
 
 @dataclass

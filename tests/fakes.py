@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.dispatcher import Dispatcher
 from bot.errors import GatewayError, HomeserverUnavailable
-from bot.events import Message, Outgoing, RoomEvent, Undecryptable
+from bot.events import Message, Outgoing, PollResponse, RoomEvent, Undecryptable
 from bot.protocols import Gateway
 
 
@@ -40,6 +40,9 @@ class FakeGateway:
     encrypted_rooms: set[str] = field(default_factory=set)
     room_keys: dict[str, RoomEvent] = field(default_factory=dict)  # event id → plaintext
     key_requests: list[str] = field(default_factory=list)  # event ids asked about
+    events_sent: list[tuple[str, str, dict[str, Any], str]] = field(
+        default_factory=list)  # send_event: (room, type, content, txn id)
+    poll_answers: dict[str, list[PollResponse]] = field(default_factory=dict)  # poll id → votes
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _by_txn: dict[str, str] = field(default_factory=dict)
 
@@ -47,14 +50,18 @@ class FakeGateway:
         if room_id in self.refuse:
             raise GatewayError(f"{room_id}: M_FORBIDDEN (fake)", "M_FORBIDDEN", 403)
 
-    async def send(self, message: Outgoing) -> str:
+    def _sending(self, room_id: str) -> None:
+        """The failures a test asked for, before anything is sent."""
         if self.fail_sends:
             self.fail_sends -= 1
             raise RuntimeError("send failed (fake)")
         if self.unavailable:
             self.unavailable -= 1
             raise HomeserverUnavailable("send: 502 (fake)", None, 502)
-        self._check(message.room_id)
+        self._check(room_id)
+
+    async def send(self, message: Outgoing) -> str:
+        self._sending(message.room_id)
         if message.txn_id and message.txn_id in self._by_txn:  # the homeserver's txn dedupe
             return self._by_txn[message.txn_id]
         event_id = f"$sent{next(self._ids)}"
@@ -62,6 +69,19 @@ class FakeGateway:
             self._by_txn[message.txn_id] = event_id
         self.sent.append(message)
         return event_id
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
+                         txn_id: str) -> str:
+        self._sending(room_id)
+        if txn_id in self._by_txn:
+            return self._by_txn[txn_id]
+        event_id = self._by_txn[txn_id] = f"$sent{next(self._ids)}"
+        self.events_sent.append((room_id, event_type, content, txn_id))
+        return event_id
+
+    async def poll_responses(self, room_id: str, poll_event_id: str) -> list[PollResponse]:
+        self._check(room_id)
+        return list(self.poll_answers.get(poll_event_id, []))
 
     async def upload(self, room_id: str, data: bytes, content_type: str,
                      filename: str) -> dict[str, Any]:

@@ -19,10 +19,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
-from nio import AsyncClientConfig, ErrorResponse, LoginResponse, MessageDirection
+from nio import Api, AsyncClientConfig, ErrorResponse, LoginResponse, MessageDirection
+from nio.api import RelationshipType
 from nio.events import Event, MegolmEvent
 from nio.exceptions import LocalProtocolError, OlmTrustError
-from nio.responses import SyncResponse
+from nio.responses import RoomEventRelationsResponse, SyncResponse
 
 from bot.backoff import Backoff
 from bot.errors import GatewayError, HomeserverUnavailable
@@ -30,6 +31,7 @@ from bot.events import (
     Invite,
     MembershipChange,
     Outgoing,
+    PollResponse,
     RoomEvent,
     StateChange,
     SyncBatch,
@@ -50,6 +52,8 @@ from bot.retries import patience
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 GAP_FILL_LIMIT = 1000
+RELATIONS_PAGE = 100  # events per /relations request
+RELATIONS_LIMIT = 10_000  # events read back for one poll at most (the newest)
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
               "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
@@ -311,6 +315,72 @@ class MatrixGateway:
             "send",
         )
         return resp.event_id
+
+    async def send_event(self, room_id: str, event_type: str, content: dict[str, Any],
+                         txn_id: str) -> str:
+        """Send an event of any type (a poll, see `bot.polls`): encrypted in an encrypted
+        room, retried like `send`; the same `txn_id` sent twice yields one event."""
+        await self._known(room_id)
+        resp = await self._retry(
+            lambda: self.client.room_send(room_id, event_type, content, tx_id=txn_id,
+                                          ignore_unverified_devices=True),
+            "send",
+        )
+        return resp.event_id
+
+    async def poll_responses(self, room_id: str, poll_event_id: str) -> list[PollResponse]:
+        """Every response to the poll, read back from the homeserver (to count again after
+        a restart or a gap in /sync), oldest first by `origin_server_ts` (MSC3381 counts a
+        person's latest). In an encrypted room a response the bot has no key for is
+        skipped. At most the newest `RELATIONS_LIMIT` related events are read."""
+        responses: list[PollResponse] = []
+        token: str | None = None
+        read = 0
+        while True:
+            page = await self._retry(
+                functools.partial(self._relations, room_id, poll_event_id, token), "relations")
+            for ev in page.events:
+                response = self._poll_response(room_id, poll_event_id,
+                                               getattr(ev, "source", None) or {})
+                if response is not None:
+                    responses.append(response)
+            read += len(page.events)
+            if not page.next_batch or page.next_batch == token or not page.events:
+                break
+            if read >= RELATIONS_LIMIT:
+                log.warning("poll %s in %s has more than %d related events; older ones "
+                            "skipped", poll_event_id, room_id, RELATIONS_LIMIT)
+                break
+            token = page.next_batch
+        responses.reverse()  # pages come newest first
+        return sorted(responses, key=lambda r: r.timestamp_ms)
+
+    async def _relations(self, room_id: str, event_id: str,
+                         token: str | None) -> RoomEventRelationsResponse | ErrorResponse:
+        """One page of the events referring to `event_id`, newest first (nio's own
+        iterator neither retries a page nor survives an error answer)."""
+        method, path = Api.room_get_event_relations(
+            self.client.access_token, room_id, event_id, RelationshipType.reference,
+            direction=MessageDirection.back, paginate_from=token, limit=RELATIONS_PAGE)
+        return await self.client._send(RoomEventRelationsResponse, method, path,
+                                       response_data=(room_id, event_id))
+
+    def _poll_response(self, room_id: str, poll_event_id: str,
+                       source: dict[str, Any]) -> PollResponse | None:
+        """A related event as a response to this poll (decrypted when it is encrypted and
+        its key is here), or None."""
+        if source.get("type") == "m.room.encrypted":
+            kept = undecryptable(room_id, source)
+            event = self.decrypt(kept) if kept is not None else None
+            if event is None:
+                log.debug("event %s referring to poll %s in %s not decrypted; skipped",
+                          source.get("event_id"), poll_event_id, room_id)
+                return None
+        else:
+            event = to_room_event(room_id, source)
+        if isinstance(event, PollResponse) and event.poll_id == poll_event_id:
+            return event
+        return None
 
     async def upload(self, room_id: str, data: bytes, content_type: str,
                      filename: str) -> dict[str, Any]:

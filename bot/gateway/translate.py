@@ -9,25 +9,28 @@ from typing import Any
 from bot.events import (
     MembershipChange,
     Message,
+    PollResponse,
     Reaction,
     Redaction,
     RoomEvent,
     StateChange,
     Undecryptable,
 )
+from bot.polls import RESPONSE_TYPES, parse_response
 from bot.text import without_surrogates
 
 # Room versions in which the creators outrank everyone and are absent from power_levels.
 CREATOR_POWER_VERSIONS = frozenset({"12", "org.matrix.hydra.11"})
-# What an encrypted event may turn out to be. State, memberships and redactions are never
-# encrypted (the homeserver must read them): a decrypted payload claiming to be one is
-# forged, and is ignored.
-DECRYPTED_TYPES = frozenset({"m.room.message", "m.reaction"})
+# What an encrypted event may turn out to be (Element encrypts poll votes). State,
+# memberships and redactions are never encrypted (the homeserver must read them): a
+# decrypted payload claiming to be one is forged, and is ignored.
+DECRYPTED_TYPES = frozenset({"m.room.message", "m.reaction", *RESPONSE_TYPES})
 
 
 def sync_filter(user_id: str) -> dict[str, Any]:
     """What the bot syncs: room timelines and state, not its own events (it ignores them,
-    and this way its own replies do not wake its long-poll), no presence or typing.
+    and this way its own replies do not wake its long-poll), no presence or typing. Only
+    senders are filtered, never types: poll votes and whatever a feature reads next come.
     To-device messages (room keys) are not filtered: encryption needs them."""
     return {
         "presence": {"not_types": ["*"]},
@@ -65,8 +68,8 @@ def undecryptable(room_id: str, source: dict[str, Any]) -> Undecryptable | None:
 def to_room_event(room_id: str, source: dict[str, Any],
                   decrypted: bool = False) -> RoomEvent | None:
     """Translate one raw timeline event; None for what the bot does not look at.
-    `decrypted`: `source` is the plaintext of an encrypted event (only messages and
-    reactions are believed from it)."""
+    `decrypted`: `source` is the plaintext of an encrypted event (only messages, reactions
+    and poll votes are believed from it)."""
     etype = source.get("type")
     content = source.get("content") or {}
     event_id = source.get("event_id", "")
@@ -99,12 +102,18 @@ def to_room_event(room_id: str, source: dict[str, Any],
         if not isinstance(target, str) or key is None:
             return None
         return Reaction(event_id, room_id, sender, target, key)
+    if etype in RESPONSE_TYPES and "state_key" not in source:
+        vote = parse_response(str(etype), content)
+        if vote is None:
+            return None
+        return PollResponse(event_id, room_id, sender, vote[0], vote[1],
+                            int(source.get("origin_server_ts") or 0))
     if etype == "m.room.encrypted":
         return undecryptable(room_id, source)
     if etype == "m.room.redaction":
         redacts = source.get("redacts") or content.get("redacts")
         return Redaction(event_id, room_id, sender, redacts) if isinstance(redacts, str) else None
-    if "state_key" not in source:
+    if decrypted or "state_key" not in source:  # state is never encrypted
         return None
     state_key = source["state_key"]
     if etype == "m.room.member":
