@@ -31,6 +31,7 @@ from bot.features import (
     profiles,
     relays,
     showcase,
+    strategies,
     webhooks,
 )
 from bot.framework import Registry
@@ -57,6 +58,7 @@ FEATURES: tuple[Feature, ...] = (
     showcase.FEATURE,
     webhooks.FEATURE,
     advice.FEATURE,
+    strategies.FEATURE,
 )
 
 

@@ -469,6 +469,148 @@ class AdviceDue(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+
+class StrategyProcess(Base):
+    """A jointly written 10-year development strategy: covered locations and sections
+    (comma-separated keys), its phase (proposals → discussion → vote → result), whether
+    its document is public, and the secret key its private links carry."""
+
+    __tablename__ = "strategy_processes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    title: Mapped[str] = mapped_column(String(200))
+    locations: Mapped[str] = mapped_column(Text)
+    sections: Mapped[str] = mapped_column(Text)
+    phase: Mapped[str] = mapped_column(String(12), default="proposals")
+    public: Mapped[bool] = mapped_column(default=False)
+    key: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    phase_since: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StrategyPhaseEnd(Base):
+    """When a phase of a process ends (the process then moves on by itself)."""
+
+    __tablename__ = "strategy_phase_ends"
+
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_processes.id", ondelete="CASCADE"), primary_key=True)
+    phase: Mapped[str] = mapped_column(String(12), primary_key=True)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Proposal(Base):
+    """A proposal for a section, from a member at a location; `number` counts per process.
+    `status`: open, accepted, declined or merged (into `merged_into`, a number)."""
+
+    __tablename__ = "strategy_proposals"
+    __table_args__ = (Index("ix_strategy_proposals_number", "process_id", "number",
+                            unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_processes.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    section: Mapped[str] = mapped_column(String(40))
+    location: Mapped[str] = mapped_column(String(32))
+    author: Mapped[str] = mapped_column(String(255), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    reason: Mapped[str | None] = mapped_column(Text)
+    merged_into: Mapped[int | None] = mapped_column()
+    answered_by: Mapped[str | None] = mapped_column(String(255))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ProposalVersion(Base):
+    """An earlier text of an amended proposal (the history is kept)."""
+
+    __tablename__ = "strategy_proposal_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_proposals.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ProposalCopy(Base):
+    """Where a proposal stands: its message in its own location room (`origin`) and the
+    mirrored copies in the other covered rooms; 👍 on any of them endorses it."""
+
+    __tablename__ = "strategy_proposal_copies"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_proposals.id", ondelete="CASCADE"), primary_key=True)
+    room_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    origin: Mapped[bool] = mapped_column(default=False)
+
+
+class Endorsement(Base):
+    """A member's 👍 on a proposal (on any copy), counted once; withdrawn by redacting."""
+
+    __tablename__ = "strategy_endorsements"
+
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_proposals.id", ondelete="CASCADE"), primary_key=True)
+    mxid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StrategyPoll(Base):
+    """A native poll (MSC3381) for one section in one covered room; `answers` maps each
+    poll answer id to a proposal number (JSON)."""
+
+    __tablename__ = "strategy_polls"
+    __table_args__ = (Index("ix_strategy_polls_once", "process_id", "section", "room_id",
+                            unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_processes.id", ondelete="CASCADE"))
+    section: Mapped[str] = mapped_column(String(40))
+    room_id: Mapped[str] = mapped_column(String(255))
+    event_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    answers: Mapped[str] = mapped_column(Text)
+    ended_event_id: Mapped[str | None] = mapped_column(String(255))
+
+
+class StrategyVote(Base):
+    """A member's vote in a section: their latest answer, once across rooms."""
+
+    __tablename__ = "strategy_votes"
+
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_processes.id", ondelete="CASCADE"), primary_key=True)
+    section: Mapped[str] = mapped_column(String(40), primary_key=True)
+    mxid: Mapped[str] = mapped_column(String(255), primary_key=True)
+    proposal: Mapped[int] = mapped_column()  # the proposal number voted for
+    location: Mapped[str] = mapped_column(String(32))
+    event_id: Mapped[str] = mapped_column(String(255))
+    voted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class StrategyDue(Base):
+    """Something a process sends once: a phase announced in a room, a vote reminder to a
+    member, the polls ended with the results — recorded ("sending") before it is sent."""
+
+    __tablename__ = "strategy_dues"
+    __table_args__ = (Index("ix_strategy_dues_once", "process_id", "kind", "key",
+                            unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    process_id: Mapped[int] = mapped_column(
+        ForeignKey("strategy_processes.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))  # announce | remind | end
+    key: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(8), default="sending", index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
 class HookDelivery(Base):
     """A webhook post accepted under an `Idempotency-Key`: a retried POST posts once."""
 

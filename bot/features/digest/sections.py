@@ -24,10 +24,13 @@ from bot.db.models import (
     ForumEvent,
     Member,
     NetworkRoom,
+    Proposal,
     RoomActivity,
     RoomMembership,
     RoundAnswer,
     Rsvp,
+    StrategyProcess,
+    StrategyVote,
 )
 from bot.features.advice.messages import SECTOR_LABELS
 from bot.features.advice.stats import (
@@ -39,6 +42,7 @@ from bot.features.advice.stats import (
 )
 from bot.features.collaborations.messages import STATUS_LABELS
 from bot.features.collaborations.service import confirmed
+from bot.features.strategies.messages import PHASE_NAMES
 from bot.formatting import escape, pill
 from bot.i18n import N_, BoundTranslator
 from rooms.network import NetworkRooms
@@ -310,5 +314,36 @@ class AdvisoryRequests:
         return section
 
 
+class Strategies:
+    """The joint strategies still running: each with its phase, its proposals so far and,
+    while the vote runs, how many have voted."""
+
+    async def build(self, session: AsyncSession, network: NetworkConfig, window: Window,
+                    tr: BoundTranslator) -> DigestSection | None:
+        running = (await session.scalars(select(StrategyProcess).where(
+            StrategyProcess.phase != "result").order_by(StrategyProcess.id))).all()
+        if not running:
+            return None
+        ids = [p.id for p in running]
+        proposals = dict((await session.execute(
+            select(Proposal.process_id, func.count()).where(Proposal.process_id.in_(ids))
+            .group_by(Proposal.process_id))).all())
+        voters = dict((await session.execute(
+            select(StrategyVote.process_id, func.count(func.distinct(StrategyVote.mxid)))
+            .where(StrategyVote.process_id.in_(ids)).group_by(StrategyVote.process_id))).all())
+        section = DigestSection(tr(N_("Joint strategies")))
+        for process in running:
+            line = tr.ngettext("#%(id)d “%(title)s”: %(phase)s phase, %(num)d proposal",
+                               "#%(id)d “%(title)s”: %(phase)s phase, %(num)d proposals",
+                               int(proposals.get(process.id, 0)), id=process.id,
+                               title=process.title, phase=tr(PHASE_NAMES[process.phase]))
+            if process.phase == "vote":
+                line += "; " + tr.ngettext("%(num)d member voted", "%(num)d members voted",
+                                           int(voters.get(process.id, 0)))
+            section.add(line)
+        return section
+
+
 SECTIONS: tuple[SectionSource, ...] = (NewMembers(), Collaborations(), UpcomingEvents(),
-                                       Meetings(), ActiveRooms(), AdvisoryRequests())
+                                       Meetings(), ActiveRooms(), AdvisoryRequests(),
+                                       Strategies())
