@@ -9,12 +9,12 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
+import bot.features.strategies.messages as messages
 from bot.context import Context
 from bot.dates import event_time
 from bot.db.models import Member, StrategyProcess
 from bot.errors import UsageError
 from bot.features.forums.converters import Clock, Day
-import bot.features.strategies.messages as messages
 from bot.features.strategies.service import NO_SUCH, split_keys
 from bot.framework import OnOff, Ref, Rest, check, coordinator, group, member
 from bot.framework.command import command

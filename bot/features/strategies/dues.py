@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import bot.features.strategies.messages as messages
 from bot.db.models import (
     Member,
     RoomMembership,
@@ -36,7 +37,6 @@ from bot.db.models import (
 )
 from bot.errors import GatewayError, HomeserverUnavailable
 from bot.events import Outgoing
-import bot.features.strategies.messages as messages
 from bot.features.strategies.config import StrategiesConfig
 from bot.features.strategies.document import PHASES
 from bot.features.strategies.service import StrategyService, room_tag, split_keys

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import bot.features.strategies.messages as messages
 from bot.db.models import (
     Endorsement,
     Member,
@@ -37,7 +38,6 @@ from bot.db.models import (
 )
 from bot.errors import UserError
 from bot.events import Outgoing
-import bot.features.strategies.messages as messages
 from bot.features.strategies.config import SECTION_RE, StrategiesConfig
 from bot.features.strategies.document import PHASES, ProposalEntry, StrategyDocument
 from bot.i18n import N_

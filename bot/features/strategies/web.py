@@ -27,8 +27,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from bot.feature import RouteSetup
 import bot.features.strategies.export as export
+from bot.feature import RouteSetup
 from bot.features.strategies.document import ProposalEntry, StrategyDocument
 from bot.i18n import N_, BoundTranslator
 from bot.web.pages import render, translator_of
