@@ -13,7 +13,7 @@ import bot.features.strategies.messages as messages
 from bot.context import Context
 from bot.dates import event_time
 from bot.db.models import Member, StrategyProcess
-from bot.errors import UsageError
+from bot.errors import NotAllowed, UsageError
 from bot.features.forums.converters import Clock, Day
 from bot.features.strategies.service import NO_SUCH, split_keys
 from bot.framework import OnOff, Ref, Rest, check, coordinator, group, member
@@ -27,6 +27,13 @@ OPTION_RE = re.compile(r"(?:^|\s)(locations|sections)=(\S*)", re.IGNORECASE)
 EMPTY = Rest("")
 
 
+async def _members_only(ctx: Context) -> None:
+    """The list of processes is the network's, like `show` (a group's own check would also
+    stand before its coordinators' subcommands, whose refusal says who may)."""
+    if not await member.predicate(ctx):
+        raise NotAllowed(member.denied, prefix=ctx.prefix)
+
+
 def _shown_link(ctx: Context, process_id: int, key: str, public: bool) -> str:
     base = ctx.deps.config.web.public_url or ""
     return f"{base}/strategies/{process_id}" + ("" if public else f"?k={key}")
@@ -36,6 +43,7 @@ def _shown_link(ctx: Context, process_id: int, key: str, public: bool) -> str:
                            "full (show <id>); coordinators: new, dates, phase, answer, "
                            "public."))
 async def strategy(ctx: Context) -> None:
+    await _members_only(ctx)
     rows = await ctx.services.strategies.listing()
     if not rows:
         await ctx.reply(ctx._(N_("No strategy processes yet. A coordinator opens one with "
@@ -69,6 +77,7 @@ async def new(ctx: Context, text: Rest = EMPTY) -> None:
 
 
 @strategy.command("show", help=N_("One process: its phase, dates, sections and counts."))
+@check(member)  # outsiders learn nothing of the network's strategies, nor their keys
 async def show(ctx: Context, id: ProcessId) -> None:
     service = ctx.services.strategies
     process = await service.get(id)

@@ -160,5 +160,6 @@ async def test_two_towns_propose_endorse_vote_and_get_a_document(towns, bot_sql)
         async with http.get(f"{t['base']}/strategies/1.odt?k={key}") as resp:
             assert resp.status == 200
             assert (await resp.read())[:2] == b"PK"
-    text = str(document)
-    assert "szczecin" in text and "rostock" in text
+    by_number = {p["number"]: p for p in document["proposals"]}
+    assert by_number[1]["votes"] == {"szczecin": 1} and by_number[1]["endorsements"] == 1
+    assert by_number[2]["votes"] == {"szczecin": 1, "rostock": 1}

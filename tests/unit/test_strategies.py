@@ -98,6 +98,15 @@ async def test_only_coordinators_run_a_process(deps: Deps, driver: Driver) -> No
         assert body.startswith("⚠️ Only coordinators"), (line, body)
 
 
+async def test_outsiders_learn_nothing_of_the_strategies(deps: Deps, driver: Driver) -> None:
+    await opened(deps, driver)
+    for line in ("!strategy", "!strategy show 1", "!vote 1 1",
+                 "!propose culture Something from outside the network"):
+        body = await say(driver, line, sender="@stranger:elsewhere", room="!x:elsewhere")
+        assert body.startswith("⚠️ This is for members of the network"), (line, body)
+        assert "k=" not in body and "Szczecin and Rostock" not in body
+
+
 async def propose(driver: Driver, sender: str, room: str, text: str) -> str:
     return await say(driver, text, sender=sender, room=room)
 
