@@ -6,7 +6,6 @@ not make anyone a coordinator."""
 from __future__ import annotations
 
 import asyncio
-
 import json
 import uuid
 
