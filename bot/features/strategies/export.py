@@ -53,6 +53,7 @@ from odf.text import H, P, Span
 
 from bot.dates import date_locale
 from bot.features.strategies.document import PHASES, ProposalEntry, StrategyDocument
+from bot.features.strategies.messages import PHASE_NAMES, STATUS_NAMES
 from bot.i18n import N_, BoundTranslator
 
 JSON_VERSION = 1
@@ -63,25 +64,15 @@ VOTING_PHASES = ("vote", "result")
 NOT_VOTED_ON = ("declined", "merged")
 EXCERPT = 90  # characters of a proposal in a results table
 
-# the same words as the bot's announcements in the rooms (`messages.py`)
-PHASE_LABELS = {
-    "proposals": N_("proposals"),
-    "discussion": N_("discussion"),
-    "vote": N_("vote"),
-    "result": N_("result"),
-}
+# the same words as the bot's announcements in the rooms
+PHASE_LABELS = PHASE_NAMES
 PHASE_UNTIL = {
     "proposals": N_("Proposals until:"),
     "discussion": N_("Discussion until:"),
     "vote": N_("Voting until:"),
     "result": N_("Final text until:"),
 }
-STATUS_LABELS = {
-    "open": N_("open"),
-    "accepted": N_("accepted"),
-    "declined": N_("declined"),
-    "merged": N_("merged"),
-}
+STATUS_LABELS = STATUS_NAMES
 MERGED_INTO = N_("merged into #%(number)d")
 
 PHASE = N_("Phase:")
