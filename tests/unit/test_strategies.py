@@ -26,6 +26,7 @@ from bot.db.models import (
 )
 from bot.deps import Deps
 from bot.events import PollResponse, Reaction, Redaction
+from rooms.settings import RoomSettingsService
 from tests.conftest import Clock, network, room_id
 from tests.fakes import Driver, FakeGateway
 
@@ -38,6 +39,20 @@ DM = "!dm:test"
 async def deps(make_deps) -> Deps:  # noqa: ANN001
     deps = await make_deps(network=network("szczecin", "rostock", "elblag"),
                            coordinators=[COORD], default_language="en")
+    return await with_members(deps)
+
+
+@pytest.fixture
+async def english(deps: Deps) -> Deps:
+    """The location rooms switched to English, so that tests read what is sent (the
+    rooms' own languages are `test_each_room_reads_its_own_language`)."""
+    async with deps.db.session() as s:
+        for room in (SZ, RO, EL):
+            await RoomSettingsService(s).set(room, language="en")
+    return deps
+
+
+async def with_members(deps: Deps) -> Deps:
     async with deps.db.session() as s:
         for mxid, room in ((ALA, SZ), (UDO, RO), (EVE, EL), (COORD, SZ)):
             s.add(RoomMembership(room_id=room, mxid=mxid, since=deps.clock(), imported=False))
@@ -69,12 +84,21 @@ def announcements(gateway: FakeGateway, phase: str) -> list[str]:
 
 
 async def test_a_process_is_opened_and_its_first_phase_announced_once_per_room(
-        deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
     await opened(deps, driver)
     await dues(deps)
     assert sorted(announcements(gateway, "proposals")) == sorted([SZ, RO])  # not Elbląg
     listing = await say(driver, "!strategy")
     assert "#1 “Szczecin and Rostock 2037” — proposals, 0 proposals" in listing
+
+
+async def test_each_room_reads_its_own_language(deps: Deps, driver: Driver,
+                                               gateway: FakeGateway) -> None:
+    await opened(deps, driver)
+    [polish] = [m.body for m in gateway.sent if m.room_id == SZ and m.body.startswith("🧭")]
+    [german] = [m.body for m in gateway.sent if m.room_id == RO and m.body.startswith("🧭")]
+    assert "#1" in polish and "#1" in german
+    assert "begins" not in polish and "begins" not in german and polish != german
 
 
 @pytest.mark.parametrize(("line", "expected"), [
@@ -112,7 +136,7 @@ async def propose(driver: Driver, sender: str, room: str, text: str) -> str:
 
 
 async def test_a_proposal_is_posted_at_home_and_mirrored_with_its_origin(
-        deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
     await opened(deps, driver)
     body = await propose(driver, ALA, SZ, "!propose culture A residency for <artists> of "
                                           "both cities")
@@ -164,7 +188,7 @@ async def test_thumbs_up_on_any_copy_counts_once_and_a_redaction_withdraws(
 
 
 async def test_authors_amend_with_history_and_coordinators_answer(
-        deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
     await opened(deps, driver)
     await propose(driver, ALA, SZ, "!propose culture A residency for artists of both cities")
     refused = await say(driver, "!amend 1 1 Someone else's better text here", sender=UDO,
@@ -199,7 +223,7 @@ async def into_vote(deps: Deps, driver: Driver, gateway: FakeGateway) -> dict[st
 
 
 async def test_the_vote_posts_one_native_poll_per_section_and_room(
-        deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
     polls = await into_vote(deps, driver, gateway)
     starts = [e for e in gateway.events_sent if e[1] == "org.matrix.msc3381.poll.start"]
     assert sorted(room for room, *_ in starts) == sorted([SZ, RO])  # tourism: none left
@@ -242,7 +266,7 @@ async def test_the_latest_vote_counts_once_across_rooms_members_only(
 
 
 async def test_a_reminder_a_day_before_the_end_goes_only_to_who_has_not_voted(
-        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
     await opened(deps, driver)
     await propose(driver, ALA, SZ, "!propose culture A residency for artists of both cities")
     await say(driver, "!strategy dates 1 vote 2026-12-10 12:00")
@@ -257,7 +281,7 @@ async def test_a_reminder_a_day_before_the_end_goes_only_to_who_has_not_voted(
 
 
 async def test_at_the_deadline_the_polls_end_and_results_come_by_location(
-        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
     polls = await into_vote(deps, driver, gateway)
     await say(driver, "!strategy dates 1 vote 2026-12-10 12:00")
     deadline_ms = int(datetime(2026, 12, 10, 11, tzinfo=UTC).timestamp() * 1000)  # 12:00 CET
