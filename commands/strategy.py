@@ -66,7 +66,7 @@ async def new(ctx: Context, text: Rest = EMPTY) -> None:
     process = await ctx.services.strategies.create(
         title, split_keys(options["locations"]), split_keys(options.get("sections", "")),
         ctx.sender)
-    ctx.after_commit(ctx.services.strategy_dues.send_all)  # the announcements
+    ctx.after_commit(ctx.services.strategy_dues.wake)  # the announcements
     await ctx.reply(ctx._(N_("Strategy #%(id)d “%(title)s” is open for proposals in "
                              "%(places)s. Set the phases' ends with %(usage)s."),
                           id=process.id, title=process.title,
@@ -134,7 +134,7 @@ async def dates(ctx: Context, id: ProcessId, phase: str, day: Day, at: Clock) ->
 async def phase(ctx: Context, id: ProcessId, to: str) -> None:
     service = ctx.services.strategies
     process = await service.advance(await service.get(id), to.lower())
-    ctx.after_commit(ctx.services.strategy_dues.send_all)
+    ctx.after_commit(ctx.services.strategy_dues.wake)
     await ctx.reply(ctx._(N_("Strategy #%(id)d is in the %(phase)s phase now; it is announced "
                              "in its rooms."), id=process.id,
                           phase=messages.phase_name(ctx.tr, process.phase)))
@@ -171,8 +171,9 @@ async def propose(ctx: Context, text: Rest = EMPTY) -> None:
     service = ctx.services.strategies
     first, _, rest = text.strip().partition(" ")
     line = str(text)
-    if first.lstrip("#").isdigit() and len(first) < 10:
-        process = await service.get(int(first.lstrip("#")))
+    digits = first.lstrip("#")
+    if digits.isascii() and digits.isdecimal() and len(digits) < 10:
+        process = await service.get(int(digits))
         line = rest
     else:
         process = await service.open_for_proposals(ctx.sender, ctx.room_id)

@@ -7,7 +7,7 @@ and what refused or odd input gets."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -305,3 +305,104 @@ async def test_at_the_deadline_the_polls_end_and_results_come_by_location(
     async with deps.db.session() as s:
         states = {(d.kind, d.state) for d in (await s.scalars(select(StrategyDue))).all()}
     assert ("end", "sent") in states
+
+
+# -- what a hostile or unlucky day brings ----------------------------------------------------
+
+
+async def test_odd_numbers_and_timestamps_are_answered_not_crashed_on(
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+    polls = await into_vote(deps, driver, gateway)
+    body = await say(driver, "!propose ² culture Something with a superscript two",
+                     sender=ALA, room=SZ)
+    assert body.startswith("⚠️") and "went wrong" not in body
+    merge = await say(driver, "!strategy answer 1 1 merge ²")
+    assert merge.startswith("⚠️") and "went wrong" not in merge
+    sz = polls[("culture", SZ)]
+    await vote(driver, sz, ALA, ("1",), "$huge", 2**53)  # no clock shows that moment
+    await vote(driver, sz, ALA, ("1",), "$neg", -(2**53))
+    assert await votes(deps) == []
+    assert "Your vote for proposal 1" in await say(driver, "!vote 1 1", sender=ALA, room=SZ)
+
+
+async def test_a_ballot_longer_than_a_poll_allows_is_refused_before_the_vote(
+        english: Deps, deps: Deps, driver: Driver) -> None:
+    await opened(deps, driver)
+    for n in range(21):
+        await propose(driver, ALA, SZ, f"!propose culture Proposal number {n} for culture")
+    body = await say(driver, "!strategy phase 1 vote")
+    assert "more than 20 proposals" in body
+    async with deps.db.session() as s:
+        assert (await s.scalars(select(StrategyPoll))).all() == []
+    assert "is declined" in await say(driver, "!strategy answer 1 21 decline a duplicate")
+    assert "vote phase now" in await say(driver, "!strategy phase 1 vote")
+
+
+async def test_phase_dates_must_follow_each_other(english: Deps, deps: Deps,
+                                                  driver: Driver) -> None:
+    await opened(deps, driver)
+    await say(driver, "!strategy dates 1 discussion 2027-02-01 12:00")
+    body = await say(driver, "!strategy dates 1 vote 2027-01-15 12:00")
+    assert "Phases end in their order" in body
+    body = await say(driver, "!strategy dates 1 proposals 2027-03-01 12:00")
+    assert "Phases end in their order" in body
+    assert "ends" in await say(driver, "!strategy dates 1 vote 2027-03-01 12:00")
+
+
+async def test_a_vote_after_the_deadline_is_refused_and_said_so(
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    await into_vote(deps, driver, gateway)
+    await say(driver, "!strategy dates 1 vote 2026-12-10 12:00")
+    clock.now = datetime(2026, 12, 10, 11, 0, 30, tzinfo=UTC)  # before the job moved on
+    body = await say(driver, "!vote 1 1", sender=ALA, room=SZ)
+    assert body.startswith("⚠️") and "is over" in body
+    assert await votes(deps) == []
+
+
+async def test_a_withdrawal_in_one_room_after_a_vote_in_another_stands_at_the_recount(
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    polls = await into_vote(deps, driver, gateway)
+    await say(driver, "!strategy dates 1 vote 2026-12-10 12:00")
+    sz, ro = polls[("culture", SZ)], polls[("culture", RO)]
+    t0 = int(datetime(2026, 12, 1, tzinfo=UTC).timestamp() * 1000)
+    # the coordinator is in both rooms: a vote in Szczecin, then a withdrawal in Rostock
+    async with deps.db.session() as s:
+        s.add(RoomMembership(room_id=RO, mxid=COORD, since=deps.clock(), imported=False))
+    gateway.poll_answers[sz.event_id or ""] = [
+        PollResponse("$c1", SZ, COORD, sz.event_id or "", ("1",), t0)]
+    gateway.poll_answers[ro.event_id or ""] = [
+        PollResponse("$c2", RO, COORD, ro.event_id or "", (), t0 + 1000)]
+    clock.now = datetime(2026, 12, 10, 11, 1, tzinfo=UTC)
+    await dues(deps)
+    assert await votes(deps) == []
+
+
+async def test_a_room_that_refuses_does_not_stop_a_proposal_elsewhere(
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+    await opened(deps, driver)
+    gateway.refuse.add(RO)
+    body = await propose(driver, ALA, SZ, "!propose culture A residency for artists of both")
+    assert "proposal 1 is posted" in body
+    assert [m.room_id for m in gateway.sent if "💡" in m.body] == [SZ]
+
+
+async def test_every_answer_edits_the_copies_even_back_and_forth(
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    await opened(deps, driver)
+    await propose(driver, ALA, SZ, "!propose culture A residency for artists of both cities")
+    for verdict in ("accept", "decline out of scope", "accept"):
+        clock.now += timedelta(seconds=1)
+        await say(driver, f"!strategy answer 1 1 {verdict}")
+    edits = [m for m in gateway.sent if m.replaces and m.room_id == RO]
+    assert len(edits) == 3 and "accepted" in edits[-1].body
+
+
+async def test_results_come_after_the_announcement_that_they_follow(
+        english: Deps, deps: Deps, driver: Driver, gateway: FakeGateway) -> None:
+    await into_vote(deps, driver, gateway)
+    await say(driver, "!strategy phase 1 result")
+    await dues(deps)
+    bodies = [m.body for m in gateway.sent if m.room_id == SZ]
+    announced = next(i for i, b in enumerate(bodies) if "the result phase begins" in b)
+    results = next(i for i, b in enumerate(bodies) if b.startswith("📊"))
+    assert announced < results

@@ -18,8 +18,9 @@ homeserver folds into the first.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -35,8 +36,8 @@ from bot.db.models import (
     StrategyProcess,
     StrategyVote,
 )
-from bot.errors import GatewayError, HomeserverUnavailable
-from bot.events import Outgoing
+from bot.errors import GatewayError, HomeserverUnavailable, UserError
+from bot.events import Outgoing, PollResponse
 from bot.features.strategies.config import StrategiesConfig
 from bot.features.strategies.document import PHASES
 from bot.features.strategies.service import StrategyService, room_tag, split_keys
@@ -48,6 +49,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
+def moment(timestamp_ms: int) -> datetime | None:
+    """An event's origin_server_ts as a time; None for one no clock shows (hostile)."""
+    try:
+        return datetime.fromtimestamp(timestamp_ms / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 class StrategyDues:
     """App-scoped: made once by the feature's setup."""
 
@@ -56,26 +65,45 @@ class StrategyDues:
         self.deps = deps
         self.config = config
         self.service = service
+        self.lock = asyncio.Lock()  # one run at a time: a row is never sent by two at once
+        self.woken: set[asyncio.Task[None]] = set()
+
+    def wake(self) -> Awaitable[None]:
+        """Run soon, in the background (a command's reply does not wait for it)."""
+        task = asyncio.get_running_loop().create_task(self.run())
+        self.woken.add(task)
+        task.add_done_callback(self.woken.discard)
+        return asyncio.sleep(0)
 
     async def run(self) -> None:
-        try:
-            await self._move_on()
-            await self._remind()
-            await self.send_all()
-        except HomeserverUnavailable as exc:
-            log.warning("strategy follow-ups paused, the homeserver is away: %s", exc)
+        async with self.lock:
+            try:
+                await self._move_on()
+                await self._remind()
+                await self._send_all()
+            except HomeserverUnavailable as exc:
+                log.warning("strategy follow-ups paused, the homeserver is away: %s", exc)
 
     async def _move_on(self) -> None:
         now = self.deps.clock()
         async with self.deps.db.session() as session:
-            service = self.service(session)
-            for process in await service.open_processes():
+            ids = [p.id for p in await self.service(session).open_processes()]
+        for process_id in ids:  # one transaction each: one process cannot hold up another
+            async with self.deps.db.session() as session:
+                service = self.service(session)
+                process = await service.get(process_id)
                 ends = (await service.ends(process)).get(process.phase)
-                if ends is not None and ends <= now:
-                    following = PHASES[PHASES.index(process.phase) + 1]
-                    log.info("strategy %d moves on to %s (its date came)", process.id,
-                             following)
+                if ends is None or ends > now or process.phase == "result":
+                    continue
+                following = PHASES[PHASES.index(process.phase) + 1]
+                try:
                     await service.advance(process, following)
+                except UserError as exc:  # e.g. a ballot too long: said once a minute
+                    log.warning("strategy %d cannot move on to %s: %s", process_id,
+                                following, exc.msgid % exc.params)
+                    await session.rollback()
+                    continue
+                log.info("strategy %d moves on to %s (its date came)", process_id, following)
 
     async def _remind(self) -> None:
         now = self.deps.clock()
@@ -99,7 +127,7 @@ class StrategyDues:
                     session.add(StrategyDue(process_id=process.id, kind="remind", key=mxid,
                                             state="sending", created_at=now))
 
-    async def send_all(self) -> None:
+    async def _send_all(self) -> None:
         async with self.deps.db.session() as session:
             ids = (await session.scalars(select(StrategyDue.id).where(
                 StrategyDue.state == "sending").order_by(StrategyDue.id))).all()
@@ -127,6 +155,9 @@ class StrategyDues:
         except GatewayError as exc:
             log.warning("strategy message %d cannot be sent (%s); marked missed", due_id, exc)
             state = "missed"
+        except Exception:  # noqa: BLE001 - one row must not stop every later one
+            log.exception("strategy message %d failed; marked failed", due_id)
+            state = "failed"
         async with self.deps.db.session() as session:
             due = await session.get(StrategyDue, due_id)
             if due is not None:
@@ -166,8 +197,13 @@ class StrategyDues:
             event_type, content = poll_start(
                 messages.poll_question(tr, process, poll.section),
                 [(str(p.number), messages.poll_answer(tr, network, p)) for p in candidates])
-            poll.event_id = await self.deps.gateway.send_event(
-                room_id, event_type, content, f"sbcc.strategy.poll.{poll.id}")
+            try:
+                poll.event_id = await self.deps.gateway.send_event(
+                    room_id, event_type, content, f"sbcc.strategy.poll.{poll.id}")
+            except HomeserverUnavailable:
+                raise
+            except GatewayError as exc:  # this room refuses: the others still vote
+                log.warning("strategy %d: no poll in %s: %s", process.id, room_id, exc)
             await session.flush()
 
     async def _reminder(self, session: AsyncSession, service: StrategyService,
@@ -194,11 +230,24 @@ class StrategyDues:
         polls = (await session.scalars(select(StrategyPoll).where(
             StrategyPoll.process_id == process.id, StrategyPoll.event_id.is_not(None))
             .order_by(StrategyPoll.id))).all()
-        for poll in polls:  # what the rooms hold is what counts: recount every response
-            for response in sorted(
-                    await self.deps.gateway.poll_responses(poll.room_id, poll.event_id or ""),
-                    key=lambda r: r.timestamp_ms):
-                at = datetime.fromtimestamp(response.timestamp_ms / 1000, tz=UTC)
+        # what the rooms hold is what counts: every response, across the rooms of a
+        # section in the order they were sent (a withdrawal in one room after a vote in
+        # another is the latest word)
+        heard: list[tuple[int, StrategyPoll, PollResponse]] = []
+        for poll in polls:
+            try:
+                responses = await self.deps.gateway.poll_responses(poll.room_id,
+                                                                   poll.event_id or "")
+            except HomeserverUnavailable:
+                raise
+            except GatewayError as exc:
+                log.warning("strategy %d: responses in %s not read: %s", process.id,
+                            poll.room_id, exc)
+                continue
+            heard += [(r.timestamp_ms, poll, r) for r in responses]
+        for stamp, poll, response in sorted(heard, key=lambda h: (h[0], h[2].event_id)):
+            at = moment(stamp)
+            if at is not None:
                 await service.apply_response(poll, response.sender, response.answers,
                                              response.event_id, at)
         tallies = await service.tallies(process)
@@ -208,13 +257,25 @@ class StrategyDues:
             event_type, content = poll_end(
                 poll.event_id or "", messages.end_text(tr, poll.section,
                                                        tallies.get(poll.section, [])))
-            poll.ended_event_id = await self.deps.gateway.send_event(
-                poll.room_id, event_type, content, f"sbcc.strategy.pollend.{poll.id}")
+            try:
+                poll.ended_event_id = await self.deps.gateway.send_event(
+                    poll.room_id, event_type, content, f"sbcc.strategy.pollend.{poll.id}")
+            except HomeserverUnavailable:
+                raise
+            except GatewayError as exc:
+                log.warning("strategy %d: poll in %s not ended: %s", process.id,
+                            poll.room_id, exc)
         locations = [s.key for s in service.locations_of(process)]
         for _spec, room_id in await service.rooms_of(process):
             tr = self.deps.translator.bind(await self.deps.locales(session).room(room_id))
             text, html = messages.results(tr, network, process, tallies, locations)
-            await self.deps.gateway.send(Outgoing(
-                room_id, text, html, txn_id=f"sbcc.strategy.due.{due.id}.{room_tag(room_id)}"))
+            try:
+                await self.deps.gateway.send(Outgoing(
+                    room_id, text, html,
+                    txn_id=f"sbcc.strategy.due.{due.id}.{room_tag(room_id)}"))
+            except HomeserverUnavailable:
+                raise
+            except GatewayError as exc:  # one room refusing: the others get the results
+                log.warning("strategy %d: no results in %s: %s", process.id, room_id, exc)
         log.info("strategy %d: the vote is counted and the results are posted", process.id)
 

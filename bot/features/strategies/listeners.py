@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import PollResponse, Reaction, Redaction, RoomEvent
+from bot.features.strategies.dues import moment
 from bot.features.strategies.service import StrategyService
 from bot.sync_store import is_handled, mark_handled
 
@@ -68,9 +68,9 @@ class StrategyListeners:
             poll = await service.poll(event.poll_id)
             if poll is None or poll.room_id != event.room_id:
                 return
-            at = datetime.fromtimestamp(event.timestamp_ms / 1000, tz=UTC)
-            counted = await service.apply_response(poll, event.sender, event.answers,
-                                                   event.event_id, at)
+            at = moment(event.timestamp_ms)
+            counted = at is not None and await service.apply_response(
+                poll, event.sender, event.answers, event.event_id, at)
             log.info("poll response from %s in strategy %d %s", event.sender,
                      poll.process_id, "counted" if counted else "not counted")
             mark_handled(session, event.event_id, event.room_id, self.deps.clock())

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import bot.features.strategies.messages as messages
@@ -36,7 +37,7 @@ from bot.db.models import (
     StrategyProcess,
     StrategyVote,
 )
-from bot.errors import UserError
+from bot.errors import GatewayError, HomeserverUnavailable, UserError
 from bot.events import Outgoing
 from bot.features.strategies.config import SECTION_RE, StrategiesConfig
 from bot.features.strategies.document import PHASES, ProposalEntry, StrategyDocument
@@ -48,11 +49,14 @@ from rooms.topology import RoomSpec
 if TYPE_CHECKING:
     from bot.deps import Deps
 
+log = logging.getLogger(__name__)
+
 TITLE_MIN, TITLE_MAX = 3, 200
 TEXT_MIN, TEXT_MAX = 10, 2000
 REASON_MAX = 500
 NO_SUCH = N_("There is no strategy #%(id)s.")
 CANDIDATES = ("open", "accepted")  # what goes to the vote
+BALLOT_MAX = 20  # answers a native poll may have
 
 
 def room_tag(room_id: str) -> str:
@@ -151,6 +155,13 @@ class StrategyService:
             raise UserError(N_("The %(phase)s phase is over already."), phase=phase)
         if when <= self.deps.clock():
             raise UserError(N_("That moment is past: choose one in the future."))
+        ends = await self.ends(process)
+        order = PHASES.index(phase)
+        earlier = [ends[p] for p in PHASES[:order] if p in ends]
+        later = [ends[p] for p in PHASES[order + 1:-1] if p in ends]
+        if (earlier and when <= max(earlier)) or (later and when >= min(later)):
+            raise UserError(N_("Phases end in their order: proposals, then discussion, then "
+                               "the vote."))
         row = await self.session.get(StrategyPhaseEnd, (process.id, phase))
         if row is None:
             self.session.add(StrategyPhaseEnd(process_id=process.id, phase=phase, ends_at=when))
@@ -167,14 +178,34 @@ class StrategyService:
         if PHASES.index(phase) <= PHASES.index(process.phase):
             raise UserError(N_("Strategy #%(id)d is in the %(phase)s phase already; phases "
                                "only move forward."), id=process.id, phase=process.phase)
-        process.phase, process.phase_since = phase, self.deps.clock()
-        await self.session.flush()
+        if phase == "vote":
+            await self._check_ballots(process)
+        # guarded by the phase it was read in: a job and a coordinator moving the same
+        # process at once cannot move it twice, nor back
+        before, now = process.phase, self.deps.clock()
+        moved = await self.session.execute(
+            update(StrategyProcess).where(StrategyProcess.id == process.id,
+                                          StrategyProcess.phase == before)
+            .values(phase=phase, phase_since=now).execution_options(
+                synchronize_session=False))
+        if not getattr(moved, "rowcount", 0):
+            raise UserError(N_("Strategy #%(id)d has just moved on; see %(usage)s."),
+                            id=process.id, usage=f"!strategy show {process.id}")
+        process.phase, process.phase_since = phase, now
         if phase == "vote":
             await self._open_polls(process)
+        await self._announce(process)  # announced first: "the results follow" comes first
         if phase == "result":
             self._due(process, "end", "end")
-        await self._announce(process)
+        await self.session.flush()
         return process
+
+    async def _check_ballots(self, process: StrategyProcess) -> None:
+        for section in split_keys(process.sections):
+            if len(await self.candidates(process, section)) > BALLOT_MAX:
+                raise UserError(N_("“%(section)s” has more than %(max)d proposals for its "
+                                   "poll: merge or decline some first."),
+                                section=section, max=BALLOT_MAX)
 
     def _due(self, process: StrategyProcess, kind: str, key: str) -> None:
         self.session.add(StrategyDue(process_id=process.id, kind=kind, key=key[:300],
@@ -287,8 +318,14 @@ class StrategyService:
             origin = room_id == origin_room
             tr = self.deps.translator.bind(await self.deps.locales(self.session).room(room_id))
             text, html = messages.proposal(tr, self.network, process, item, origin=origin)
-            event_id = await self.deps.gateway.send(Outgoing(
-                room_id, text, html, txn_id=f"{txn_base}.p{n}"))
+            try:
+                event_id: str | None = await self.deps.gateway.send(Outgoing(
+                    room_id, text, html, txn_id=f"{txn_base}.p{n}"))
+            except HomeserverUnavailable:
+                raise  # the command is tried again; the same txn ids fold the resends
+            except GatewayError as exc:  # one room refusing must not stop the others
+                log.warning("proposal %d not posted in %s: %s", item.id, room_id, exc)
+                event_id = None
             self.session.add(ProposalCopy(proposal_id=item.id, room_id=room_id,
                                           event_id=event_id, origin=origin))
         await self.session.flush()
@@ -320,7 +357,8 @@ class StrategyService:
         """Edit every copy of the proposal to show it as it is now."""
         versions = await self.session.scalar(select(func.count()).select_from(
             ProposalVersion).where(ProposalVersion.proposal_id == item.id)) or 0
-        stamp = f"{versions}.{item.status}"
+        answered = int(item.answered_at.timestamp() * 1_000_000) if item.answered_at else 0
+        stamp = f"{versions}.{item.status}.{answered}"
         for copy in (await self.session.scalars(select(ProposalCopy).where(
                 ProposalCopy.proposal_id == item.id))).all():
             if copy.event_id is None:
@@ -328,9 +366,14 @@ class StrategyService:
             tr = self.deps.translator.bind(
                 await self.deps.locales(self.session).room(copy.room_id))
             text, html = messages.proposal(tr, self.network, process, item, origin=copy.origin)
-            await self.deps.gateway.send(Outgoing(
-                copy.room_id, text, html, replaces=copy.event_id,
-                txn_id=f"sbcc.strategy.{item.id}.{room_tag(copy.room_id)}.{stamp}"))
+            try:
+                await self.deps.gateway.send(Outgoing(
+                    copy.room_id, text, html, replaces=copy.event_id,
+                    txn_id=f"sbcc.strategy.{item.id}.{room_tag(copy.room_id)}.{stamp}"))
+            except HomeserverUnavailable:
+                raise
+            except GatewayError as exc:
+                log.warning("proposal %d not edited in %s: %s", item.id, copy.room_id, exc)
 
     async def answer(self, process: StrategyProcess, number: int, verdict: str,
                      rest: str, by: str) -> Proposal:
@@ -352,7 +395,7 @@ class StrategyService:
             item.status, item.reason, item.merged_into = "declined", reason, None
         elif verdict == "merge":
             target_text = rest.strip().lstrip("#")
-            if not target_text.isdigit() or len(target_text) > 6:
+            if not (target_text.isascii() and target_text.isdecimal()) or len(target_text) > 6:
                 raise UserError(N_("Merge into which proposal? For example: %(example)s"),
                                 example=f"!strategy answer {process.id} {number} merge 2")
             target = await self.proposal(process, int(target_text))
@@ -441,8 +484,10 @@ class StrategyService:
         if item.status not in CANDIDATES:
             raise UserError(N_("Proposal %(number)d is not on the ballot."), number=number)
         where = await self.where(process, mxid, room_id)
-        await self.record_vote(process, item.section, mxid, number, where.location.key,
-                               event_id, self.deps.clock())
+        if not await self.record_vote(process, item.section, mxid, number,
+                                      where.location.key, event_id, self.deps.clock()):
+            raise UserError(N_("The vote of strategy #%(id)d is over: your vote was not "
+                               "counted."), id=process.id)
         return item
 
     async def apply_response(self, poll: StrategyPoll, sender: str, answers: tuple[str, ...],

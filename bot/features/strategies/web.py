@@ -19,6 +19,7 @@ language) and the same as `/strategies/<id>.json`, `.md`, `.csv` and `.odt` (see
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 from collections.abc import Awaitable, Callable
@@ -124,7 +125,9 @@ class StrategyPages:
             response = _download(export.to_csv(doc).encode("utf-8"), "text/csv",
                                  f"strategy-{doc.id}.csv", charset="utf-8")
         elif kind == "odt":
-            response = _download(export.to_odt(doc, tr), export.ODT_MIMETYPE,
+            # a thousand proposals take seconds to write: not on the event loop
+            response = _download(await asyncio.to_thread(export.to_odt, doc, tr),
+                                 export.ODT_MIMETYPE,
                                  f"strategy-{doc.id}.odt")
         else:
             response = render(request, "strategy.html", doc=page_view(doc, tr),
