@@ -33,7 +33,7 @@ run: $(STAMP)
 test: $(TSTAMP)
 	$(BIN)/ruff check bot commands rooms tests bench
 	$(BIN)/mypy
-	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(JOBS) --dist worksteal $(PYTEST_ARGS)
 
 lint: $(TSTAMP)
 	$(BIN)/ruff check bot commands rooms tests bench

@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from tests.integration.harness import Member, is_joined
 from tests.integration.test_network import network, provision_cli, room_ids
 
@@ -31,6 +33,7 @@ async def join_network(member: Member, ids: dict[str, str], bot_id: str) -> str:
     return dm
 
 
+@pytest.mark.one_database
 async def test_connect_room_with_introduction(register, member_factory, bot_factory) -> None:
     account = await register("sbcc")
     _bot, ids = await networked(bot_factory, account)

@@ -85,6 +85,7 @@ def prefix() -> str:
     return "n" + uuid.uuid4().hex[:8]
 
 
+@pytest.mark.one_database
 async def test_provisioning_is_idempotent(register, bot_factory, synapse, prefix) -> None:
     account = await register("sbcc")
     coord = await register("coord")
@@ -126,6 +127,7 @@ async def test_provisioning_is_idempotent(register, bot_factory, synapse, prefix
     assert partners[("m.room.member", coord.user_id)]["membership"] == "invite"
 
 
+@pytest.mark.one_database
 async def test_a_room_named_in_the_config_is_adopted(register, member_factory, bot_factory,
                                                    synapse, prefix) -> None:
     """Someone else's room is adopted only when the config names it (`room:`); under a
@@ -205,6 +207,7 @@ async def test_join_welcome_and_members(register, member_factory, bot_factory, s
     assert ala.user_id in listing["content"]["body"]
 
 
+@pytest.mark.one_database
 async def test_intro_reaches_location_and_matching_topic_room(
         register, member_factory, bot_factory, synapse, prefix) -> None:
     account = await register("sbcc")
@@ -235,6 +238,7 @@ async def test_intro_reaches_location_and_matching_topic_room(
     assert not any(card_in(ids["topic:games"])(e) for e in ala.events)
 
 
+@pytest.mark.one_database
 async def test_provision_command_and_rooms(register, member_factory, bot_factory, synapse,
                                            prefix) -> None:
     account = await register("sbcc")

@@ -64,6 +64,7 @@ async def showcase_once(net, shows: bool, text: str = "Studio Nord") -> None:  #
     raise AssertionError(f"the showcase {'never' if shows else 'still'} shows {text!r}")
 
 
+@pytest.mark.one_database
 async def test_an_outsider_learns_nothing_about_members(net) -> None:  # noqa: ANN001
     ala = net["ala"]
     await ala.ask(ala.dm, "set org Studio Nord")
