@@ -51,6 +51,7 @@ bench: $(TSTAMP)
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/digest.py
 	$(BIN)/python bench/advice.py
+	$(BIN)/python bench/strategies.py
 
 clean:
 	rm -rf $(VENV) .demo .pytest_cache
