@@ -36,15 +36,30 @@ from bot.framework.converters import Shown, user_argument
 from bot.framework.parsing import unquote_value
 from bot.i18n import N_
 from commands.profile import set_
-from rooms.network import NetworkRooms
+from rooms.network import COORDINATOR_LEVEL, NetworkRooms
 
 EMPTY = Rest("")
 MAX_DAYS = 3650
 
 
+async def coordinating(ctx: Context) -> bool:
+    """A coordinator — also in a case room, which is not one of the network's rooms: there
+    the advisory room's power levels count."""
+    if await is_coordinator(ctx):
+        return True
+    network = ctx.deps.config.network
+    if network.advisory is None:
+        return False
+    advisory = await NetworkRooms(ctx.session, network).room_id(network.advisory)
+    if advisory is None or advisory == ctx.room_id:
+        return False
+    gateway = ctx.deps.gateway
+    return await gateway.power_level(advisory, ctx.sender) >= COORDINATOR_LEVEL
+
+
 async def is_advising(ctx: Context) -> bool:
     """An advisor, or a coordinator."""
-    return await ctx.services.cases.may_work(ctx.sender, lambda: is_coordinator(ctx))
+    return await ctx.services.cases.may_work(ctx.sender, lambda: coordinating(ctx))
 
 
 async def in_advice_room(ctx: Context) -> bool:
@@ -66,9 +81,13 @@ async def _request(ctx: Context, args: str, *, what: str) -> tuple[AdvisoryReque
     """The request named first in `args` (in a case room: that room's, when none is
     named), and the rest of the line."""
     first, _, rest = args.strip().partition(" ")
-    if first and looks_like_ref(first):
-        return await ctx.services.cases.get(first), rest.strip()
     here = await ctx.services.cases.in_room(ctx.room_id)
+    if first and looks_like_ref(first):
+        named = await ctx.services.cases.get(first)
+        if here is not None and named.id != here.id:  # a case room holds its request only
+            raise UserError(N_("This room is for %(ref)s: work on other requests in the "
+                               "advisory room."), ref=here.ref)
+        return named, rest.strip()
     if here is not None:
         return here, args.strip()
     raise UsageError(N_("Which request? Name it by its reference, for example: %(example)s"),
@@ -125,7 +144,7 @@ async def assign(ctx: Context, args: Rest = EMPTY) -> None:
                          example=f"{ctx.prefix}advice assign {request.ref} @ana:example.org")
     who = user_argument(ctx, rest.split()[0])
     await ctx.services.cases.assign(request, who, ctx.sender,
-                                    coordinator=await is_coordinator(ctx))
+                                    coordinator=await coordinating(ctx))
     await ctx.reply(*_with_room(ctx, N_("%(ref)s is with %(who)s now. Its case room: "
                                         "%(room)s"), request, who=who))
 
@@ -143,11 +162,12 @@ async def note(ctx: Context, args: Rest = EMPTY) -> None:
 @check(advice_room)
 async def reply(ctx: Context, args: Rest = EMPTY) -> None:
     request, text = await _request(ctx, args, what="reply")
+    ctx.services.cases.may_change(request, ctx.sender, await coordinating(ctx))
     answered = await ctx.services.cases.answer(request, text, ctx.sender)
     outbox = ctx.services.outbox
     message_id = answered.message.id
     if answered.by_mail:
-        ctx.after_commit(lambda: outbox.deliver(message_id))
+        ctx.after_commit(lambda: outbox.wake(message_id))
         await ctx.reply(ctx._(N_("Your answer to %(ref)s goes to the requester by e-mail and "
                                  "shows on their status page."), ref=request.ref))
     else:
@@ -165,6 +185,7 @@ async def close(ctx: Context, args: Rest = EMPTY) -> None:
         raise UsageError(N_("How did it end? For example: %(example)s"),
                          example=f"{ctx.prefix}advice close {request.ref} helped")
     outcome = parse_outcome(ctx.tr, rest)
+    ctx.services.cases.may_change(request, ctx.sender, await coordinating(ctx))
     await ctx.services.cases.close(request, outcome, ctx.sender)
     await ctx.reply(ctx._(N_("%(ref)s is closed: %(outcome)s."), ref=request.ref,
                           outcome=ctx._(OUTCOME_NAMES[outcome])))
@@ -174,6 +195,7 @@ async def close(ctx: Context, args: Rest = EMPTY) -> None:
 @check(advice_room)
 async def reopen(ctx: Context, args: Rest = EMPTY) -> None:
     request, _ = await _request(ctx, args, what="reopen")
+    ctx.services.cases.may_change(request, ctx.sender, await coordinating(ctx))
     await ctx.services.cases.reopen(request, ctx.sender)
     await ctx.reply(ctx._(N_("%(ref)s is open again: %(state)s."), ref=request.ref,
                           state=state_name(ctx.tr, request)))

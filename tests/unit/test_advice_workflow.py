@@ -21,6 +21,7 @@ from bot.db.models import (
     RoomMembership,
 )
 from bot.deps import Deps
+from bot.errors import UserError
 from bot.events import Outgoing, Reaction
 from bot.features.advice.requester import RequesterService
 from bot.features.profiles.config import TagsConfig
@@ -504,3 +505,69 @@ async def test_forgetting_an_advisor_keeps_the_request_without_their_name(
         assert await s.get(Advisor, BOB) is None
         [message] = (await s.scalars(select(AdviceMessage))).all()
         assert message.author != BOB
+
+
+# -- who may, and at the same moment ---------------------------------------------------------
+
+
+async def test_only_its_advisor_or_a_coordinator_answers_closes_or_reopens_a_claimed_request(
+        deps: Deps, driver: Driver) -> None:
+    await advisors(deps, driver)
+    ref = await new_request(deps)
+    await say(driver, f"!advice claim {ref}", sender=BOB)
+    for line in (f"!advice reply {ref} My own answer instead.", f"!advice close {ref} helped",
+                 f"!advice assign {ref} @ala:test"):
+        body = await say(driver, line, sender=ALA)
+        assert body.startswith("⚠️") and "@bob:test" in body, (line, body)
+    assert "Noted" in await say(driver, f"!advice note {ref} I know their museum.", sender=ALA)
+    assert (await row(deps, ref)).status == "claimed"
+    assert "is closed: declined" in await say(driver, f"!advice close {ref} declined",
+                                              sender=COORD)
+    refused = await say(driver, f"!advice reopen {ref}", sender=ALA)
+    assert refused.startswith("⚠️")
+
+
+async def test_a_case_room_holds_its_own_request_only(deps: Deps, driver: Driver) -> None:
+    await advisors(deps, driver)
+    first = await new_request(deps)
+    second = await new_request(deps, question="How do we plan a festival budget for games?")
+    await say(driver, f"!advice claim {first}", sender=BOB)
+    case_room = (await row(deps, first)).case_room_id or ""
+    body = await say(driver, f"!advice show {second}", sender=BOB, room=case_room)
+    assert body.startswith("⚠️") and f"This room is for {first}" in body
+    assert "festival budget" not in body
+
+
+async def test_a_claim_lost_to_someone_else_a_moment_earlier_is_refused(
+        deps: Deps, driver: Driver) -> None:
+    await advisors(deps, driver)
+    ref = await new_request(deps)
+    async with deps.db.session() as mine:
+        cases = service(deps, "cases", mine)
+        request = await cases.get(ref)  # read while still unclaimed
+        async with deps.db.session() as theirs:  # meanwhile, Ala's 👀 commits
+            other = service(deps, "cases", theirs)
+            await other.claim(await other.get(ref), ALA)
+        with pytest.raises(UserError) as refused:
+            await cases.claim(request, BOB)
+        assert refused.value.params["who"] == ALA
+    assert (await row(deps, ref)).assignee == ALA
+
+
+async def test_a_delivery_under_way_is_not_taken_twice(
+        deps: Deps, driver: Driver, gateway: FakeGateway, clock: Clock) -> None:
+    await advisors(deps, driver)
+    ref = await new_request(deps)
+    await say(driver, f"!advice reply {ref} Have you tried a crowdfunding?", sender=BOB)
+    async with deps.db.session() as s:
+        request = await s.scalar(select(AdvisoryRequest).where(AdvisoryRequest.ref == ref))
+        message_id = (await RequesterService(s, deps.clock).reply(request, "How?")).id
+    outbox = wire(deps).services["outbox"](None)
+    assert await outbox._take(message_id)  # one delivery has it …
+    await outbox.flush()  # … so the job leaves it alone
+    await outbox.deliver(message_id)
+    assert [m for m in gateway.sent if m.body.startswith("✉")] == []
+    clock.now += timedelta(minutes=6)  # that delivery died: its lease ran out
+    await outbox.flush()
+    await outbox.flush()
+    assert len([m for m in gateway.sent if m.body.startswith("✉")]) == 1

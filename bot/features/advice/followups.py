@@ -15,11 +15,12 @@ homeserver folds into the first — once, like the forums' reminders.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AdviceDue, AdvisoryRequest, Member
@@ -48,14 +49,16 @@ class FollowUps:
         self.deps = deps
         self.config = config
         self.notices = notices
+        self.lock = asyncio.Lock()
 
     async def run(self) -> None:
-        for step in (self._unsent, self._post_missing, self._refresh_stale, self._plan):
-            try:
-                await step()
-            except HomeserverUnavailable as exc:
-                log.warning("advice follow-ups paused, the homeserver is away: %s", exc)
-                return
+        async with self.lock:  # the start-up run and the timer's never overlap
+            for step in (self._unsent, self._post_missing, self._refresh_stale, self._plan):
+                try:
+                    await step()
+                except HomeserverUnavailable as exc:
+                    log.warning("advice follow-ups paused, the homeserver is away: %s", exc)
+                    return
 
     # -- notices --------------------------------------------------------------------------
 
@@ -75,9 +78,9 @@ class FollowUps:
                     record(session, request, BOT, "posted", self.deps.clock(), activity=False)
                 except HomeserverUnavailable:
                     raise
-                except GatewayError as exc:
+                except GatewayError as exc:  # this one refused: the others still go out
                     log.warning("advisory request %s cannot be posted: %s", request.ref, exc)
-                    return
+                    continue
 
     async def _refresh_stale(self) -> None:
         async with self.deps.db.session() as session:
@@ -120,7 +123,17 @@ class FollowUps:
                 elif request.status == "answered":
                     since = request.activity_at or request.answered_at or request.created_at
                     if period(since, now, cfg.auto_close.delta) >= 1:
-                        if await self._due(session, request, "close", since.isoformat(), new):
+                        # closed only if nothing happened since it was read (a reply from
+                        # the requester committed meanwhile keeps it open)
+                        closed = await session.execute(
+                            update(AdvisoryRequest).where(
+                                AdvisoryRequest.id == request.id,
+                                AdvisoryRequest.status == "answered",
+                                AdvisoryRequest.activity_at == request.activity_at)
+                            .values(status="closed", outcome="helped", closed_at=now)
+                            .execution_options(synchronize_session=False))
+                        if getattr(closed, "rowcount", 0) and await self._due(
+                                session, request, "close", since.isoformat(), new):
                             request.status, request.outcome = "closed", "helped"
                             request.closed_at = now
                             record(session, request, BOT, "closed", now, "helped")

@@ -14,12 +14,14 @@ case room is told that the answer is on the status page only.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from bot.db.models import AdviceMessage, AdvisoryRequest, Member
 from bot.errors import GatewayError, HomeserverUnavailable
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 FIRST_PAUSE = timedelta(minutes=1)
 LONGEST_PAUSE = timedelta(hours=6)
+LEASE = timedelta(minutes=5)  # a delivery taking longer than this is taken as dead
 
 
 def pause(attempts: int) -> timedelta:
@@ -48,28 +51,54 @@ class Outbox:
         self.deps = deps
         self.notices = notices
         self.mailer = mailer
+        self.lock = asyncio.Lock()
+        self.woken: set[asyncio.Task[None]] = set()
 
     async def flush(self) -> None:
         """The job: every row due (pending and its time has come, or left "sending")."""
         now = self.deps.clock()
+        async with self.lock:  # the job and the start-up catch-up never overlap
+            async with self.deps.db.session() as session:
+                due = (await session.scalars(select(AdviceMessage.id).where(
+                    AdviceMessage.state.in_(("pending", "sending")),
+                    or_(AdviceMessage.next_try_at.is_(None),
+                        AdviceMessage.next_try_at <= now))
+                    .order_by(AdviceMessage.id))).all()
+            for message_id in due:
+                await self.deliver(message_id)
+
+    def wake(self, message_id: int) -> Awaitable[None]:
+        """Deliver soon, in the background: a command's room does not wait for SMTP."""
+        task = asyncio.get_running_loop().create_task(self.deliver(message_id))
+        self.woken.add(task)
+        task.add_done_callback(self.woken.discard)
+        return asyncio.sleep(0)
+
+    async def _take(self, message_id: int) -> bool:
+        """Lease the row for one delivery: pending (or a lease run out: the bot died while
+        sending) becomes "sending" until LEASE from now, in one statement — two callers
+        never both send it."""
+        now = self.deps.clock()
         async with self.deps.db.session() as session:
-            due = (await session.scalars(select(AdviceMessage.id).where(
-                or_(AdviceMessage.state == "sending",
-                    (AdviceMessage.state == "pending")
-                    & (or_(AdviceMessage.next_try_at.is_(None),
-                           AdviceMessage.next_try_at <= now))))
-                .order_by(AdviceMessage.id))).all()
-        for message_id in due:
-            await self.deliver(message_id)
+            taken = await session.execute(
+                update(AdviceMessage).where(
+                    AdviceMessage.id == message_id,
+                    AdviceMessage.state.in_(("pending", "sending")),
+                    or_(AdviceMessage.state == "pending", AdviceMessage.next_try_at.is_(None),
+                        AdviceMessage.next_try_at <= now))
+                .values(state="sending", attempts=AdviceMessage.attempts + 1,
+                        next_try_at=now + LEASE))
+            return bool(getattr(taken, "rowcount", 0))
 
     async def deliver(self, message_id: int) -> None:
-        """Send one row now (nothing when it went out already)."""
+        """Send one row now (nothing when it went out already, or another delivery of it
+        is under way)."""
+        if not await self._take(message_id):
+            return
         async with self.deps.db.session() as session:
             row = await session.get(AdviceMessage, message_id)
-            if row is None or row.state not in ("pending", "sending"):
+            if row is None:
                 return
-            row.state = "sending"
-            row.attempts += 1
         try:
             if row.direction == "out":
                 if not await self._mail(message_id):
@@ -84,6 +113,10 @@ class Outbox:
             return
         except (GatewayError, ValueError) as exc:  # refused for good, or cannot be a mail
             await self._failed(message_id, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - tried again later, within MAX_ATTEMPTS
+            log.exception("advice message %d: delivery failed", message_id)
+            await self._later(message_id, exc)
             return
         async with self.deps.db.session() as session:
             row = await session.get(AdviceMessage, message_id)

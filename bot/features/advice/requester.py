@@ -76,7 +76,7 @@ class RequesterService:
     async def rate(self, request: AdvisoryRequest, stars: int, comment: str) -> None:
         """Rate the help (1–5 stars, an optional comment): once there is an answer; a new
         rating replaces the one before. Raises `UserError`."""
-        if request.status not in RATEABLE:
+        if request.status not in RATEABLE or request.answered_at is None:
             raise UserError(NOT_YET)
         if isinstance(stars, bool) or not isinstance(stars, int) or stars not in STARS:
             raise UserError(BAD_STARS, min=STARS[0], max=STARS[-1])
@@ -85,5 +85,6 @@ class RequesterService:
             raise UserError(COMMENT_TOO_LONG, length=len(clean), max=COMMENT_MAX)
         now = self.clock()
         request.rating, request.rating_comment, request.rated_at = stars, clean or None, now
-        record(self.session, request, REQUESTER, "rated", now, f"{stars}")
+        # not activity: re-rating must not keep an answered request from closing
+        record(self.session, request, REQUESTER, "rated", now, f"{stars}", activity=False)
         await self.session.flush()

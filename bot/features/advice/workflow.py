@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import AdviceMessage, Advisor, AdvisoryRequest, Member
@@ -173,8 +173,28 @@ class CaseService:
             raise UserError(N_("%(ref)s is claimed by %(who)s already; they or a coordinator "
                                "can hand it on with %(usage)s."), ref=request.ref,
                             who=request.assignee, usage=f"!advice assign {request.ref} @member")
+        # taken in one statement: a 👀 and a command at the same moment cannot both win
+        taken = await self.session.execute(
+            update(AdvisoryRequest).where(AdvisoryRequest.id == request.id,
+                                          AdvisoryRequest.assignee.is_(None))
+            .values(assignee=by).execution_options(synchronize_session=False))
+        if not getattr(taken, "rowcount", 0):
+            await self.session.refresh(request)
+            raise UserError(N_("%(ref)s is claimed by %(who)s already; they or a coordinator "
+                               "can hand it on with %(usage)s."), ref=request.ref,
+                            who=request.assignee or "?",
+                            usage=f"!advice assign {request.ref} @member")
         await self._take(request, by, by, "claimed")
         return request
+
+    def may_change(self, request: AdvisoryRequest, by: str, coordinator: bool) -> None:
+        """Who changes a claimed request: its advisor or a coordinator (an unclaimed one:
+        any advisor, who then has it)."""
+        if coordinator or request.assignee in (None, by):
+            return
+        raise UserError(N_("%(ref)s is with %(who)s: only they or a coordinator change it. "
+                           "Add a note with %(usage)s."), ref=request.ref,
+                        who=request.assignee, usage=f"!advice note {request.ref} <text>")
 
     async def assign(self, request: AdvisoryRequest, who: str, by: str, *,
                      coordinator: bool) -> AdvisoryRequest:
@@ -201,7 +221,17 @@ class CaseService:
         record(self.session, request, by, action, now, who if action == "assigned" else None)
         await self.session.flush()
         await self._open_case_room(request, (who, by))
-        await self.notices.refresh(self.session, request)
+        await self._refresh(request)
+
+    async def _refresh(self, request: AdvisoryRequest) -> None:
+        """Edit the notice; a refusal (the notice redacted, the bot out of the room) is
+        logged and left to the follow-up job, and never undoes the change itself."""
+        try:
+            await self.notices.refresh(self.session, request)
+        except HomeserverUnavailable:
+            raise
+        except GatewayError as exc:
+            log.warning("the notice of %s was not edited: %s", request.ref, exc)
 
     async def _open_case_room(self, request: AdvisoryRequest, people: tuple[str, ...]) -> None:
         """The request's private room (one per request, found again by its alias): `people`
@@ -243,7 +273,7 @@ class CaseService:
                                "%(length)d."), max=NOTE_MAX, length=len(clean))
         record(self.session, request, by, "note", self._now(), clean)
         await self.session.flush()
-        await self.notices.refresh(self.session, request)
+        await self._refresh(request)
         return request
 
     async def close(self, request: AdvisoryRequest, outcome: str, by: str) -> AdvisoryRequest:
@@ -253,7 +283,7 @@ class CaseService:
         request.status, request.outcome, request.closed_at = "closed", outcome, now
         record(self.session, request, by, "closed", now, outcome)
         await self.session.flush()
-        await self.notices.refresh(self.session, request)
+        await self._refresh(request)
         return request
 
     async def reopen(self, request: AdvisoryRequest, by: str) -> AdvisoryRequest:
@@ -263,7 +293,7 @@ class CaseService:
         request.closed_at = request.outcome = None
         record(self.session, request, by, "reopened", self._now())
         await self.session.flush()
-        await self.notices.refresh(self.session, request)
+        await self._refresh(request)
         return request
 
     async def answer(self, request: AdvisoryRequest, text: str, by: str) -> Answered:
@@ -292,7 +322,7 @@ class CaseService:
         request.answered_at = request.answered_at or now
         record(self.session, request, by, "answered", now)
         await self.session.flush()
-        await self.notices.refresh(self.session, request)
+        await self._refresh(request)
         return Answered(request, message, by_mail)
 
     # -- reading --------------------------------------------------------------------------
