@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import sqlite3
-import subprocess
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
+from bot.homeserver import free_port
 from tests.integration.harness import is_joined, reply_target
 
 BURST = 40
@@ -105,23 +105,59 @@ async def test_homeserver_down_and_back(register, member_factory, bot_factory,
     assert reply["content"]["body"] == "pong after"
 
 
-def restart_postgresql(down_for: float) -> threading.Thread:
-    """Stop the machine's PostgreSQL cluster (the one SBCC_TEST_POSTGRES_URL names), keep it
-    down for a while, start it again — in the background, while commands keep coming."""
-    [version] = os.listdir("/etc/postgresql")
+class CuttableProxy:
+    """A TCP proxy between the bot and PostgreSQL that the test can cut: every connection
+    dropped mid-flight and new ones refused for a while, then accepted again — a database
+    outage as the bot sees it, without stopping the server other tests (running in
+    parallel) are using."""
 
-    def cluster(action: str) -> None:
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main",
-                        action], check=True, capture_output=True, timeout=120)
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.port = free_port()
+        self.server: asyncio.base_events.Server | None = None
+        self.links: set[asyncio.StreamWriter] = set()
+        self.drops = 0
 
-    def restart() -> None:
-        cluster("stop")
-        time.sleep(down_for)
-        cluster("start")
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._link, "127.0.0.1", self.port)
 
-    thread = threading.Thread(target=restart, daemon=True)
-    thread.start()
-    return thread
+    async def _link(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            writer.close()
+            return
+        self.links.update((writer, up_writer))
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            except (OSError, asyncio.CancelledError):
+                pass
+            finally:
+                sink.close()
+                self.links.discard(sink)
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+    async def cut(self, down_for: float) -> None:
+        """Refuse new connections and drop the live ones; accept again after `down_for`."""
+        assert self.server is not None
+        self.server.close()
+        for link in list(self.links):
+            link.transport.abort()
+            self.drops += 1
+        self.links.clear()
+        await asyncio.sleep(down_for)
+        await self.start()
+
+    async def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        for link in list(self.links):
+            link.transport.abort()
 
 
 def hold_sqlite_lock(path: str, seconds: float) -> threading.Thread:
@@ -140,22 +176,42 @@ def hold_sqlite_lock(path: str, seconds: float) -> threading.Thread:
 
 async def test_database_outage_mid_burst_loses_nothing(register, member_factory, bot_factory,
                                                        bot_db) -> None:
-    """PostgreSQL restarted (or SQLite held locked by another writer) while commands arrive:
-    every command is answered, once."""
+    """PostgreSQL gone for a while — every connection dropped, new ones refused (a proxy
+    the test cuts; the server itself keeps serving tests running in parallel) — or SQLite
+    held locked by another writer, while commands arrive: every command is answered, once."""
     bot_account = await register("sbcc")
-    bot = await bot_factory(bot_account)
+    url, schema = bot_db
+    proxy: CuttableProxy | None = None
+    database: dict[str, Any] = {}
+    if url.startswith("postgresql"):  # the bot reaches PostgreSQL through a cuttable proxy
+        where = urlsplit(url)
+        proxy = CuttableProxy(where.hostname or "127.0.0.1", where.port or 5432)
+        await proxy.start()
+        database = {"database": {"url": url.replace(f"{where.hostname}:{where.port or 5432}",
+                                                    f"127.0.0.1:{proxy.port}", 1),
+                                 "schema": schema}}
+    bot = await bot_factory(bot_account, **database)
     ala = await member_factory(await register("ala"))
     room = await ala.create_room(invite=[bot_account.user_id])
     await ala.wait_for(is_joined(bot_account.user_id))
-    url, _schema = bot_db
-    outages: list[threading.Thread] = []
+    outages: list[Any] = []
 
     def outage() -> None:
-        outages.append(restart_postgresql(down_for=4) if url.startswith("postgresql")
-                       else hold_sqlite_lock(url.removeprefix("sqlite+aiosqlite:///"), 20))
+        if proxy is not None:
+            outages.append(asyncio.get_running_loop().create_task(proxy.cut(down_for=4)))
+        else:
+            outages.append(hold_sqlite_lock(url.removeprefix("sqlite+aiosqlite:///"), 20))
 
-    sent = await burst(ala, room, bot_account.user_id, outage)
-    await asyncio.to_thread(outages[0].join)
-    await answered_once(ala, room, bot_account.user_id, sent)
+    try:
+        sent = await burst(ala, room, bot_account.user_id, outage)
+        if proxy is not None:
+            await outages[0]
+            assert proxy.drops > 0, "the outage cut the bot's connections"
+        else:
+            await asyncio.to_thread(outages[0].join)
+        await answered_once(ala, room, bot_account.user_id, sent)
+    finally:
+        if proxy is not None:
+            await proxy.close()
     assert bot.proc.returncode is None, "the bot survived the outage"
     assert "interrupted" in bot.new_log(), "the outage reached the bot (and it waited)"
