@@ -92,7 +92,7 @@ async def show(ctx: Context, id: ProcessId) -> None:
     for section in document.sections:
         items = [p for p in document.proposals if p.section == section]
         votes = sum(p.votes_total for p in items)
-        lines.append(ctx._(N_("%(section)s: %(proposals)d proposals, %(votes)d votes"),
+        lines.append(ctx._(N_("%(section)s — proposals: %(proposals)d, votes: %(votes)d"),
                            section=messages.section_name(section), proposals=len(items),
                            votes=votes))
         for p in items:

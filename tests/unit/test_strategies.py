@@ -147,6 +147,9 @@ async def test_a_proposal_is_posted_at_home_and_mirrored_with_its_origin(
     assert "from Szczecin (PL)" in away[0].body and "from" not in home[0].body.split("\n")[0]
     assert "&lt;artists&gt;" in (away[0].html or "")
     assert not [m for m in gateway.sent if m.room_id == EL]  # not covered
+    shown = await say(driver, "!strategy show 1", sender=ALA, room=SZ)
+    assert "Culture — proposals: 1, votes: 0" in shown and "Tourism — proposals: 0" in shown
+    assert "1 · Szczecin (PL) · open · 👍 0 · A residency for <artists>" in shown
 
 
 async def test_proposals_are_refused_from_outside_and_outside_the_phase(
