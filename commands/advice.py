@@ -132,7 +132,7 @@ async def show(ctx: Context, args: Rest = EMPTY) -> None:
 async def claim(ctx: Context, args: Rest = EMPTY) -> None:
     request, _ = await _request(ctx, args, what="claim")
     await ctx.services.cases.claim(request, ctx.sender)
-    await ctx.reply(*_with_room(ctx, N_("%(ref)s is yours. Its case room: %(room)s"), request))
+    await ctx.reply(_with_room(ctx, N_("%(ref)s is yours. Its case room: %(room)s"), request))
 
 
 @advice.command("assign", help=N_("Hand an advisory request to an advisor."))
@@ -145,8 +145,8 @@ async def assign(ctx: Context, args: Rest = EMPTY) -> None:
     who = user_argument(ctx, rest.split()[0])
     await ctx.services.cases.assign(request, who, ctx.sender,
                                     coordinator=await coordinating(ctx))
-    await ctx.reply(*_with_room(ctx, N_("%(ref)s is with %(who)s now. Its case room: "
-                                        "%(room)s"), request, who=who))
+    await ctx.reply(_with_room(ctx, N_("%(ref)s is with %(who)s now. Its case room: "
+                                       "%(room)s"), request, who=who))
 
 
 @advice.command("note", help=N_("Add a note to an advisory request's history."))
@@ -213,10 +213,9 @@ async def stats(ctx: Context,
     await ctx.reply(*stats_reply(ctx.tr, ctx.deps.config.network, found, days=days))
 
 
-def _with_room(ctx: Context, msgid: str, request: AdvisoryRequest, **params: str
-               ) -> tuple[str]:
-    room = room_link(request.case_room_id) if request.case_room_id else "—"
-    return (ctx._(msgid, ref=request.ref, room=room, **params),)
+def _with_room(ctx: Context, msgid: str, request: AdvisoryRequest, **params: str) -> str:
+    room = room_link(request.case_room_id).text if request.case_room_id else "—"
+    return ctx._(msgid, ref=request.ref, room=room, **params)
 
 
 @set_.command("advisor", help=N_("Offer to advise organisations outside the network (on, "

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
 from datetime import timedelta
 from email.utils import parseaddr
 from typing import TYPE_CHECKING
@@ -29,6 +28,7 @@ from bot.events import Outgoing
 from bot.features.advice.mail import Mailer, MailError, compose
 from bot.features.advice.notices import Notices
 from bot.features.advice.views import answer_email, mail_failed, requester_reply
+from bot.tasks import Background
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -52,7 +52,7 @@ class Outbox:
         self.notices = notices
         self.mailer = mailer
         self.lock = asyncio.Lock()
-        self.woken: set[asyncio.Task[None]] = set()
+        self.background = Background()
 
     async def flush(self) -> None:
         """The job: every row due (pending and its time has come, or left "sending")."""
@@ -67,12 +67,9 @@ class Outbox:
             for message_id in due:
                 await self.deliver(message_id)
 
-    def wake(self, message_id: int) -> Awaitable[None]:
+    async def wake(self, message_id: int) -> None:
         """Deliver soon, in the background: a command's room does not wait for SMTP."""
-        task = asyncio.get_running_loop().create_task(self.deliver(message_id))
-        self.woken.add(task)
-        task.add_done_callback(self.woken.discard)
-        return asyncio.sleep(0)
+        self.background.spawn(self.deliver(message_id))
 
     async def _take(self, message_id: int) -> bool:
         """Lease the row for one delivery: pending (or a lease run out: the bot died while

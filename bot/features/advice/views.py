@@ -16,6 +16,7 @@ from bot.db.models import AdviceEntry, AdviceMessage, AdvisoryRequest, Member
 from bot.features.advice.advisors import AdvisorFit, PoolEntry
 from bot.features.advice.messages import SECTOR_LABELS, STATE_NAMES
 from bot.features.advice.stats import OUTCOMES
+from bot.features.matchmaking.connections import room_link
 from bot.formatting import Rich, escape, fill, pill, text_to_html
 from bot.i18n import N_, BoundTranslator, language_name
 from rooms.topology import NetworkConfig
@@ -32,10 +33,6 @@ class Case:
     request: AdvisoryRequest
     assignee: Member | None
     fits: Sequence[AdvisorFit] = ()
-
-
-def room_link(room_id: str) -> str:
-    return f"https://matrix.to/#/{room_id}"
 
 
 def _who(mxid: str | None, member: Member | None) -> Rich:

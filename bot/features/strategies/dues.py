@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -42,6 +42,7 @@ from bot.features.strategies.config import StrategiesConfig
 from bot.features.strategies.document import PHASES
 from bot.features.strategies.service import StrategyService, room_tag, split_keys
 from bot.polls import poll_end, poll_start
+from bot.tasks import Background
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -66,14 +67,11 @@ class StrategyDues:
         self.config = config
         self.service = service
         self.lock = asyncio.Lock()  # one run at a time: a row is never sent by two at once
-        self.woken: set[asyncio.Task[None]] = set()
+        self.background = Background()
 
-    def wake(self) -> Awaitable[None]:
+    async def wake(self) -> None:
         """Run soon, in the background (a command's reply does not wait for it)."""
-        task = asyncio.get_running_loop().create_task(self.run())
-        self.woken.add(task)
-        task.add_done_callback(self.woken.discard)
-        return asyncio.sleep(0)
+        self.background.spawn(self.run())
 
     async def run(self) -> None:
         async with self.lock:
