@@ -239,16 +239,15 @@ class StrategyService:
         """Where `mxid` takes part in `process`: the covered location room they write in,
         else their profile's location, else the one covered location room they are in."""
         rooms = await self.rooms_of(process)
-        for spec, covered in rooms:
-            if covered == room_id and await self._in_room(mxid, covered):
+        joined = await self._rooms_in(mxid, [covered for _spec, covered in rooms])
+        inside = [(spec, covered) for spec, covered in rooms if covered in joined]
+        for spec, covered in inside:
+            if covered == room_id:
                 return Where(spec, covered)
         member = await self.session.get(Member, mxid)
-        for spec, covered in rooms:
-            if member is not None and member.location == spec.key and await self._in_room(
-                    mxid, covered):
+        for spec, covered in inside:
+            if member is not None and member.location == spec.key:
                 return Where(spec, covered)
-        inside = [(spec, covered) for spec, covered in rooms
-                  if await self._in_room(mxid, covered)]
         if len(inside) == 1:
             return Where(*inside[0])
         raise UserError(N_("Strategy #%(id)d is written by members of %(places)s: take part "
@@ -256,10 +255,11 @@ class StrategyService:
                         places=", ".join(self.network.place(s.key) or s.key
                                          for s in self.locations_of(process)))
 
-    async def _in_room(self, mxid: str, room_id: str) -> bool:
-        return await self.session.scalar(select(RoomMembership.id).where(
-            RoomMembership.room_id == room_id, RoomMembership.mxid == mxid,
-            RoomMembership.until.is_(None)).limit(1)) is not None
+    async def _rooms_in(self, mxid: str, room_ids: list[str]) -> set[str]:
+        """Which of `room_ids` `mxid` is in now (one query)."""
+        return set((await self.session.scalars(select(RoomMembership.room_id).where(
+            RoomMembership.room_id.in_(room_ids), RoomMembership.mxid == mxid,
+            RoomMembership.until.is_(None)))).all())
 
     async def open_for_proposals(self, mxid: str, room_id: str) -> StrategyProcess:
         """The one process open for proposals that `mxid` can write to from here."""
