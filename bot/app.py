@@ -1,6 +1,7 @@
 """The App owns everything that lives for the bot's lifetime and starts/stops it in order:
-config → database → translator → gateway (login) → scheduler → features' catch-ups → web →
-sync loop. The features are a list: adding one is one line in `FEATURES`."""
+config → database → translator → web → the lead (`bot.leader`: a standby waits here) →
+gateway (login) → scheduler → features' catch-ups → sync loop. The features are a list:
+adding one is one line in `FEATURES`."""
 
 from __future__ import annotations
 
@@ -37,11 +38,12 @@ from bot.features import (
 from bot.framework import Registry
 from bot.gateway import MatrixGateway
 from bot.i18n import Translator
+from bot.leader import Leadership
 from bot.logs import RedactSecrets
 from bot.members import MemberService
 from bot.sync_loop import SyncLoop
 from bot.web.pages import WebState
-from bot.web.server import WebServer, create_app
+from bot.web.server import WebServer, create_app, writes_on_leader
 from rooms import feature as network
 
 log = logging.getLogger(__name__)
@@ -119,12 +121,18 @@ class App:
                                seconds=min(30.0, max(1.0, wait / 2)),
                                id="kept-events", coalesce=True, max_instances=1)
         self.sync = SyncLoop(self.gateway, self.dispatcher, self.db, self.deps.clock)
+        self.leadership = Leadership(config.database.url, user_id=config.matrix.user_id,
+                                     schema=config.database.schema)
+        self.lost_lead = False  # it led, and lost the lock: another process may lead now
+        self._stopping = asyncio.Event()
         self.web: WebServer | None = None
         if config.web.listen:
             state = WebState(last_sync=lambda: self.sync.last_sync,
-                             scrape_steps=self.wiring.scrape_steps)
+                             scrape_steps=self.wiring.scrape_steps,
+                             role=lambda: self.leadership.role.value)
             app = create_app(self.deps, state, self.wiring.route_setups,
-                             self.wiring.template_packages)
+                             self.wiring.template_packages,
+                             middlewares=[writes_on_leader(lambda: self.leadership.leading)])
             self.web = WebServer(app, *config.web.host_port)
 
     async def connect(self) -> None:
@@ -142,8 +150,6 @@ class App:
                 await step()
             except Exception:  # what was due is in the database and is tried again later
                 log.exception("a catch-up step at start failed; the bot starts anyway")
-        if self.web is not None:
-            await self.web.start()
         log.info("sbcc-bot started as %s (device %s)", self.gateway.user_id,
                  self.gateway.device_id)
 
@@ -199,24 +205,45 @@ class App:
 
     def stop(self) -> None:
         log.info("stopping: finishing in-flight commands")
+        self._stopping.set()
         self.sync.stop()
         self.dispatcher.stop()
         # retries give up from now on: what cannot be finished is redelivered next start
+        self.gateway.stop()
+
+    def _lose_lead(self) -> None:
+        """The lock is gone: stop handling at once. In-flight commands are cancelled (their
+        events come again to the next leader, whose resends fold into any reply already
+        sent); no job runs from now on."""
+        self.lost_lead = True
+        self._stopping.set()
+        if self.scheduler.running:
+            self.scheduler.pause()
+        self.sync.abort()
+        self.dispatcher.stop()
         self.gateway.stop()
 
     async def close(self) -> None:
         if self.web is not None:
             await self.web.stop()
         self.gateway.stop()
+        await self.leadership.release()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         await self.gateway.close()
         await self.db.close()
 
     async def serve(self) -> None:
-        """start → run → close, with close guaranteed."""
+        """web → lead (a standby waits here) → start → run → close, close guaranteed.
+        Returns when stopped, or at once when the lead is lost (`lost_lead`)."""
         try:
+            if self.web is not None:
+                await self.web.start()
+            if not await self.leadership.acquire(self._stopping):
+                return
+            self.leadership.watch(self._lose_lead)
             await self.start()
-            await self.run()
+            if not self._stopping.is_set():
+                await self.run()
         finally:
             await asyncio.shield(self.close())

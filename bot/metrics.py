@@ -19,6 +19,9 @@ class Metrics:
         self.sync_lag = Gauge("sbcc_sync_lag_seconds", "Seconds since the last good sync",
                               registry=r)
         self.scheduled_jobs = Gauge("sbcc_scheduled_jobs", "Jobs in the scheduler", registry=r)
+        self.role = Gauge("sbcc_role", "1 for this process's role: the leader syncs, runs jobs "
+                          "and takes web writes; a standby waits to take over", ["role"],
+                          registry=r)
         self.members = Gauge("sbcc_members", "Members per location (room record)",
                              ["location"], registry=r)
         self.collaborations = Gauge("sbcc_collaborations", "Collaborations by status",

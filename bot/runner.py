@@ -19,17 +19,22 @@ EXIT_CONFIG = 2
 
 
 async def run_bot(config: Config) -> int:
+    """Run until stopped. A process that loses the lead (`bot.leader`) stops handling at
+    once and stands by again, as a fresh App, ready to take over when the lock is free."""
     redactor = setup_logging(config.log_level, config.secrets())
-    app = App(config, redactor=redactor)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, app.stop)
-    try:
-        await app.serve()
-    except GatewayError as exc:
-        log.error("cannot talk to the homeserver: %s", exc)
-        return 1
-    return 0
+    while True:
+        app = App(config, redactor=redactor)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, app.stop)
+        try:
+            await app.serve()
+        except GatewayError as exc:
+            log.error("cannot talk to the homeserver: %s", exc)
+            return 1
+        if not app.lost_lead:
+            return 0
+        log.warning("standing by again after losing the lead")
 
 
 async def provision(config: Config) -> int:

@@ -45,6 +45,13 @@ class SyncLoop:
     def stop(self) -> None:
         self._stopping.set()
 
+    def abort(self) -> None:
+        """Stop at once: batches in flight are cancelled, and the position stays before
+        them (whoever syncs next gets their events again)."""
+        self._stopping.set()
+        for handler in self._handlers:
+            handler.cancel()
+
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
@@ -122,7 +129,13 @@ class SyncLoop:
         if empty:
             self._unsaved = token  # nothing to redeliver: saved with the next batch or at exit
             return
-        await self._save(token)
+        try:
+            await self._save(token)
+        except Exception as exc:
+            if not self.stopping:
+                raise
+            log.warning("the sync position was not saved (%s): what came since is handled "
+                        "again next start, once", type(exc).__name__)
 
     async def _save(self, token: str) -> None:
         """Save the position; while the database is away, try again (with backoff) until

@@ -3,6 +3,8 @@
 Healthy means both: the last successful sync is at most `MAX_SYNC_AGE` seconds old, and
 the database answers a `SELECT 1` within `PING_TIMEOUT` seconds. Otherwise the answer is
 503 with the reasons, so a container orchestrator or a monitoring probe can restart or page.
+A standby (`bot.leader`) does not sync: it is healthy as "standby" while the database —
+where it waits for the lead — answers.
 """
 
 from __future__ import annotations
@@ -28,7 +30,15 @@ async def _database_answers(request: web.Request) -> bool:
 
 async def healthz(request: web.Request) -> web.Response:
     deps = request.app[DEPS]
-    last = request.app[STATE].last_sync()
+    state = request.app[STATE]
+    if state.role() == "standby":
+        if await _database_answers(request):
+            return web.json_response({"status": "standby", "database": "ok"},
+                                     headers=NO_STORE)
+        return web.json_response({"status": "unhealthy", "role": "standby",
+                                  "reasons": ["database not answering"]}, status=503,
+                                 headers=NO_STORE)
+    last = state.last_sync()
     reasons: list[str] = []
     age: float | None = None
     if last is None:

@@ -8,7 +8,8 @@ by status, the share of connections that cross a border. Here:
 - `sbcc_sync_lag_seconds`: seconds since the last good sync, **NaN before the first one**
   (Prometheus's "no value": graphs show a gap and `> 90` alerts do not fire on it; the
   "no sync yet" case is what `/healthz` reports);
-- `sbcc_scheduled_jobs`: jobs in the scheduler (0 without one).
+- `sbcc_scheduled_jobs`: jobs in the scheduler (0 without one);
+- `sbcc_role{role="leader"|"standby"}`: 1 for the role this process has now (`bot.leader`).
 
 If the database cannot be read, a feature's gauges keep their previous values and the
 scrape still succeeds (a warning is logged), so the counters stay visible while the
@@ -35,6 +36,9 @@ async def refresh_gauges(deps: Deps, state: WebState) -> None:
     metrics.sync_lag.set(math.nan if last is None
                          else max(0.0, (deps.clock() - last).total_seconds()))
     metrics.scheduled_jobs.set(len(deps.scheduler.get_jobs()) if deps.scheduler else 0)
+    role = state.role()
+    for each in ("leader", "standby"):
+        metrics.role.labels(role=each).set(1 if each == role else 0)
     for step in state.scrape_steps:
         try:
             await step()

@@ -29,6 +29,7 @@ class WebState:
     last_sync: Callable[[], datetime | None] = lambda: None
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))  # signs CSRF tokens
     scrape_steps: Sequence[Step] = ()  # refresh gauges before /metrics is read
+    role: Callable[[], str] = lambda: "leader"  # or "standby" (see `bot.leader`)
 
 
 DEPS = web.AppKey("deps", Deps)

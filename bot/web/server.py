@@ -6,10 +6,10 @@ features registered on the `Wiring` (see `bot.feature`)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
+from aiohttp.typedefs import Handler, Middleware
 
 from bot.deps import Deps
 from bot.feature import RouteSetup
@@ -29,6 +29,26 @@ def create_app(deps: Deps, state: WebState | None = None, routes: Sequence[Route
     for setup in (health.setup, metrics.setup, *routes):
         setup(app)
     return app
+
+
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
+RETRY_AFTER = "5"  # seconds: a standby takes over within that when the leader dies
+
+
+def writes_on_leader(leading: Callable[[], bool]) -> Middleware:
+    """On a standby (`bot.leader`), pages read as usual but nothing is written: a form or
+    a webhook gets 503 with Retry-After, so a proxy or a sender tries the leader, or again
+    once this process leads."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in READS or leading():
+            return await handler(request)
+        return web.json_response(
+            {"error": "standby: this sbcc-bot process does not take writes; try again"},
+            status=503, headers={"Retry-After": RETRY_AFTER, "Cache-Control": "no-store"})
+
+    return middleware
 
 
 class WebServer:

@@ -22,13 +22,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Tests marked `one_database` exercise the homeserver side (encryption, login, the
     web side), not the bot's SQL: they run on SQLite only. Their PostgreSQL variant is
     deselected, not skipped — the unit tests run every query on both databases, and the
-    integration tests about restarts, outages and exactly-once keep both."""
+    integration tests about restarts, outages and exactly-once keep both.
+    Tests marked `shared_database` run replicas on one PostgreSQL database: their SQLite
+    variant is deselected (SQLite is one file on one machine: no standby)."""
     kept, dropped = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
         on_postgres = callspec is not None and callspec.params.get("bot_db") == "postgresql"
-        (dropped if on_postgres and item.get_closest_marker("one_database") else kept).append(
-            item)
+        on_sqlite = callspec is not None and callspec.params.get("bot_db") == "sqlite"
+        drop = ((on_postgres and item.get_closest_marker("one_database"))
+                or (on_sqlite and item.get_closest_marker("shared_database")))
+        (dropped if drop else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

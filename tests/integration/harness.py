@@ -242,7 +242,8 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self._log_offset = 0
 
-    async def start(self, ready_timeout: float = 60.0) -> None:
+    async def start(self, ready_timeout: float = 60.0, ready: str = "listening") -> None:
+        """Start the process and wait until it logs `ready` (a standby logs "standby")."""
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
@@ -251,7 +252,7 @@ class BotProcess:
             cwd=ROOT, stdout=log, stderr=asyncio.subprocess.STDOUT, env=env,
         )
         log.close()
-        await self.wait_log("listening", ready_timeout)
+        await self.wait_log(ready, ready_timeout)
 
     def new_log(self) -> str:
         return self.log_path.read_text(errors="replace")[self._log_offset:]
