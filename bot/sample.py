@@ -64,7 +64,7 @@ from datetime import time as wall_clock
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -314,10 +314,10 @@ class Generator:
 
     def location_of(self, index: int) -> int:
         """Where member `index` is (the first of each location for a small network, so every
-        location has people)."""
+        location has people); cheap, as relations ask it often."""
         if index < len(self.locations):
             return index
-        return self._rng(1, index).randrange(len(self.locations))
+        return int(_mix(self.seed, index) * len(self.locations))
 
     def person(self, index: int) -> Person:
         rng = self._rng(0, index)
@@ -364,12 +364,14 @@ class Generator:
 
     def _draw(self, rng: random.Random, n: int, exclude: Sequence[str]) -> tuple[str, ...]:
         out: list[str] = []
-        for _ in range(n * 3):
+        for _ in range(n * 5):
             tag = self._tag(rng)
             if tag not in out and tag not in exclude:
                 out.append(tag)
             if len(out) == n:
                 break
+        if not out:  # the popular tags were taken: the first free one (there are dozens)
+            out.append(next(t for t in self.vocabulary if t not in exclude))
         return tuple(out)
 
     def _written(self, tag: str, language: str, rng: random.Random) -> str:
@@ -395,6 +397,14 @@ class Generator:
             taken[base] = n
             out.append(f"@{base}{n if n > 1 else ''}:{self.server}")
         return out
+
+
+def _mix(seed: int, index: int) -> float:
+    """A number in [0, 1) for (seed, index), spread like a random one (splitmix64)."""
+    z = (seed * 0x9E3779B97F4A7C15 + index * 0xBF58476D1CE4E5B9 + 1) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+    return ((z ^ (z >> 31)) >> 11) / float(1 << 53)
 
 
 def _name(rng: random.Random, spec: RoomSpec) -> str:
@@ -436,8 +446,10 @@ class Writer:
         self.counts: dict[str, int] = {}
 
     async def add(self, model: Any, rows: Sequence[dict[str, Any]]) -> None:
-        for part in _chunks(rows):
-            await self.session.execute(insert(model), list(part))
+        if rows:  # the table's core insert: executemany, without the ORM's bulk path
+            conn = await self.session.connection()
+            for part in _chunks(rows):
+                await conn.execute(model.__table__.insert(), list(part))
         name = model.__tablename__
         self.counts[name] = self.counts.get(name, 0) + len(rows)
 
@@ -462,7 +474,7 @@ async def fill(db: Database, config: Config, *, members: int = 40, seed: int = 7
         index = await _write_members(writer, gen, rooms)
         connections = await _write_connections(writer, gen, index)
         collabs, collaborators = await _write_collaborations(writer, gen, connections)
-        await _consent_collaborators(session, gen, collaborators)
+        await _consent_collaborators(session, gen, index, collaborators)
         forums = await _write_forums(writer, gen, config, rooms)
         await _write_activity(writer, gen, config, rooms, index)
         if db.dialect == "postgresql":  # rows numbered here: keep the sequences ahead
@@ -504,6 +516,7 @@ class Index:
 
     locations: array = field(default_factory=lambda: array("H"))
     seen: array = field(default_factory=lambda: array("d"))  # seconds before now
+    consents: array = field(default_factory=lambda: array("d"))  # see `Person.consents`
     offerers: dict[str, array] = field(default_factory=dict)
     needers: dict[str, array] = field(default_factory=dict)
     room_members: dict[str, int] = field(default_factory=dict)  # room id → open stays
@@ -512,11 +525,13 @@ class Index:
 
 async def _write_members(writer: Writer, gen: Generator, rooms: dict[str, str]) -> Index:
     index = Index()
-    topics = [(t, rooms.get(room_key(t))) for t in gen.network.topics]
+    # `tags_meet` for every member and topic, as sets: a tag or a word of it is the topic's
+    topics = [(frozenset(t.tags), rooms.get(room_key(t))) for t in gen.network.topics]
     for start in range(0, gen.count, CHUNK):
         members: list[dict[str, Any]] = []
         tags: list[dict[str, Any]] = []
         stays: list[dict[str, Any]] = []
+        rng = gen._rng(2, start)  # room stays: one stream per chunk
         for i in range(start, min(start + CHUNK, gen.count)):
             p = gen.person(i)
             spec = gen.spec(p)
@@ -536,17 +551,18 @@ async def _write_members(writer: Writer, gen: Generator, rooms: dict[str, str]) 
                     book.setdefault(canonical, array("I")).append(i)
             index.locations.append(p.location)
             index.seen.append((gen.now - p.first_seen).total_seconds())
+            index.consents.append(p.consents)
             if (gen.now - p.first_seen) < timedelta(days=7) and len(index.newcomers) < 20:
                 index.newcomers.append(p.mxid)
-            rng = gen._rng(2, i)
             home = rooms.get(room_key(spec))
             if home:
                 stays.append({"room_id": home, "mxid": p.mxid, "since": p.first_seen,
                               "until": None, "ended": None, "imported": False})
                 index.room_members[home] = index.room_members.get(home, 0) + 1
-            mine = [*p.offers, *p.needs, *p.canonical_offers, *p.canonical_needs]
-            for topic, room_id in topics:
-                if room_id is None or not tags_meet(mine, topic.tags) or rng.random() > 0.6:
+            mine = {*p.offers, *p.needs, *p.canonical_offers, *p.canonical_needs}
+            words = mine.union(*(t.replace("/", " ").split() for t in mine))
+            for topic_tags, room_id in topics:
+                if room_id is None or topic_tags.isdisjoint(words) or rng.random() > 0.6:
                     continue
                 since = p.first_seen + timedelta(seconds=rng.uniform(
                     60, max(120.0, (gen.now - p.first_seen).total_seconds() / 2)))
@@ -711,11 +727,11 @@ def _pick_status(rng: random.Random) -> str:
     return STATUS_SHARES[-1][0]
 
 
-async def _consent_collaborators(session: AsyncSession, gen: Generator,
+async def _consent_collaborators(session: AsyncSession, gen: Generator, index: Index,
                                  collaborators: set[int]) -> None:
     """Three in four who collaborate agreed to the showcase (those drawn below 0.75; the
     others' choice stays as drawn): `!consent showcase on`."""
-    agreed = sorted(i for i in collaborators if 0.3 <= gen.person(i).consents < 0.75)
+    agreed = sorted(i for i in collaborators if 0.3 <= index.consents[i] < 0.75)
     for start in range(0, len(agreed), 1000):
         part = [gen.ids[i] for i in agreed[start:start + 1000]]
         await session.execute(update(Member).where(Member.mxid.in_(part))
