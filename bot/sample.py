@@ -53,6 +53,7 @@ drawn without keeping whole profiles in memory.
 
 from __future__ import annotations
 
+import bisect
 import random
 import time
 import unicodedata
@@ -282,6 +283,7 @@ class Generator:
         for w in weights:
             total += w
             self.cumulative.append(total)
+        self.total = total
         self.ids = self.user_ids if self.user_ids is not None else self._invented_ids()
 
     def _vocabulary(self) -> list[str]:
@@ -299,7 +301,8 @@ class Generator:
         return heads + tail[: self.count // 20]
 
     def _tag(self, rng: random.Random) -> str:
-        return self.vocabulary[_bisect(self.cumulative, rng.random() * self.cumulative[-1])]
+        return self.vocabulary[min(bisect.bisect_left(self.cumulative, rng.random() * self.total),
+                                   len(self.vocabulary) - 1)]
 
     def _rng(self, stream: int, index: int = 0) -> random.Random:
         """The random numbers of one stream (0: a member, 1: where they live, …) and index,
@@ -419,17 +422,6 @@ def _name(rng: random.Random, spec: RoomSpec) -> str:
 def _clean_tag(tag: str) -> str:
     """A tag as `normalise_tag` stores it (the config's tags are plain already)."""
     return " ".join(tag.casefold().lstrip("#").split())[:32]
-
-
-def _bisect(cumulative: Sequence[float], x: float) -> int:
-    lo, hi = 0, len(cumulative) - 1
-    while lo < hi:
-        mid = (lo + hi) // 2
-        if cumulative[mid] < x:
-            lo = mid + 1
-        else:
-            hi = mid
-    return lo
 
 
 def _chunks(rows: Sequence[dict[str, Any]], size: int = INSERT_ROWS
