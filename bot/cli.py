@@ -80,10 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="run against an embedded local Synapse")
     demo.add_argument("--data-dir", default=".demo", type=Path,
                       help="where the homeserver and bot keep their data (default .demo/)")
+    demo.add_argument("--sample", nargs="?", const=40, type=int, default=None, metavar="N",
+                      help="fill the network with N sample members (default 40) and their "
+                           "profiles, collaborations, events and activity, once")
     args = parser.parse_args(argv)
 
     if args.cmd == "demo":
-        return asyncio.run(run_demo(args.data_dir, demo_state(args.data_dir)))
+        return asyncio.run(run_demo(args.data_dir, demo_state(args.data_dir),
+                                    sample=args.sample))
     config = _load(args.config)
     if args.cmd == "check-config":
         print(f"{args.config}: OK ({config.matrix.user_id} on {config.matrix.homeserver})")

@@ -6,6 +6,11 @@ and the web side on a free port), provisions the Space and its rooms, opens a ro
 coordinator and the bot, prints how to log in from any Matrix client, and runs the bot.
 Everything lives in the data directory, so a second start reuses the same server, accounts
 and room.
+
+With `--sample [N]` the network is filled once (after provisioning, before the bot runs)
+with N invented members (`bot.sample`; not registered on the homeserver) and what they did,
+and the coordinator gets a profile that meets theirs, so `!match`, `!find`, `!collab list`,
+`!forums`, the showcase, the calendar feed and the digest all have something to show.
 """
 
 from __future__ import annotations
@@ -20,8 +25,11 @@ import aiohttp
 import yaml
 
 from bot.app import load_config
+from bot.config import Config
+from bot.db import Database
 from bot.homeserver import EmbeddedSynapse, free_port
 from bot.runner import provision, run_bot
+from bot.sample import fill, starter_profile
 
 DEMO_FILE = "demo.json"
 
@@ -94,7 +102,25 @@ def write_config(path: Path, base_url: str, bot_id: str, password: str, db_path:
     path.chmod(0o600)
 
 
-async def run_demo(data_dir: Path, state: dict[str, Any]) -> int:
+async def fill_sample(config: Config, members: int, coordinator: str) -> None:
+    """The sample network in the demo's database (once: a second start finds it there)."""
+    db = Database(config.database.url, schema=config.database.schema)
+    try:
+        await db.migrate()
+        sample = await fill(db, config, members=members)
+        profiled = await starter_profile(db, config, coordinator, sample)
+    finally:
+        await db.close()
+    if sample.filled:
+        c = sample.counts
+        print(f"  Sample network: {sample.members} members, {c.get('collaborations', 0)} "
+              f"collaborations, {c.get('forum_events', 0)} events"
+              + (" (and a profile for you: try !match)" if profiled else ""), flush=True)
+    else:
+        print("  Sample network: already there", flush=True)
+
+
+async def run_demo(data_dir: Path, state: dict[str, Any], sample: int | None = None) -> int:
     if importlib.util.find_spec("synapse") is None:
         print("sbcc-bot demo needs the matrix-synapse package: pip install matrix-synapse")
         return 1
@@ -112,12 +138,15 @@ async def run_demo(data_dir: Path, state: dict[str, Any]) -> int:
         if config.network.configured:
             print("  Provisioning the network's Space and rooms:", flush=True)
             await provision(config)
+            if sample:
+                await fill_sample(config, sample, coord.user_id)
         print(
             "\n  sbcc-bot demo is running.\n"
             f"  Homeserver:  {hs.base_url}\n"
             f"  Log in as:   {coord.user_id}  password: {state['coordinator_password']}\n"
             f"  Room:        {room_id} (\"sbcc-bot demo\"; try !help)\n"
-            f"  Web side:    http://127.0.0.1:{web_port}/showcase  /advice  /healthz\n"
+            f"  Web side:    http://127.0.0.1:{web_port}/showcase  /calendar.ics  /advice  "
+            "/healthz\n"
             f"  Config:      {config_path}\n"
             "  Stop with Ctrl-C.\n",
             flush=True,
