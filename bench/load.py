@@ -43,6 +43,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -65,9 +66,12 @@ GOAL = 1.5  # sbcc-bot's p99 at most this times the floor's
 LATENCY = ROOT / "bench" / "latency.py"
 READY = "listening"  # what both bots log once they answer
 SETTLE_TIMEOUT = 300.0
+SENTINEL_WAIT = 60.0
 REPLY = re.compile(r"pong (L\d+-\w+)")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
+NOISY = 50.0  # % of a core other processes took: a failed sweep step is tried again
+NOISY_TRIES = 3
 
 
 class Floor(BotProcess):
@@ -133,6 +137,9 @@ class CpuMeter:
         busy, total = machine_cpu()
         shares["machine"] = 100 * (busy - self.used["machine"]) / max(
             total - self.used["total"], 1e-9)
+        # whatever else ran on the machine meanwhile, in % of one core
+        shares["others"] = max(0.0, shares["machine"] * CORES - sum(
+            share for name, share in shares.items() if name != "machine"))
         return shares
 
 
@@ -253,6 +260,7 @@ class Result:
     cpu: dict[str, float]
     gaps: int
     drained: bool  # the after-run sentinel was answered
+    lost: int = 0  # still unanswered once the sentinel after them was answered
 
     @property
     def unanswered(self) -> int:
@@ -285,13 +293,35 @@ class Bench:
     runs: int = 0
 
     async def settle(self, label: str) -> bool:
-        """One sentinel `!ping` per room of this bot, answered: what came before is done."""
+        """One sentinel `!ping` per room of this bot, answered: what came before is done.
+        A sentinel still unanswered after a while is sent again (in case it was lost
+        rather than queued)."""
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        missing = list(self.rooms[label])
+        while missing and time.monotonic() < deadline:
+            self.runs += 1
+            ids = {room: f"L{self.runs}-s{i}" for i, room in enumerate(missing)}
+            await asyncio.gather(*(self.members[0].say(room, f"!ping {ping}")
+                                   for room, ping in ids.items()))
+            await self.reader.wait_all(list(ids.values()),
+                                       min(SENTINEL_WAIT, deadline - time.monotonic()))
+            missing = [room for room, ping in ids.items() if ping not in self.reader.seen]
+        return not missing
+
+    async def first_contact(self, label: str) -> tuple[int, int, int]:
+        """Every member pings every room of this bot at once, before any run: members the
+        bot has not met yet, in several rooms at the same moment. (answered, sent, twice)"""
         self.runs += 1
-        tag = f"L{self.runs}"
-        ids = [f"{tag}-s{i}" for i in range(len(self.rooms[label]))]
-        await asyncio.gather(*(self.members[0].say(room, f"!ping {i}")
-                               for room, i in zip(self.rooms[label], ids, strict=True)))
-        return await self.reader.wait_all(ids, SETTLE_TIMEOUT)
+        pings = {f"L{self.runs}-m{m}r{r}": (member, room)
+                 for m, member in enumerate(self.members)
+                 for r, room in enumerate(self.rooms[label])}
+        await asyncio.gather(*(member.say(room, f"!ping {ping}")
+                               for ping, (member, room) in pings.items()))
+        await self.reader.wait_all(list(pings), SENTINEL_WAIT)
+        await asyncio.sleep(1.0)  # a second answer to anything would arrive now
+        seen = self.reader.seen
+        return (sum(ping in seen for ping in pings), len(pings),
+                sum(len(seen.get(ping, [])) > 1 for ping in pings))
 
     async def run(self, label: str, rate: float, seconds: float) -> Result:
         if not await self.settle(label):
@@ -321,8 +351,9 @@ class Bench:
             puts.append(time.perf_counter() - start)
             sent_at[ping] = start
 
-        bot = self.bots[label]
-        meter = CpuMeter({"hs": self.hs.pid, "bot": bot.proc.pid if bot.proc else None})
+        meter = CpuMeter({"hs": self.hs.pid, **{
+            "bot" if name == label else f"idle {name}": bot.proc.pid if bot.proc else None
+            for name, bot in self.bots.items()}})
         loop = asyncio.get_running_loop()
         sends: set[asyncio.Task[None]] = set()
         meter.start()
@@ -351,14 +382,17 @@ class Bench:
             gaps=self.reader.gaps - gaps_before, drained=True,
         )
         result.drained = await self.settle(label)
+        # the bot handles a room in order: what is unanswered after the sentinel never will be
+        result.lost = sum(ping not in seen for ping in sent_at)
         return result
 
 
 # -- output ---------------------------------------------------------------------------------
 
 HEADER = (f"{'rate/s':>6} {'bot':<8} {'sent':>5} {'answered':>8} {'p50 ms':>7} {'p99 ms':>7} "
-          f"{'unanswered':>10} {'twice':>5} {'errors':>6} {'lag ms':>6} {'put p99':>7}  "
-          f"{'cpu %: hs':>9} {'bot':>4} {'bench':>5} {'machine':>7}")
+          f"{'unanswered':>10} {'lost':>4} {'twice':>5} {'errors':>6} {'lag ms':>6} "
+          f"{'put p99':>7}  "
+          f"{'cpu %: hs':>9} {'bot':>4} {'bench':>5} {'others':>6} {'machine':>7}")
 
 
 def row(r: Result) -> str:
@@ -369,10 +403,10 @@ def row(r: Result) -> str:
     if not r.drained:
         notes.append(f"backlog not drained in {SETTLE_TIMEOUT:.0f} s")
     return (f"{r.rate:>6g} {r.bot:<8} {r.sent:>5} {r.answered:>8} {r.p(50) * 1000:>7.0f} "
-            f"{r.p(99) * 1000:>7.0f} {r.unanswered:>10} {r.twice:>5} {r.errors:>6} "
+            f"{r.p(99) * 1000:>7.0f} {r.unanswered:>10} {r.lost:>4} {r.twice:>5} {r.errors:>6} "
             f"{r.lag * 1000:>6.0f} {r.put_p99 * 1000:>7.0f}  {c['hs']:>9.0f} {c['bot']:>4.0f} "
-            f"{c['bench']:>5.0f} {c['machine']:>7.0f}" + (f"  ({'; '.join(notes)})"
-                                                           if notes else ""))
+            f"{c['bench']:>5.0f} {c['others']:>6.0f} {c['machine']:>7.0f}"
+            + (f"  ({'; '.join(notes)})" if notes else ""))
 
 
 def verdict(floor: Result, sbcc: Result, above: bool) -> str:
@@ -394,13 +428,14 @@ def spread(results: list[Result]) -> None:
     for r in results:
         groups[(r.rate, r.bot)].append(r)
     print(f"\nover {max(len(g) for g in groups.values())} repeat(s): "
-          "rate, bot, p50 min-max, p99 min-max, unanswered and twice (all repeats)")
+          "rate, bot, p50 min-max, p99 min-max, unanswered, lost and twice (all repeats)")
     for (rate, bot), rs in sorted(groups.items()):
         p50 = [r.p(50) * 1000 for r in rs]
         p99 = [r.p(99) * 1000 for r in rs]
         print(f"{rate:>6g} {bot:<8} p50 {min(p50):.0f}-{max(p50):.0f} ms  "
               f"p99 {min(p99):.0f}-{max(p99):.0f} ms  unanswered "
-              f"{sum(r.unanswered for r in rs)}/{sum(r.sent for r in rs)}  twice "
+              f"{sum(r.unanswered for r in rs)}/{sum(r.sent for r in rs)}  lost "
+              f"{sum(r.lost for r in rs)}  twice "
               f"{sum(r.twice for r in rs)}", flush=True)
 
 
@@ -432,9 +467,15 @@ async def sweep(bench: Bench, start: float, step: float, top: float, bound: floa
     best: float | None = None
     rate = start
     while rate <= top:
-        r = await bench.run("floor", rate, seconds)
-        print(row(r), flush=True)
-        if not r.clean or r.p(99) > bound:
+        for _ in range(NOISY_TRIES):
+            r = await bench.run("floor", rate, seconds)
+            print(row(r), flush=True)
+            passed = r.clean and r.p(99) <= bound
+            if passed or r.cpu["others"] < NOISY:
+                break
+            print(f"  (the rest of the machine took {r.cpu['others']:.0f}% of a core: "
+                  "once more)", flush=True)
+        if not passed:
             break
         best = rate
         rate += step
@@ -448,7 +489,7 @@ async def sweep(bench: Bench, start: float, step: float, top: float, bound: floa
 
 async def main_async(args: argparse.Namespace) -> None:
     run_start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sbcc-load-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sbcc-load-", dir=args.workdir) as tmp:
         work = Path(tmp)
         hs = EmbeddedSynapse(work / "synapse")
         bots: dict[str, BotProcess] = {}
@@ -486,10 +527,15 @@ async def main_async(args: argparse.Namespace) -> None:
                 reader = Reader(reader_client, [a.user_id for a in accounts.values()])
                 await reader.start()
                 bench = Bench(hs, reader, members, rooms, bots, args.grace)
+                for label in bots:
+                    answered, sent, twice = await bench.first_contact(label)
+                    print(f"first contact, every member in every room at once: {label} "
+                          f"answered {answered}/{sent}, {twice} twice", flush=True)
                 print(f"{args.members} members in {args.rooms} rooms per bot, "
                       f"{args.seconds:g} s per run, grace {args.grace:g} s; {CORES} cores; "
                       f"sbcc-bot on {args.database or 'SQLite'}; cpu %: of one core, "
-                      f"machine: of all {CORES}", flush=True)
+                      f"machine: of all {CORES}; others: "
+                      f"the rest of the machine", flush=True)
                 if args.sweep:
                     results = await sweep(bench, args.start, args.step, args.top, args.bound,
                                           args.seconds, args.repeat)
@@ -514,7 +560,19 @@ async def main_async(args: argparse.Namespace) -> None:
                         await bot.terminate(timeout=10)
                 await bot.close()
             await hs.stop()
+            if args.keep_logs:
+                keep_logs(Path(args.keep_logs), work, bots)
     print(f"(whole run {time.perf_counter() - run_start:.0f} s)")
+
+
+def keep_logs(keep: Path, work: Path, bots: dict[str, BotProcess]) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    for label, bot in bots.items():
+        if bot.log_path.exists():
+            shutil.copy(bot.log_path, keep / f"{label}.log")
+    with contextlib.suppress(OSError):
+        shutil.copy(work / "synapse" / "homeserver.log", keep / "homeserver.log")
+    print(f"logs kept in {keep}", flush=True)
 
 
 async def make_room(members: list[Client], reader: Client, bot_id: str, name: str) -> str:
@@ -559,6 +617,11 @@ def main() -> int:
                              "each time (default 1)")
     parser.add_argument("--database", help="sbcc-bot's database URL (default: SQLite in a "
                                            "temporary directory)")
+    parser.add_argument("--workdir", help="where the homeserver and the bots keep their data "
+                                          "(default: the system's temporary directory; "
+                                          "/dev/shm keeps the disk out of it)")
+    parser.add_argument("--keep-logs", metavar="DIR",
+                        help="copy the bots' and the homeserver's logs there at the end")
     parser.add_argument("--sweep", action="store_true",
                         help="find the floor's highest clean rate, then compare both bots at "
                              "it and one step above")
