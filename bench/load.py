@@ -422,6 +422,16 @@ def verdict(floor: Result, sbcc: Result, above: bool) -> str:
                   f"{'yes' if ok else 'NO'})"
 
 
+def cost(floor: Result, sbcc: Result) -> str:
+    """CPU milliseconds per command: what bounds the rate when each has a core of its own."""
+    def ms(r: Result, name: str) -> float:
+        return 10 * r.cpu[name] / r.rate
+
+    return (f"{'':>6} cpu ms per command: homeserver {ms(floor, 'hs'):.1f} (floor's run) / "
+            f"{ms(sbcc, 'hs'):.1f} (sbcc-bot's), floor {ms(floor, 'bot'):.1f}, "
+            f"sbcc-bot {ms(sbcc, 'bot'):.1f}")
+
+
 def spread(results: list[Result]) -> None:
     """Per rate and bot over the repeats: p50 and p99 ranges, unanswered and twice totals."""
     groups: dict[tuple[float, str], list[Result]] = defaultdict(list)
@@ -456,6 +466,7 @@ async def compare(bench: Bench, rates: list[float], seconds: float, repeat: int,
             results.extend(pair.values())
             print(verdict(pair["floor"], pair["sbcc-bot"], above is not None and
                           rate >= above), flush=True)
+            print(cost(pair["floor"], pair["sbcc-bot"]), flush=True)
     return results
 
 
