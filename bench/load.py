@@ -229,14 +229,15 @@ class Reader:
     async def wait_all(self, ids: list[str], timeout: float) -> bool:
         """Until every id was seen at least once; False when the time ran out."""
         deadline = time.monotonic() + timeout
-        while not all(i in self.seen for i in ids):
+        while True:
+            self.changed.clear()  # before looking, so a reply that comes meanwhile wakes us
+            if all(i in self.seen for i in ids):
+                return True
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            self.changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.changed.wait(), left)
-        return True
 
     async def close(self) -> None:
         if self._task:
