@@ -1,14 +1,23 @@
-"""Members: who the bot has met, and their language and timezone."""
+"""Members: who the bot has met, and their language and timezone; and the feed of changes
+to what matching ranks from (`note_change`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Member, MemberTag
+from bot.db.models import Member, MemberChange, MemberTag
+
+
+def note_change(session: AsyncSession, mxid: str | None) -> None:
+    """Record, in the transaction that makes it, that `mxid`'s tags or location changed or
+    that they were deleted (None: many members at once, as a bulk fill). Matching's index
+    in every process reads these before each query, so it never ranks from stale data;
+    any code that writes `member_tags` or `members.location` or deletes a member calls this."""
+    session.add(MemberChange(mxid=mxid, at=datetime.now(UTC)))
 
 
 class MemberService:
@@ -34,6 +43,7 @@ class MemberService:
         member.location = key
         await self.session.execute(
             update(MemberTag).where(MemberTag.mxid == member.mxid).values(location=key))
+        note_change(self.session, member.mxid)
 
     async def set_language(self, mxid: str, language: str) -> Member:
         member = await self.get_or_create(mxid)

@@ -138,6 +138,18 @@ class MemberTag(Base):
     location: Mapped[str | None] = mapped_column(String(32))
 
 
+class MemberChange(Base):
+    """A member's tags or location changed, or the member was deleted: the feed an
+    in-memory matching index reads to stay fresh (`mxid` None: everything changed, rebuild).
+    Written in the same transaction as the change; old rows are pruned."""
+
+    __tablename__ = "member_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    mxid: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class IntroCard(Base):
     """An introduction card posted in a room; edited rather than reposted within a day."""
 

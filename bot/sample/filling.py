@@ -12,6 +12,7 @@ from bot.config import Config
 from bot.db import Database
 from bot.db.models import Collaboration, Connection, ForumEvent, Member
 from bot.deps import utcnow
+from bot.members import note_change
 from bot.sample.activity import write_activity
 from bot.sample.events import write_forums
 from bot.sample.links import consent_collaborators, write_collaborations, write_connections
@@ -42,6 +43,7 @@ async def fill(db: Database, config: Config, *, members: int = 40, seed: int = 7
                                    started=started)
         writer = Writer(session)
         index = await write_members(writer, gen, rooms)
+        note_change(session, None)  # tags written in bulk: matching's index is rebuilt
         connections = await write_connections(writer, gen, index)
         collabs, collaborators = await write_collaborations(writer, gen, connections)
         await consent_collaborators(session, gen, index, collaborators)

@@ -16,6 +16,7 @@ from bot.features.advice.config import WorkflowConfig
 from bot.features.privacy.config import PrivacyConfig, parse_privacy
 from bot.features.privacy.service import PrivacyService
 from bot.i18n import N_
+from bot.members import note_change
 from bot.sync_store import prune_handled
 from bot.undecrypted import KeptEvents
 
@@ -34,6 +35,7 @@ async def erase_member(session: AsyncSession, mxid: str, _alias: str) -> int:
     if member is None:
         return 0
     await session.delete(member)
+    note_change(session, mxid)  # its tags go with it (ON DELETE CASCADE)
     return 1
 
 

@@ -15,6 +15,7 @@ from bot.db.models import IntroCard, MemberTag
 from bot.errors import GatewayError, HomeserverUnavailable
 from bot.feature import PersonalData
 from bot.i18n import N_
+from bot.members import note_change
 
 if TYPE_CHECKING:
     from bot.deps import Deps
@@ -32,6 +33,7 @@ async def export_tags(session: AsyncSession, mxid: str) -> list[dict[str, Any]]:
 
 async def erase_tags(session: AsyncSession, mxid: str, _alias: str) -> int:
     result = await session.execute(delete(MemberTag).where(MemberTag.mxid == mxid))
+    note_change(session, mxid)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import Member, MemberTag
 from bot.errors import BadArgument, UsageError, UserError
 from bot.i18n import N_
-from bot.members import MemberService
+from bot.members import MemberService, note_change
 from bot.text import clean_block, clean_line, shown
 
 if TYPE_CHECKING:
@@ -333,6 +333,8 @@ class ProfileService:
                             left=MAX_TAGS_PER_KIND - len(existing))
         self.session.add_all(MemberTag(mxid=mxid, kind=kind, tag=t, canonical=self.canonical(t),
                                        location=member.location) for t in added)
+        if added:
+            note_change(self.session, mxid)
         await self.session.flush()
         return added, already
 
@@ -353,6 +355,7 @@ class ProfileService:
             await self.session.execute(delete(MemberTag).where(
                 MemberTag.mxid == mxid, MemberTag.kind == _kind(kind),
                 MemberTag.tag.in_(removed)))
+            note_change(self.session, mxid)
         return TagChange(removed, missing, len(stored) - len(removed))
 
     async def remove_tag(self, mxid: str, kind: str, tag: str) -> bool:
