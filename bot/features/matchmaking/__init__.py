@@ -4,6 +4,8 @@ meet?" follow-up.
 
     config.py       the `matchmaking:` section (when rounds run, follow-up, history)
     matching.py     MatchingService (`ctx.services.matching`): suggestions and `!find`
+    index.py        MatchIndex (app-scoped): `!match`'s ranking in memory, fresh from the
+                    `member_changes` feed; the job that prunes the feed
     connections.py  ConnectionService (`ctx.services.connections`): `!connect`, rooms,
                     introductions, the record of who met whom
     pairing.py      who meets whom in a round (pure)
@@ -18,6 +20,8 @@ Matching and rounds never suggest or pair the stand-in of a forgotten member ("@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import case, func, select
 
 from bot.config import SectionSpec
@@ -26,10 +30,13 @@ from bot.feature import Feature, Wiring
 from bot.features.matchmaking import personal_data
 from bot.features.matchmaking.config import MatchmakingConfig, parse_matchmaking
 from bot.features.matchmaking.connections import ConnectionService
+from bot.features.matchmaking.index import MatchIndex, prune_changes
 from bot.features.matchmaking.jobs import round_trigger, scheduled_round
 from bot.features.matchmaking.matching import MatchingService
 from bot.features.matchmaking.rounds import RoundRunner, Rounds
 from bot.features.profiles.config import TagsConfig
+
+CHANGES_KEPT = timedelta(days=1)  # how long `member_changes` rows are kept
 
 
 def setup(wiring: Wiring) -> None:
@@ -38,8 +45,9 @@ def setup(wiring: Wiring) -> None:
     canonical = deps.config.section(TagsConfig).canonical
     runner = RoundRunner(deps, config, canonical)
     network, prefix = deps.config.network, deps.config.command_prefix
+    index = MatchIndex(deps.db)  # one per process, built on first use
     wiring.service("matching",
-                   lambda session: MatchingService(session, network, prefix, canonical))
+                   lambda session: MatchingService(session, network, prefix, canonical, index))
     wiring.service("connections", lambda session: ConnectionService(
         session, deps, config.connects_per_day))
     wiring.service("rounds", lambda session: Rounds(session, runner, deps.clock))
@@ -51,6 +59,16 @@ def setup(wiring: Wiring) -> None:
     if trigger is not None:
         wiring.job(scheduled_round(deps, config, runner), trigger, id="matchround",
                    coalesce=True, misfire_grace_time=3600)
+
+    async def prune_feed() -> None:
+        """Keep the change feed short; an index that read nothing for longer builds again."""
+        if index.state is not None:
+            await index.refresh()  # read the feed before it is pruned
+        async with deps.db.session() as session:
+            await prune_changes(session, deps.clock() - CHANGES_KEPT)
+
+    wiring.job(prune_feed, "interval", id="prune-member-changes", hours=1,
+               next_run_time=deps.clock() + timedelta(minutes=2), coalesce=True)
 
     async def cross_border_gauge() -> None:
         async with deps.db.session() as session:
