@@ -373,6 +373,8 @@ class _Builder:
         for kind in ("offer", "need"):
             tags = np.frombuffer(self.tags[kind], dtype=np.int32)
             positions = np.frombuffer(self.positions[kind], dtype=np.int32)
+            if not len(tags):
+                continue
             if remap is not None:
                 positions = remap[positions]
             order_ = np.argsort(tags, kind="stable")
