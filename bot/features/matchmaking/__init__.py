@@ -55,6 +55,7 @@ def setup(wiring: Wiring) -> None:
     wiring.holds(personal_data.CONNECTIONS)
     wiring.holds(personal_data.ROUNDS)
     wiring.on_start(runner.schedule_pending)
+    wiring.on_start(index.warm)  # in the background: the bot starts at once
     trigger = round_trigger(config)
     if trigger is not None:
         wiring.job(scheduled_round(deps, config, runner), trigger, id="matchround",

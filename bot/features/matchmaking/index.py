@@ -179,7 +179,7 @@ class MatchIndex:
     """Owned by the matchmaking feature's setup, one per process; shared by the services
     of every command. `rank(query)` refreshes from the change feed first."""
 
-    def __init__(self, db: Database, *, overlay_limit: int = 20_000, chunk: int = 50_000
+    def __init__(self, db: Database, *, overlay_limit: int = 20_000, chunk: int = 20_000
                  ) -> None:
         self.db = db
         self.overlay_limit = overlay_limit
@@ -188,6 +188,19 @@ class MatchIndex:
         self.builds = 0  # how many bases were built (for tests and the bench)
         self._lock = asyncio.Lock()
         self._rebuild: asyncio.Task[None] | None = None
+        self._warming: asyncio.Task[None] | None = None
+
+    async def warm(self) -> None:
+        """Start building in the background (at start: the first `!match` then waits less,
+        over a million members the build takes half a minute); returns at once."""
+        if self.state is None and self._warming is None:
+            self._warming = asyncio.get_running_loop().create_task(self._warm())
+
+    async def _warm(self) -> None:
+        try:
+            await self.refresh()
+        except Exception:  # the first query builds it again, and fails visibly if it must
+            log.exception("building the matching index at start failed")
 
     async def rank(self, query: Query) -> Ranking:
         state = await self.refresh()
@@ -206,9 +219,10 @@ class MatchIndex:
             return state
 
     async def close(self) -> None:
-        if self._rebuild is not None:
-            self._rebuild.cancel()
-            await asyncio.gather(self._rebuild, return_exceptions=True)
+        for task in (self._rebuild, self._warming):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     async def _background(self) -> None:
         try:
