@@ -35,6 +35,7 @@ from bot.db import Database  # noqa: E402
 from bot.db.models import Member, MemberTag  # noqa: E402
 from bot.features.matchmaking.index import MatchIndex  # noqa: E402
 from bot.features.matchmaking.matching import MatchingService  # noqa: E402
+from bot.members import note_change  # noqa: E402
 
 TAGS = 2000
 LANGS = ["pl", "de", "lt", "sv", "en"]
@@ -81,6 +82,8 @@ async def seed(db: Database, profiles: int, locations: list[str]) -> None:
     t1 = time.perf_counter()
     await engines.bulk_insert(db, Member.__table__, MEMBER_COLUMNS, members)
     await engines.bulk_insert(db, MemberTag.__table__, TAG_COLUMNS, tags)
+    async with db.session() as session:
+        note_change(session, None)  # written in bulk: a running index builds again
     await engines.analyze(db)
     print(f"  seeded {len(members)} members, {len(tags)} tags in "
           f"{time.perf_counter() - t0:.1f} s (generating {t1 - t0:.1f} s)")

@@ -325,3 +325,28 @@ def test_rows_sorted_otherwise_by_the_database_get_positions_in_mxid_order() -> 
     assert base.postings[("offer", "video")].tolist() == [1, 0, 2]
     assert base.postings[("need", "sound")].tolist() == [0]
     assert [base.locations[c] for c in base.location] == ["szczecin", "rostock", None]
+
+
+async def test_the_prune_job_reads_the_feed_first_and_keeps_a_day(deps: Deps) -> None:
+    await profile(deps, "@ala:x", "szczecin", needs=["video"])
+    await profile(deps, "@udo:x", "rostock", offers=["video"])
+    [job] = [j for j in wire(deps).jobs if j.id == "prune-member-changes"]
+    async with deps.db.session() as s:
+        before = len((await s.scalars(select(MemberChange))).all())
+    await job.func()  # the rows are minutes old: kept
+    async with deps.db.session() as s:
+        assert len((await s.scalars(select(MemberChange))).all()) == before
+        for row in (await s.scalars(select(MemberChange))).all():
+            row.at -= timedelta(days=2)
+    await job.func()
+    async with deps.db.session() as s:
+        assert len((await s.scalars(select(MemberChange))).all()) == 1  # the newest stays
+
+
+async def test_a_sample_fill_asks_for_a_rebuild(deps: Deps) -> None:
+    from bot.sample.filling import fill as fill_sample
+
+    await fill_sample(deps.db, deps.config, members=20, seed=3, now=deps.clock())
+    async with deps.db.session() as s:
+        rows = (await s.scalars(select(MemberChange).where(MemberChange.mxid.is_(None)))).all()
+    assert len(rows) == 1

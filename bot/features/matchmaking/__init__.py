@@ -26,6 +26,7 @@ from sqlalchemy import case, func, select
 
 from bot.config import SectionSpec
 from bot.db.models import Connection
+from bot.deps import utcnow
 from bot.feature import Feature, Wiring
 from bot.features.matchmaking import personal_data
 from bot.features.matchmaking.config import MatchmakingConfig, parse_matchmaking
@@ -66,7 +67,8 @@ def setup(wiring: Wiring) -> None:
         if index.state is not None:
             await index.refresh()  # read the feed before it is pruned
         async with deps.db.session() as session:
-            await prune_changes(session, deps.clock() - CHANGES_KEPT)
+            # the feed is timed by the real clock (`note_change`), whatever `deps.clock` says
+            await prune_changes(session, utcnow() - CHANGES_KEPT)
 
     wiring.job(prune_feed, "interval", id="prune-member-changes", hours=1,
                next_run_time=deps.clock() + timedelta(minutes=2), coalesce=True)
