@@ -108,7 +108,7 @@ async def build(db: Database) -> MatchIndex:
     assert index.state is not None
     base = index.state.base
     print(f"  index built in {took:.1f} s: {base.size} members, {len(base.postings)} tag "
-          f"lists; RSS +{rss_mib() - before:.0f} MiB")
+          f"lists, {base.nbytes / 2**20:.0f} MiB of arrays; RSS +{rss_mib() - before:.0f} MiB")
     return index
 
 

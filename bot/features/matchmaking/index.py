@@ -94,6 +94,13 @@ class Base:
     def size(self) -> int:
         return len(self.names)
 
+    @property
+    def nbytes(self) -> int:
+        """What the arrays and the names take (the postings are views of two arrays)."""
+        bases = {id(p.base): p.base for p in self.postings.values() if p.base is not None}
+        return (len(self.names.blob) + self.names.offsets.nbytes + self.location.nbytes
+                + self.former.nbytes + sum(b.nbytes for b in bases.values()))
+
     def mxid(self, pos: int) -> str:
         return self.names[pos].decode()
 
