@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db.database import insert_if_missing
 from bot.db.models import Member, MemberChange, MemberTag
 
 
@@ -31,9 +32,12 @@ class MemberService:
     async def get_or_create(self, mxid: str, display_name: str | None = None) -> Member:
         member = await self.session.get(Member, mxid)
         if member is None:
-            member = Member(mxid=mxid, display_name=display_name, first_seen=self.clock())
-            self.session.add(member)
-            await self.session.flush()
+            # a new member's first messages in two rooms are handled at once: both may find
+            # no row, and both insert it — one row, and neither command fails for it
+            await insert_if_missing(self.session, Member, mxid=mxid,
+                                    display_name=display_name, first_seen=self.clock())
+            member = await self.session.get(Member, mxid, populate_existing=True)
+            assert member is not None
         elif display_name and member.display_name != display_name:
             member.display_name = display_name
         return member

@@ -11,6 +11,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event, exc, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -66,6 +67,14 @@ async def run_after_commit(session: AsyncSession) -> None:
             await action()
         except Exception:
             log.exception("work after a commit failed")
+
+
+async def insert_if_missing(session: AsyncSession, model: Any, **values: Any) -> None:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): when two transactions
+    create the same row at once, both go through and one row results."""
+    insert = (postgresql.insert if session.get_bind().dialect.name == "postgresql"
+              else sqlite.insert)
+    await session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
