@@ -427,7 +427,10 @@ async def states(hs: EmbeddedSynapse, work: Path, pings: int, members: int,
                                             "latency filtered floor")}
 
         async def measure(state: str, room: str) -> None:
+            before = sbcc.log_path.stat().st_size
             samples = await round_trips(member, {SBCC: room, **floors}, pings)
+            with (work / "states.tsv").open("a") as marks:  # which part of bot.log is which
+                print(state, before, sbcc.log_path.stat().st_size, sep="\t", file=marks)
             result = StateResult(state, summary(samples[SBCC]), summary(samples[FLOOR]),
                                  summary(samples[FILTERED]))
             results.append(result)
@@ -455,10 +458,15 @@ async def states(hs: EmbeddedSynapse, work: Path, pings: int, members: int,
     return results, ids, floor
 
 
-async def bench(pings: int, per_member: int, members: int, states_only: bool) -> None:
+async def bench(pings: int, per_member: int, members: int, states_only: bool,
+                keep: bool) -> None:
     run_start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sbcc-bench-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if keep:
+            work = Path(tempfile.mkdtemp(prefix="sbcc-bench-"))
+            print(f"working in {work} (kept: bot logs, states.tsv)", flush=True)
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sbcc-bench-")))
         hs = EmbeddedSynapse(work / "synapse")
         bots: list[BotProcess] = []
         member: Member | None = None
@@ -541,6 +549,8 @@ def main() -> int:
     parser.add_argument("--states-only", action="store_true",
                         help="only the ping round trips in each state (no encrypted "
                              "room, no burst)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the working directory (the bots' logs)")
     parser.add_argument("--echo-bot", nargs=4, metavar=("HOMESERVER", "USER_ID", "TOKEN",
                                                         "DEVICE_ID"),
                         help="run only a floor bot, a bare matrix-nio echo bot (used by the "
@@ -553,7 +563,8 @@ def main() -> int:
         return 0
     if args.pings < 2 or args.burst < 1:
         parser.error("--pings must be at least 2 and --burst at least 1")
-    asyncio.run(bench(args.pings, args.burst, args.members, args.states_only))
+    asyncio.run(bench(args.pings, args.burst, args.members, args.states_only,
+                      args.keep))
     return 0
 
 
