@@ -20,11 +20,16 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.backoff import Backoff
 from bot.context import Context
 from bot.db.database import is_unavailable, run_after_commit
+from bot.db.models import HandledEvent, Member, RoomSetting
 from bot.deps import Deps
 from bot.errors import GatewayError, HomeserverUnavailable, UserError
 from bot.events import Invite, Message, RoomEvent, SyncBatch, Undecryptable
@@ -32,7 +37,7 @@ from bot.feature import Listener, ServiceFactory, Services
 from bot.formatting import escape, markup
 from bot.framework import Command, Invocation, Registry
 from bot.framework.parsing import strip_reply_fallback
-from bot.i18n import N_
+from bot.i18n import N_, resolve_locale
 from bot.members import MemberService
 from bot.retries import within_unit
 from bot.sync_store import is_handled, mark_handled
@@ -42,6 +47,32 @@ log = logging.getLogger(__name__)
 
 COMMAND_MSGTYPES = frozenset({"m.text"})
 MAX_COMMAND_BYTES = 4096  # a longer message is answered with a refusal, never parsed
+
+
+class Arrival(NamedTuple):
+    """What a command needs to know before it can answer."""
+
+    handled: bool  # a redelivery: it was answered (and recorded) before
+    member: Member  # the sender
+    room_language: str | None  # the room's own language, if it has one
+
+
+async def arrival(session: AsyncSession, message: Message,
+                  clock: Callable[[], datetime]) -> Arrival:
+    """Whether `message` was handled, its sender's member row and the room's language, in
+    one statement: every round trip to the database before the reply is one the member
+    waits for. (Should the member row be gone — forgotten since the bot met them — it is
+    made again, as any command's sender has one.)"""
+    handled = exists().where(HandledEvent.event_id == message.event_id)
+    language = select(RoomSetting.language).where(RoomSetting.room_id == message.room_id)
+    row = (await session.execute(
+        select(Member, handled, language.scalar_subquery()).where(
+            Member.mxid == message.sender))).first()
+    if row is not None:
+        return Arrival(bool(row[1]), row[0], row[2])
+    return Arrival(await is_handled(session, message.event_id),
+                   await MemberService(session, clock).get_or_create(message.sender),
+                   await session.scalar(language))
 
 
 class Stopping(Exception):
@@ -240,13 +271,13 @@ class Dispatcher:
             try:
                 await self._meet(message.sender)
                 async with session.begin():
-                    if await is_handled(session, message.event_id):
+                    handled, member, room_language = await arrival(session, message,
+                                                                   deps.clock)
+                    if handled:
                         return None
                     services = Services(session, self.services)
-                    member = await MemberService(session, deps.clock).get_or_create(
-                        message.sender)
-                    locale = await deps.locales(session).reader(
-                        member, message.room_id)
+                    locale = resolve_locale(member.language, room_language,
+                                            deps.config.default_language)
                     ctx = Context(message, deps, session, services,
                                   deps.translator.bind(locale), self.prefix)
                     if len(line.encode()) > MAX_COMMAND_BYTES:
