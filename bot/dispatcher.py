@@ -182,15 +182,17 @@ class Dispatcher:
                 await self.on_event(event)
 
     async def on_event(self, event: RoomEvent) -> None:
-        """Never raises: a broken event or handler must not stop the sync loop."""
+        """Never raises: a broken event or handler must not stop the sync loop. A message
+        is answered first and seen by the listeners after: their bookkeeping (counting it
+        for the digest) is nothing the member waits for."""
         self.deps.metrics.events.inc()
         if isinstance(event, Undecryptable):  # kept until its key comes
             await self._guarded(self.waiting.keep, event)
             return
-        for step in self._listeners:
-            await self._guarded(step, event)
         if isinstance(event, Message):
             await self._guarded(self.on_message, event)
+        for step in self._listeners:
+            await self._guarded(step, event)
 
     async def _guarded(self, step: Callable[[Any], Awaitable[None]], event: RoomEvent) -> None:
         """Run one listener until it is through (see `until_done`): its failure is logged,
