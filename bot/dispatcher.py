@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.backoff import Backoff
@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 COMMAND_MSGTYPES = frozenset({"m.text"})
 MAX_COMMAND_BYTES = 4096  # a longer message is answered with a refusal, never parsed
+KNOWN_MEMBERS = 50_000  # senders remembered as met (anyone on Matrix can write to the bot)
 
 
 class Arrival(NamedTuple):
@@ -63,16 +64,24 @@ async def arrival(session: AsyncSession, message: Message,
     one statement: every round trip to the database before the reply is one the member
     waits for. (Should the member row be gone — forgotten since the bot met them — it is
     made again, as any command's sender has one.)"""
-    handled = exists().where(HandledEvent.event_id == message.event_id)
-    language = select(RoomSetting.language).where(RoomSetting.room_id == message.room_id)
-    row = (await session.execute(
-        select(Member, handled, language.scalar_subquery()).where(
-            Member.mxid == message.sender))).first()
+    params = {"event_id": message.event_id, "mxid": message.sender,
+              "room_id": message.room_id}
+    row = (await session.execute(_ARRIVAL, params)).first()
     if row is not None:
         return Arrival(bool(row[1]), row[0], row[2])
     return Arrival(await is_handled(session, message.event_id),
                    await MemberService(session, clock).get_or_create(message.sender),
-                   await session.scalar(language))
+                   await session.scalar(_ROOM_LANGUAGE, params))
+
+
+# built once: only the parameters differ from one command to the next
+_ROOM_LANGUAGE = select(RoomSetting.language).where(
+    RoomSetting.room_id == bindparam("room_id"))
+_ARRIVAL = select(
+    Member,
+    exists().where(HandledEvent.event_id == bindparam("event_id")),
+    _ROOM_LANGUAGE.scalar_subquery(),
+).where(Member.mxid == bindparam("mxid"))
 
 
 class Stopping(Exception):
@@ -101,7 +110,7 @@ class Dispatcher:
         self._inflight: set[str] = set()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._listeners: list[Listener] = list(listeners)
-        self._known_members: set[str] = set()
+        self._known_members: dict[str, None] = {}  # an ordered set, oldest first
         self._stopping = asyncio.Event()
         self.waiting = WaitingForKeys(deps, self._dispatch_opened)
         # Set when a handler could not finish (shutdown while the homeserver was away): the
@@ -315,7 +324,9 @@ class Dispatcher:
             return
         async with self.deps.db.session() as session:
             await MemberService(session, self.deps.clock).get_or_create(mxid)
-        self._known_members.add(mxid)
+        if len(self._known_members) >= KNOWN_MEMBERS:  # forget the longest known
+            del self._known_members[next(iter(self._known_members))]
+        self._known_members[mxid] = None
 
     async def _reply_error(self, ctx: Context, exc: BaseException,
                            command: Command | None) -> None:

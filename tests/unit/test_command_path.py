@@ -105,3 +105,14 @@ async def test_a_redelivered_command_is_not_answered_again(driver: Driver) -> No
     message = driver.message("!ping once", event_id="$once")
     assert len(await driver.deliver(message)) == 1
     assert await driver.deliver(message) == []
+
+
+async def test_the_members_met_are_remembered_up_to_a_bound(
+        driver: Driver, dispatcher: Dispatcher, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr("bot.dispatcher.KNOWN_MEMBERS", 2)
+    for who in ("@a:test", "@b:test", "@c:test"):
+        await driver.send("!ping", sender=who)
+    assert list(dispatcher._known_members) == ["@b:test", "@c:test"]  # the oldest forgotten
+    [out] = await driver.send("!ping again", sender="@a:test")  # met again, answered
+    assert out.body == "pong again"
+    assert list(dispatcher._known_members) == ["@c:test", "@a:test"]
