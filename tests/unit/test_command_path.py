@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from nio.crypto import OlmAccount
 from sqlalchemy import delete, event
 
 from bot.db import Database
 from bot.db.models import Member
 from bot.dispatcher import Dispatcher
 from bot.events import Outgoing, RoomEvent
+from bot.gateway.crypto import CryptoStore
 from bot.members import MemberService
 from rooms.settings import RoomSettingsService
 from tests.fakes import Driver, FakeGateway
@@ -116,3 +119,17 @@ async def test_the_members_met_are_remembered_up_to_a_bound(
     [out] = await driver.send("!ping again", sender="@a:test")  # met again, answered
     assert out.body == "pong again"
     assert list(dispatcher._known_members) == ["@c:test", "@a:test"]
+
+
+def test_the_crypto_store_is_not_touched_after_a_sync_that_encrypted_no_room(
+        tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    store = CryptoStore("@sbcc:test", "DEVICE", str(tmp_path / "keys"))
+    store.save_account(OlmAccount())
+    store.save_encrypted_rooms({"!secret:test"})
+    assert store.load_encrypted_rooms() == {"!secret:test"}
+
+    def touched() -> None:
+        raise AssertionError("the store was read")
+
+    monkeypatch.setattr(store, "_get_account", touched)
+    store.save_encrypted_rooms(set())  # what nio does after nearly every /sync
