@@ -143,6 +143,26 @@ class EchoBotProcess(BotProcess):
         await self.wait_log(READY, ready_timeout)
 
 
+class ProfiledBotProcess(BotProcess):
+    """sbcc-bot under cProfile: each run (a restart is a second one) writes
+    `sbcc-N.prof` into its working directory when it stops."""
+
+    runs = 0
+
+    async def start(self, ready_timeout: float = 60.0) -> None:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.runs += 1
+        profile = self.workdir / f"sbcc-{self.runs}.prof"
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "bot", "run",
+                "--config", str(self.config_path),
+                cwd=ROOT, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        await self.wait_log(READY, ready_timeout)
+
+
 # -- a realistic database --------------------------------------------------------------------
 
 async def fill_database(config_path: Path, members: int, seed: int = 7) -> str:
@@ -360,6 +380,17 @@ class StateResult(NamedTuple):
     sbcc: dict[str, float]
     floor: dict[str, float]
     filtered: dict[str, float]
+    cpu: dict[str, float]  # each bot process's CPU time per ping, ms
+
+
+def cpu_seconds(bot: BotProcess) -> float:
+    """User + system CPU time of the bot's process so far (Linux; 0 elsewhere)."""
+    try:
+        assert bot.proc is not None
+        fields = Path(f"/proc/{bot.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (AssertionError, OSError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def state_line(r: StateResult) -> str:
@@ -369,7 +400,8 @@ def state_line(r: StateResult) -> str:
     return (f"{r.state:<26} sbcc-bot p50 {s['p50']:5.1f} p90 {s['p90']:5.1f} | "
             f"floor p50 {f['p50']:5.1f} p90 {f['p90']:5.1f} | "
             f"filtered floor p50 {g['p50']:5.1f} p90 {g['p90']:5.1f} | "
-            f"ratio {ratio:.3f} ({verdict}), vs filtered {ratio_f:.3f}")
+            f"ratio {ratio:.3f} ({verdict}), vs filtered {ratio_f:.3f} | CPU per ping "
+            f"{r.cpu[SBCC]:.1f}/{r.cpu[FLOOR]:.1f}/{r.cpu[FILTERED]:.1f} ms")
 
 
 def provision(config_path: Path) -> dict[str, str]:
@@ -390,8 +422,8 @@ def provision(config_path: Path) -> dict[str, str]:
 
 
 async def states(hs: EmbeddedSynapse, work: Path, pings: int, members: int,
-                 bots: list[BotProcess]) -> tuple[list[StateResult], dict[str, str],
-                                                   BotProcess]:
+                 bots: list[BotProcess], profile: bool = False
+                 ) -> tuple[list[StateResult], dict[str, str], BotProcess]:
     """sbcc-bot in each state a new member meets it in, interleaved with both floors."""
     from bot.demo import example_sections
 
@@ -400,7 +432,7 @@ async def states(hs: EmbeddedSynapse, work: Path, pings: int, members: int,
     filtered_account = await hs.register("floorf", "pw-floorf")
     for name in ("sbcc", "floor", "filtered"):
         (work / name).mkdir()
-    sbcc = BotProcess(work / "sbcc", {
+    sbcc = (ProfiledBotProcess if profile else BotProcess)(work / "sbcc", {
         "matrix": {"homeserver": hs.base_url, "user_id": sbcc_account.user_id,
                    "access_token": sbcc_account.access_token,
                    "device_id": sbcc_account.device_id},
@@ -426,13 +458,18 @@ async def states(hs: EmbeddedSynapse, work: Path, pings: int, members: int,
                   FILTERED: await room_with(member, filtered_account.user_id,
                                             "latency filtered floor")}
 
+        procs = {SBCC: sbcc, FLOOR: floor, FILTERED: filtered}
+
         async def measure(state: str, room: str) -> None:
             before = sbcc.log_path.stat().st_size
+            cpu = {label: cpu_seconds(bot) for label, bot in procs.items()}
             samples = await round_trips(member, {SBCC: room, **floors}, pings)
+            cpu = {label: (cpu_seconds(bot) - cpu[label]) * 1000 / (pings + WARMUP)
+                   for label, bot in procs.items()}
             with (work / "states.tsv").open("a") as marks:  # which part of bot.log is which
                 print(state, before, sbcc.log_path.stat().st_size, sep="\t", file=marks)
             result = StateResult(state, summary(samples[SBCC]), summary(samples[FLOOR]),
-                                 summary(samples[FILTERED]))
+                                 summary(samples[FILTERED]), cpu)
             results.append(result)
             print(state_line(result), flush=True)
 
@@ -459,7 +496,7 @@ async def states(hs: EmbeddedSynapse, work: Path, pings: int, members: int,
 
 
 async def bench(pings: int, per_member: int, members: int, states_only: bool,
-                keep: bool) -> None:
+                keep: bool, profile: bool) -> None:
     run_start = time.perf_counter()
     with contextlib.ExitStack() as stack:
         if keep:
@@ -472,15 +509,16 @@ async def bench(pings: int, per_member: int, members: int, states_only: bool,
         member: Member | None = None
         try:
             await hs.start()
-            results, ids, floor = await states(hs, work, pings, members, bots)
+            results, ids, floor = await states(hs, work, pings, members, bots, profile)
             print(f"\n!ping round trip p50 in ms ({pings} each, {WARMUP} warm-up, interleaved;"
                   f" goal sbcc-bot <= {GOAL:.2f} x floor)")
             print(f"{'state':<26} {'floor':>6} {'filt.':>6} {'sbcc':>6} {'ratio':>6} "
-                  f"{'vs filt.':>8}")
+                  f"{'vs filt.':>8}   CPU ms/ping sbcc floor")
             for r in results:
                 print(f"{r.state:<26} {r.floor['p50']:6.1f} {r.filtered['p50']:6.1f} "
                       f"{r.sbcc['p50']:6.1f} {r.sbcc['p50'] / r.floor['p50']:6.3f} "
-                      f"{r.sbcc['p50'] / r.filtered['p50']:8.3f}", flush=True)
+                      f"{r.sbcc['p50'] / r.filtered['p50']:8.3f}   "
+                      f"{r.cpu[SBCC]:11.1f} {r.cpu[FLOOR]:5.1f}", flush=True)
             if states_only:
                 return
 
@@ -551,6 +589,8 @@ def main() -> int:
                              "room, no burst)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the working directory (the bots' logs)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run sbcc-bot under cProfile (sbcc/sbcc-N.prof; implies --keep)")
     parser.add_argument("--echo-bot", nargs=4, metavar=("HOMESERVER", "USER_ID", "TOKEN",
                                                         "DEVICE_ID"),
                         help="run only a floor bot, a bare matrix-nio echo bot (used by the "
@@ -564,7 +604,7 @@ def main() -> int:
     if args.pings < 2 or args.burst < 1:
         parser.error("--pings must be at least 2 and --burst at least 1")
     asyncio.run(bench(args.pings, args.burst, args.members, args.states_only,
-                      args.keep))
+                      args.keep or args.profile, args.profile))
     return 0
 
 
