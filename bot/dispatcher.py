@@ -161,11 +161,20 @@ class Dispatcher:
         by_room: dict[str, list[RoomEvent]] = defaultdict(list)
         for event in batch.events:
             by_room[event.room_id].append(event)
-        # the rooms' tasks first, so each takes its room's lock before any later batch's can
-        rooms = [asyncio.create_task(self._room_events(r, evs)) for r, evs in by_room.items()]
-        for invite in batch.invites:
-            await self.on_invite(invite)
-        await asyncio.gather(*rooms)
+        if len(by_room) == 1 and not batch.invites:
+            # one room (most often one member's command): handled now, not after whatever
+            # else is ready to run first (the next /sync being sent); its lock is taken
+            # as early as a task's would be
+            [(room_id, events)] = by_room.items()
+            await self._room_events(room_id, events)
+        else:
+            # the rooms' tasks first, so each takes its room's lock before any later
+            # batch's can
+            rooms = [asyncio.create_task(self._room_events(r, evs))
+                     for r, evs in by_room.items()]
+            for invite in batch.invites:
+                await self.on_invite(invite)
+            await asyncio.gather(*rooms)
         if batch.room_keys:
             await self.retry_kept()
 
