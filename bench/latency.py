@@ -15,7 +15,10 @@ Then, in each state a new member meets the bot in — fresh; after ``!lang``; in
 room (joined through the Space); in a direct chat (``is_direct``); and after a restart of
 the bot, in each of those rooms — one member pings the three bots in turns (the order
 rotated every round, so drift on the machine hits all alike): ``!ping N`` sent → the member
-sees the reply. Goal: sbcc-bot's p50 <= 1.05 x the floor's p50 in every state.
+sees the reply. Goal: sbcc-bot's p50 <= 1.05 x the floor's p50 in every state. Each bot's
+CPU time per ping is shown too: on a small shared machine it lengthens every round trip.
+``--keep`` keeps the bots' logs (``states.tsv`` says which part of sbcc-bot's log is which
+state); ``--profile`` runs sbcc-bot under cProfile (``sbcc/sbcc-N.prof``, one per run).
 
 Also (skip with ``--states-only``):
 * encrypted: one member whose client encrypts (matrix-nio with vodozemac, as Element
