@@ -1,22 +1,35 @@
 """How much sbcc-bot costs per command, measured against a bare matrix-nio echo bot.
 
-Starts a throw-away Synapse, runs sbcc-bot (``python -m bot run``) and, in the same run, a
-bare matrix-nio echo bot (the floor: the least any bot can cost on that homeserver), each as
-its own process. The floor syncs with sbcc-bot's own /sync filter
-(`bot.gateway.sync_filter`, uploaded once), so the homeserver does the same work for both
-and only the bots differ. Then:
+Starts a throw-away Synapse, provisions the example network (config.example.yaml) for
+sbcc-bot, fills its database with a few thousand members (profiles, tags, events,
+collaborations, a week of handled events) and runs sbcc-bot (``python -m bot run``) next to
+two floor bots, each its own process:
 
-* ping round trip: one member, one room per bot; ``!ping N`` sent → the member sees the
-  reply. The two bots are asked in turns, so drift on the machine hits both alike.
-  Goal: sbcc-bot p50 <= 1.10 x the floor's p50.
+* the floor: the thinnest matrix-nio echo bot — ``client.sync()`` with no filter at all,
+  answering ``!ping`` with a notice. The least a bot can cost on that homeserver.
+* the filtered floor: the same bot syncing with sbcc-bot's own /sync filter
+  (`bot.gateway.sync_filter`, uploaded once), so the homeserver does the same work for
+  both and only the bots differ.
+
+Then, in each state a new member meets the bot in — fresh; after ``!lang``; in a location
+room (joined through the Space); in a direct chat (``is_direct``); and after a restart of
+the bot, in each of those rooms — one member pings the three bots in turns (the order
+rotated every round, so drift on the machine hits all alike): ``!ping N`` sent → the member
+sees the reply. Goal: sbcc-bot's p50 <= 1.05 x the floor's p50 in every state. Each bot's
+CPU time per ping is shown too: on a small shared machine it lengthens every round trip.
+``--keep`` keeps the bots' logs (``states.tsv`` says which part of sbcc-bot's log is which
+state); ``--profile`` runs sbcc-bot under cProfile (``sbcc/sbcc-N.prof``, one per run).
+
+Also (skip with ``--states-only``):
 * encrypted: one member whose client encrypts (matrix-nio with vodozemac, as Element
-  does) pings sbcc-bot in an end-to-end encrypted room and in a plain one, in turns: the
-  round trip's p50 in both (the member's own encrypting and decrypting included).
+  does) pings sbcc-bot in an end-to-end encrypted room and in a plain one, in turns.
 * burst: 5 members in 5 rooms send ``--burst`` ``!ping mI-N`` each, all at once; the time
-  until every member has seen all its replies, and whether each was answered exactly once.
+  until every member has seen all its replies, and whether each was answered exactly once,
+  against the filtered floor (the bare one sees only the last 10 events of a room per /sync).
 
-Run from the project root: ``.venv/bin/python bench/latency.py [--pings 200] [--burst 100]``.
-``bench/latency.py --echo-bot HOMESERVER USER_ID TOKEN DEVICE_ID`` runs the floor bot alone.
+Run from the project root: ``.venv/bin/python bench/latency.py [--pings 100] [--burst 100]``.
+``bench/latency.py --echo-bot HOMESERVER USER_ID TOKEN DEVICE_ID [--filtered]`` runs a floor
+bot alone.
 """
 
 from __future__ import annotations
@@ -39,18 +52,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.homeserver import EmbeddedSynapse, RegisteredUser
 from tests.integration.harness import ROOT, BotProcess, Member, is_joined
 
-GOAL = 1.10
+GOAL = 1.05
 WARMUP = 10
 BURST_MEMBERS = 5
 READY = "listening"
 SCRIPT = Path(__file__).resolve()
 BURST_TIMEOUT = 300.0
+SAMPLE_MEMBERS = 3000
+SBCC, FLOOR, FILTERED = "sbcc-bot", "floor", "floor (filtered)"
 
 
 # -- the floor: a bare matrix-nio echo bot ------------------------------------------------
 
-async def echo_bot(homeserver: str, user_id: str, token: str, device_id: str) -> None:
-    """Join on invite; answer `!ping rest` with a notice `pong rest` replying to it."""
+async def echo_bot(homeserver: str, user_id: str, token: str, device_id: str,
+                   filtered: bool = False) -> None:
+    """Join on invite; answer `!ping rest` with a notice `pong rest` replying to it.
+    `filtered`: sync with sbcc-bot's /sync filter; else plain `client.sync()`."""
     from nio import (
         AsyncClient,
         AsyncClientConfig,
@@ -59,8 +76,6 @@ async def echo_bot(homeserver: str, user_id: str, token: str, device_id: str) ->
         RoomMessageText,
         SyncResponse,
     )
-
-    from bot.gateway import sync_filter  # the same /sync as sbcc-bot: only the bot differs
 
     config = AsyncClientConfig(encryption_enabled=False, store_sync_tokens=False)
     client = AsyncClient(homeserver, user_id, device_id=device_id, config=config)
@@ -81,12 +96,16 @@ async def echo_bot(homeserver: str, user_id: str, token: str, device_id: str) ->
             "m.mentions": {"user_ids": [event.sender]},
         })
 
-    spec = sync_filter(user_id)
     try:
-        uploaded = await client.upload_filter(user_id=user_id, presence=spec["presence"],
-                                              account_data=spec["account_data"],
-                                              room=spec["room"])
-        filter_id = uploaded.filter_id
+        filter_id: str | None = None
+        if filtered:
+            from bot.gateway import sync_filter  # the same /sync as sbcc-bot
+
+            spec = sync_filter(user_id)
+            uploaded = await client.upload_filter(user_id=user_id, presence=spec["presence"],
+                                                  account_data=spec["account_data"],
+                                                  room=spec["room"])
+            filter_id = uploaded.filter_id
         while True:  # the first sync only skips the history
             if isinstance(await client.sync(timeout=0, sync_filter=filter_id), SyncResponse):
                 break
@@ -109,11 +128,13 @@ async def echo_bot(homeserver: str, user_id: str, token: str, device_id: str) ->
 
 
 class EchoBotProcess(BotProcess):
-    """The floor bot as a child process, started and watched like sbcc-bot."""
+    """A floor bot as a child process, started and watched like sbcc-bot."""
 
-    def __init__(self, workdir: Path, homeserver: str, account: RegisteredUser) -> None:
+    def __init__(self, workdir: Path, homeserver: str, account: RegisteredUser,
+                 filtered: bool = False) -> None:
         super().__init__(workdir, {})
-        self.argv = [homeserver, account.user_id, account.access_token, account.device_id]
+        self.argv = [homeserver, account.user_id, account.access_token, account.device_id,
+                     *(["--filtered"] if filtered else [])]
 
     async def start(self, ready_timeout: float = 60.0) -> None:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -124,6 +145,122 @@ class EchoBotProcess(BotProcess):
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
         await self.wait_log(READY, ready_timeout)
+
+
+class ProfiledBotProcess(BotProcess):
+    """sbcc-bot under cProfile: each run (a restart is a second one) writes
+    `sbcc-N.prof` into its working directory when it stops."""
+
+    runs = 0
+
+    async def start(self, ready_timeout: float = 60.0) -> None:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        self.runs += 1
+        profile = self.workdir / f"sbcc-{self.runs}.prof"
+        with self.log_path.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "bot", "run",
+                "--config", str(self.config_path),
+                cwd=ROOT, stdout=log, stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        await self.wait_log(READY, ready_timeout)
+
+
+# -- a realistic database --------------------------------------------------------------------
+
+async def fill_database(config_path: Path, members: int, seed: int = 7) -> str:
+    """A few thousand members with profiles and tags, events with answers, collaborations
+    and a week of handled events, in sbcc-bot's (migrated) database. `bot.sample.fill`
+    when it is there, else a small bulk insert of the same kinds of rows."""
+    from bot.app import load_config
+    from bot.db import Database
+
+    config = load_config(config_path)
+    db = Database(config.database.url)
+    try:
+        try:
+            from bot.sample import fill  # type: ignore[import-not-found]
+        except ImportError:
+            fill = None
+        if fill is not None:
+            await fill(db, config, members=members, seed=seed)
+            return "bot.sample.fill"
+        await _bulk_fill(db, config, members, seed)
+        return "local bulk insert"
+    finally:
+        await db.close()
+
+
+async def _bulk_fill(db: Any, config: Any, members: int, seed: int) -> None:
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from bot.db.models import (
+        Collaboration,
+        CollaborationMember,
+        ForumEvent,
+        HandledEvent,
+        Member,
+        MemberTag,
+        Rsvp,
+    )
+    from bot.i18n import SUPPORTED_LANGUAGES
+
+    rng = random.Random(seed)
+    now = datetime.now(UTC)
+    server = config.matrix.user_id.split(":", 1)[1]
+    locations = list(config.network.locations)
+    tags = sorted({t for topic in config.network.topics for t in topic.tags})
+    people, member_tags = [], []
+    for i in range(members):
+        loc = rng.choice(locations)
+        mxid = f"@sample{i}:{server}"
+        people.append({
+            "mxid": mxid, "display_name": f"Sample {i}", "first_seen": now - timedelta(
+                days=rng.randint(0, 700)),
+            "language": rng.choice(SUPPORTED_LANGUAGES), "timezone": loc.timezone,
+            "organisation": f"Studio {i}", "location": loc.key,
+            "languages": ",".join(rng.sample(SUPPORTED_LANGUAGES, 2)),
+            "bio": "Making things across the Baltic. " * 3, "connect_ok": True,
+            "rounds": rng.random() < 0.3, "showcase": rng.random() < 0.2,
+        })
+        for kind, n in (("offer", rng.randint(2, 5)), ("need", rng.randint(1, 3))):
+            for tag in rng.sample(tags, n):
+                member_tags.append({"mxid": mxid, "kind": kind, "tag": tag, "canonical": tag,
+                                    "location": loc.key})
+    forums, rsvps = [], []
+    for f in range(1, 61):
+        loc = rng.choice(locations)
+        forums.append({"id": f, "title": f"Forum {f}", "location": loc.key,
+                       "timezone": loc.timezone, "capacity": None, "online_url": None,
+                       "starts_at": now + timedelta(days=rng.randint(-300, 300)),
+                       "status": "scheduled", "created_by": people[0]["mxid"],
+                       "created_at": now, "trigger": f"$sample-forum-{f}"})
+        for p in rng.sample(people, 30):
+            rsvps.append({"forum_id": f, "mxid": p["mxid"], "answer": "yes",
+                          "answered_at": now, "waitlisted": False})
+    collabs, collab_members = [], []
+    for c in range(1, members // 10 + 1):
+        team = rng.sample(people, rng.randint(2, 4))
+        collabs.append({"id": c, "title": f"Collaboration {c}", "status": "active",
+                        "origin": "direct", "created_by": team[0]["mxid"],
+                        "created_at": now - timedelta(days=rng.randint(0, 400)),
+                        "cross_border": True})
+        for p in team:
+            collab_members.append({"collaboration_id": c, "mxid": p["mxid"],
+                                   "location": p["location"], "confirmed_at": now})
+    handled = [{"event_id": f"$sample-handled-{n}", "room_id": "!sample:" + server,
+                "handled_at": now - timedelta(seconds=n * 30)} for n in range(20_000)]
+    async with db.session() as session:
+        for model, rows in ((Member, people), (MemberTag, member_tags),
+                            (ForumEvent, forums), (Rsvp, rsvps),
+                            (Collaboration, collabs), (CollaborationMember, collab_members),
+                            (HandledEvent, handled)):
+            for start in range(0, len(rows), 2000):
+                await session.execute(insert(model), rows[start:start + 2000])
 
 
 # -- measuring ------------------------------------------------------------------------------
@@ -149,15 +286,18 @@ async def room_with(member: Member, bot_id: str, name: str, **options: Any) -> s
 
 async def round_trips(member: Member, rooms: dict[str, str], pings: int
                       ) -> dict[str, list[float]]:
-    """Ping each bot in turn (order flipped every round); seconds per round trip."""
+    """Ping each bot in turn (the order rotated every round); seconds per round trip."""
     samples: dict[str, list[float]] = {label: [] for label in rooms}
     labels = list(rooms)
     for i in range(WARMUP + pings):
-        for label in labels if i % 2 == 0 else labels[::-1]:
+        shift = i % len(labels)
+        order = labels[shift:] + labels[:shift]
+        for label in order if i % 2 == 0 else order[::-1]:
             start = time.perf_counter()
             reply = await member.ask(rooms[label], f"!ping {i}")
             elapsed = time.perf_counter() - start
-            assert reply["content"].get("body") == f"pong {i}", reply
+            body = reply["content"].get("body", "")
+            assert body.endswith(f" {i}"), reply  # "pong 7", or its translation
             if i >= WARMUP:
                 samples[label].append(elapsed)
     return samples
@@ -239,45 +379,154 @@ def burst_figure(result: BurstResult, total: int) -> str:
 
 # -- the run -------------------------------------------------------------------------------
 
-async def bench(pings: int, per_member: int) -> None:
+class StateResult(NamedTuple):
+    state: str
+    sbcc: dict[str, float]
+    floor: dict[str, float]
+    filtered: dict[str, float]
+    cpu: dict[str, float]  # each bot process's CPU time per ping, ms
+
+
+def cpu_seconds(bot: BotProcess) -> float:
+    """User + system CPU time of the bot's process so far (Linux; 0 elsewhere)."""
+    try:
+        assert bot.proc is not None
+        fields = Path(f"/proc/{bot.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (AssertionError, OSError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def state_line(r: StateResult) -> str:
+    s, f, g = r.sbcc, r.floor, r.filtered
+    ratio, ratio_f = s["p50"] / f["p50"], s["p50"] / g["p50"]
+    verdict = "met" if ratio <= GOAL else "NOT met"
+    return (f"{r.state:<26} sbcc-bot p50 {s['p50']:5.1f} p90 {s['p90']:5.1f} | "
+            f"floor p50 {f['p50']:5.1f} p90 {f['p90']:5.1f} | "
+            f"filtered floor p50 {g['p50']:5.1f} p90 {g['p90']:5.1f} | "
+            f"ratio {ratio:.3f} ({verdict}), vs filtered {ratio_f:.3f} | CPU per ping "
+            f"{r.cpu[SBCC]:.1f}/{r.cpu[FLOOR]:.1f}/{r.cpu[FILTERED]:.1f} ms")
+
+
+def provision(config_path: Path) -> dict[str, str]:
+    """`sbcc-bot provision`: the Space and every room; "kind:key" → room id."""
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "provision", "--config", str(config_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300)
+    if result.returncode != 0:
+        raise RuntimeError(f"provisioning failed:\n{result.stdout}{result.stderr}")
+    found = {}
+    for line in result.stdout.splitlines():
+        m = re.match(r"^(\w+)\s+(\S+)\s+(!\S+)\s+(\w+)", line)
+        if m:
+            found[f"{m.group(1)}:{m.group(2)}"] = m.group(3)
+    return found
+
+
+async def states(hs: EmbeddedSynapse, work: Path, pings: int, members: int,
+                 bots: list[BotProcess], profile: bool = False
+                 ) -> tuple[list[StateResult], dict[str, str], BotProcess]:
+    """sbcc-bot in each state a new member meets it in, interleaved with both floors."""
+    from bot.demo import example_sections
+
+    sbcc_account = await hs.register("sbcc", "pw-sbcc")
+    floor_account = await hs.register("floor", "pw-floor")
+    filtered_account = await hs.register("floorf", "pw-floorf")
+    for name in ("sbcc", "floor", "filtered"):
+        (work / name).mkdir()
+    sbcc = (ProfiledBotProcess if profile else BotProcess)(work / "sbcc", {
+        "matrix": {"homeserver": hs.base_url, "user_id": sbcc_account.user_id,
+                   "access_token": sbcc_account.access_token,
+                   "device_id": sbcc_account.device_id},
+        "database": {"url": f"sqlite+aiosqlite:///{work / 'sbcc' / 'bot.db'}"},
+        "log_level": "INFO",
+        **example_sections(),
+    })
+    bots.append(sbcc)
+    started = time.perf_counter()
+    network = provision(sbcc.config_path)
+    how = await fill_database(sbcc.config_path, members)
+    print(f"provisioned {len(network)} rooms, {members} members filled in by {how} "
+          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    floor = EchoBotProcess(work / "floor", hs.base_url, floor_account)
+    filtered = EchoBotProcess(work / "filtered", hs.base_url, filtered_account, filtered=True)
+    bots += [floor, filtered]
+    await asyncio.gather(sbcc.start(), floor.start(), filtered.start())
+
+    member = await start_member(hs, await hs.register("member", "pw-member"))
+    results: list[StateResult] = []
+    try:
+        floors = {FLOOR: await room_with(member, floor_account.user_id, "latency floor"),
+                  FILTERED: await room_with(member, filtered_account.user_id,
+                                            "latency filtered floor")}
+
+        procs = {SBCC: sbcc, FLOOR: floor, FILTERED: filtered}
+
+        async def measure(state: str, room: str) -> None:
+            before = sbcc.log_path.stat().st_size
+            cpu = {label: cpu_seconds(bot) for label, bot in procs.items()}
+            samples = await round_trips(member, {SBCC: room, **floors}, pings)
+            cpu = {label: (cpu_seconds(bot) - cpu[label]) * 1000 / (pings + WARMUP)
+                   for label, bot in procs.items()}
+            with (work / "states.tsv").open("a") as marks:  # which part of bot.log is which
+                print(state, before, sbcc.log_path.stat().st_size, sep="\t", file=marks)
+            result = StateResult(state, summary(samples[SBCC]), summary(samples[FLOOR]),
+                                 summary(samples[FILTERED]), cpu)
+            results.append(result)
+            print(state_line(result), flush=True)
+
+        plain = await room_with(member, sbcc_account.user_id, "latency sbcc-bot")
+        await measure("fresh", plain)
+        await member.ask(plain, "!lang de")
+        await measure("after !lang de", plain)
+        await member.join(network["space:space"])
+        location = network["location:szczecin"]
+        await member.join(location)
+        await member.settle(location)
+        await measure("location room", location)
+        direct = await room_with(member, sbcc_account.user_id, "", is_direct=True)
+        await measure("direct chat", direct)
+        await sbcc.terminate()
+        await sbcc.start()
+        await measure("after restart", plain)
+        await measure("after restart, location", location)
+        await measure("after restart, direct", direct)
+    finally:
+        await member.close()
+    # the burst's floor syncs with sbcc-bot's filter: without one, a /sync carries the
+    # last 10 events of a room and the bare bot never sees the rest of a burst
+    ids = {SBCC: sbcc_account.user_id, FILTERED: filtered_account.user_id}
+    return results, ids, filtered
+
+
+async def bench(pings: int, per_member: int, members: int, states_only: bool,
+                keep: bool, profile: bool) -> None:
     run_start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="sbcc-bench-") as tmp:
-        work = Path(tmp)
+    with contextlib.ExitStack() as stack:
+        if keep:
+            work = Path(tempfile.mkdtemp(prefix="sbcc-bench-"))
+            print(f"working in {work} (kept: bot logs, states.tsv)", flush=True)
+        else:
+            work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sbcc-bench-")))
         hs = EmbeddedSynapse(work / "synapse")
         bots: list[BotProcess] = []
         member: Member | None = None
         try:
             await hs.start()
-            sbcc_account = await hs.register("sbcc", "pw-sbcc")
-            floor_account = await hs.register("floor", "pw-floor")
-            (work / "sbcc").mkdir()
-            (work / "floor").mkdir()
-            sbcc = BotProcess(work / "sbcc", {
-                "matrix": {"homeserver": hs.base_url, "user_id": sbcc_account.user_id,
-                           "access_token": sbcc_account.access_token,
-                           "device_id": sbcc_account.device_id},
-                "database": {"url": f"sqlite+aiosqlite:///{work / 'sbcc' / 'bot.db'}"},
-                "log_level": "INFO",
-            })
-            bots.append(sbcc)
-            floor = EchoBotProcess(work / "floor", hs.base_url, floor_account)
-            bots.append(floor)
-            await asyncio.gather(sbcc.start(), floor.start())
-            ids = {"sbcc-bot": sbcc_account.user_id, "floor": floor_account.user_id}
-
-            member = await start_member(hs, await hs.register("member", "pw-member"))
-            rooms = {label: await room_with(member, bot_id, f"latency {label}")
-                     for label, bot_id in ids.items()}
-            samples = await round_trips(member, rooms, pings)
-            await member.close()
-            member = None
-            s, f = summary(samples["sbcc-bot"]), summary(samples["floor"])
-            ratio = s["p50"] / f["p50"]
-            verdict = "met" if ratio <= GOAL else "NOT met"
-            print(f"ping round trip ({pings} each, {WARMUP} warm-up)  "
-                  f"sbcc-bot p50 {s['p50']:.1f} ms p90 {s['p90']:.1f} ms mean {s['mean']:.1f} ms"
-                  f" | floor p50 {f['p50']:.1f} ms p90 {f['p90']:.1f} ms mean {f['mean']:.1f} ms"
-                  f" | p50 ratio {ratio:.2f} (goal <= {GOAL:.2f}: {verdict})", flush=True)
+            results, ids, floor = await states(hs, work, pings, members, bots, profile)
+            print(f"\n!ping round trip p50 in ms ({pings} each, {WARMUP} warm-up, interleaved;"
+                  f" goal sbcc-bot <= {GOAL:.2f} x floor)")
+            print(f"{'state':<26} {'floor':>6} {'filt.':>6} {'sbcc':>6} {'ratio':>6} "
+                  f"{'vs filt.':>8}   CPU ms/ping sbcc floor")
+            for r in results:
+                print(f"{r.state:<26} {r.floor['p50']:6.1f} {r.filtered['p50']:6.1f} "
+                      f"{r.sbcc['p50']:6.1f} {r.sbcc['p50'] / r.floor['p50']:6.3f} "
+                      f"{r.sbcc['p50'] / r.filtered['p50']:8.3f}   "
+                      f"{r.cpu[SBCC]:11.1f} {r.cpu[FLOOR]:5.1f}", flush=True)
+            if states_only:
+                return
 
             keys = work / "member-keys"
             user = await hs.register("encrypting", "pw-encrypting")
@@ -286,9 +535,9 @@ async def bench(pings: int, per_member: int) -> None:
             await member.start()
             encryption = {"type": "m.room.encryption", "state_key": "",
                           "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
-            rooms = {"encrypted": await room_with(member, ids["sbcc-bot"], "encrypted",
+            rooms = {"encrypted": await room_with(member, ids[SBCC], "encrypted",
                                                   initial_state=[encryption]),
-                     "plain": await room_with(member, ids["sbcc-bot"], "plain")}
+                     "plain": await room_with(member, ids[SBCC], "plain")}
             samples = await round_trips(member, rooms, pings)
             await member.close()
             member = None
@@ -299,20 +548,21 @@ async def bench(pings: int, per_member: int) -> None:
                   f"p50 ratio {e['p50'] / p['p50']:.2f}", flush=True)
 
             total = BURST_MEMBERS * per_member
-            results: dict[str, BurstResult] = {}
+            burst_results: dict[str, BurstResult] = {}
             for label, bot_id in ids.items():
-                users = [await hs.register(f"burst_{label.replace('-', '_')}_{i}", "pw-burst")
+                users = [await hs.register(f"burst_{re.sub('[^a-z]+', '_', label)}_{i}", "pw-burst")
                          for i in range(BURST_MEMBERS)]
-                results[label] = await burst(hs, bot_id, users, per_member)
-            sb, fl = results["sbcc-bot"], results["floor"]
+                burst_results[label] = await burst(hs, bot_id, users, per_member)
+            sb, fl = burst_results[SBCC], burst_results[FILTERED]
             ratio_text = (f"{sb.seconds / fl.seconds:.2f}" if sb.seconds and fl.seconds
                           else "n/a")
             yes = {True: "yes", False: "no"}
             print(f"burst {total} pings/{BURST_MEMBERS} rooms  "
-                  f"sbcc-bot {burst_figure(sb, total)} | floor {burst_figure(fl, total)} | "
+                  f"sbcc-bot {burst_figure(sb, total)} | filtered floor "
+                  f"{burst_figure(fl, total)} | "
                   f"ratio {ratio_text} | all answered once: "
                   f"{yes[sb.once(total)]}/{yes[fl.once(total)]}", flush=True)
-            for label, result in results.items():
+            for label, result in burst_results.items():
                 if result.duplicates or result.gaps or not result.once(total):
                     print(f"  {label}: {result.answered}/{total} answered, "
                           f"{result.duplicates} answered twice or more, "
@@ -334,21 +584,34 @@ async def bench(pings: int, per_member: int) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("--pings", type=int, default=200,
-                        help="measured !ping round trips per bot (default 200)")
+    parser.add_argument("--pings", type=int, default=100,
+                        help="measured !ping round trips per bot and state (default 100)")
     parser.add_argument("--burst", type=int, default=100,
                         help=f"pings per member in the burst, {BURST_MEMBERS} members "
                              "(default 100)")
+    parser.add_argument("--members", type=int, default=SAMPLE_MEMBERS,
+                        help=f"members in sbcc-bot's database (default {SAMPLE_MEMBERS})")
+    parser.add_argument("--states-only", action="store_true",
+                        help="only the ping round trips in each state (no encrypted "
+                             "room, no burst)")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the working directory (the bots' logs)")
+    parser.add_argument("--profile", action="store_true",
+                        help="run sbcc-bot under cProfile (sbcc/sbcc-N.prof; implies --keep)")
     parser.add_argument("--echo-bot", nargs=4, metavar=("HOMESERVER", "USER_ID", "TOKEN",
                                                         "DEVICE_ID"),
-                        help="run only the bare matrix-nio echo bot (used by the benchmark)")
+                        help="run only a floor bot, a bare matrix-nio echo bot (used by the "
+                             "benchmark)")
+    parser.add_argument("--filtered", action="store_true",
+                        help="with --echo-bot: sync with sbcc-bot's /sync filter")
     args = parser.parse_args()
     if args.echo_bot:
-        asyncio.run(echo_bot(*args.echo_bot))
+        asyncio.run(echo_bot(*args.echo_bot, filtered=args.filtered))
         return 0
     if args.pings < 2 or args.burst < 1:
         parser.error("--pings must be at least 2 and --burst at least 1")
-    asyncio.run(bench(args.pings, args.burst))
+    asyncio.run(bench(args.pings, args.burst, args.members, args.states_only,
+                      args.keep or args.profile, args.profile))
     return 0
 
 

@@ -20,11 +20,16 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.backoff import Backoff
 from bot.context import Context
 from bot.db.database import is_unavailable, run_after_commit
+from bot.db.models import HandledEvent, Member, RoomSetting
 from bot.deps import Deps
 from bot.errors import GatewayError, HomeserverUnavailable, UserError
 from bot.events import Invite, Message, RoomEvent, SyncBatch, Undecryptable
@@ -32,7 +37,7 @@ from bot.feature import Listener, ServiceFactory, Services
 from bot.formatting import escape, markup
 from bot.framework import Command, Invocation, Registry
 from bot.framework.parsing import strip_reply_fallback
-from bot.i18n import N_
+from bot.i18n import N_, resolve_locale
 from bot.members import MemberService
 from bot.retries import within_unit
 from bot.sync_store import is_handled, mark_handled
@@ -42,6 +47,41 @@ log = logging.getLogger(__name__)
 
 COMMAND_MSGTYPES = frozenset({"m.text"})
 MAX_COMMAND_BYTES = 4096  # a longer message is answered with a refusal, never parsed
+KNOWN_MEMBERS = 50_000  # senders remembered as met (anyone on Matrix can write to the bot)
+
+
+class Arrival(NamedTuple):
+    """What a command needs to know before it can answer."""
+
+    handled: bool  # a redelivery: it was answered (and recorded) before
+    member: Member  # the sender
+    room_language: str | None  # the room's own language, if it has one
+
+
+async def arrival(session: AsyncSession, message: Message,
+                  clock: Callable[[], datetime]) -> Arrival:
+    """Whether `message` was handled, its sender's member row and the room's language, in
+    one statement: every round trip to the database before the reply is one the member
+    waits for. (Should the member row be gone — forgotten since the bot met them — it is
+    made again, as any command's sender has one.)"""
+    params = {"event_id": message.event_id, "mxid": message.sender,
+              "room_id": message.room_id}
+    row = (await session.execute(_ARRIVAL, params)).first()
+    if row is not None:
+        return Arrival(bool(row[1]), row[0], row[2])
+    return Arrival(await is_handled(session, message.event_id),
+                   await MemberService(session, clock).get_or_create(message.sender),
+                   await session.scalar(_ROOM_LANGUAGE, params))
+
+
+# built once: only the parameters differ from one command to the next
+_ROOM_LANGUAGE = select(RoomSetting.language).where(
+    RoomSetting.room_id == bindparam("room_id"))
+_ARRIVAL = select(
+    Member,
+    exists().where(HandledEvent.event_id == bindparam("event_id")),
+    _ROOM_LANGUAGE.scalar_subquery(),
+).where(Member.mxid == bindparam("mxid"))
 
 
 class Stopping(Exception):
@@ -70,7 +110,7 @@ class Dispatcher:
         self._inflight: set[str] = set()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._listeners: list[Listener] = list(listeners)
-        self._known_members: set[str] = set()
+        self._known_members: dict[str, None] = {}  # an ordered set, oldest first
         self._stopping = asyncio.Event()
         self.waiting = WaitingForKeys(deps, self._dispatch_opened)
         # Set when a handler could not finish (shutdown while the homeserver was away): the
@@ -121,11 +161,20 @@ class Dispatcher:
         by_room: dict[str, list[RoomEvent]] = defaultdict(list)
         for event in batch.events:
             by_room[event.room_id].append(event)
-        # the rooms' tasks first, so each takes its room's lock before any later batch's can
-        rooms = [asyncio.create_task(self._room_events(r, evs)) for r, evs in by_room.items()]
-        for invite in batch.invites:
-            await self.on_invite(invite)
-        await asyncio.gather(*rooms)
+        if len(by_room) == 1 and not batch.invites:
+            # one room (most often one member's command): handled now, not after whatever
+            # else is ready to run first (the next /sync being sent); its lock is taken
+            # as early as a task's would be
+            [(room_id, events)] = by_room.items()
+            await self._room_events(room_id, events)
+        else:
+            # the rooms' tasks first, so each takes its room's lock before any later
+            # batch's can
+            rooms = [asyncio.create_task(self._room_events(r, evs))
+                     for r, evs in by_room.items()]
+            for invite in batch.invites:
+                await self.on_invite(invite)
+            await asyncio.gather(*rooms)
         if batch.room_keys:
             await self.retry_kept()
 
@@ -151,15 +200,17 @@ class Dispatcher:
                 await self.on_event(event)
 
     async def on_event(self, event: RoomEvent) -> None:
-        """Never raises: a broken event or handler must not stop the sync loop."""
+        """Never raises: a broken event or handler must not stop the sync loop. A message
+        is answered first and seen by the listeners after: their bookkeeping (counting it
+        for the digest) is nothing the member waits for."""
         self.deps.metrics.events.inc()
         if isinstance(event, Undecryptable):  # kept until its key comes
             await self._guarded(self.waiting.keep, event)
             return
-        for step in self._listeners:
-            await self._guarded(step, event)
         if isinstance(event, Message):
             await self._guarded(self.on_message, event)
+        for step in self._listeners:
+            await self._guarded(step, event)
 
     async def _guarded(self, step: Callable[[Any], Awaitable[None]], event: RoomEvent) -> None:
         """Run one listener until it is through (see `until_done`): its failure is logged,
@@ -240,13 +291,13 @@ class Dispatcher:
             try:
                 await self._meet(message.sender)
                 async with session.begin():
-                    if await is_handled(session, message.event_id):
+                    handled, member, room_language = await arrival(session, message,
+                                                                   deps.clock)
+                    if handled:
                         return None
                     services = Services(session, self.services)
-                    member = await MemberService(session, deps.clock).get_or_create(
-                        message.sender)
-                    locale = await deps.locales(session).reader(
-                        member, message.room_id)
+                    locale = resolve_locale(member.language, room_language,
+                                            deps.config.default_language)
                     ctx = Context(message, deps, session, services,
                                   deps.translator.bind(locale), self.prefix)
                     if len(line.encode()) > MAX_COMMAND_BYTES:
@@ -282,7 +333,9 @@ class Dispatcher:
             return
         async with self.deps.db.session() as session:
             await MemberService(session, self.deps.clock).get_or_create(mxid)
-        self._known_members.add(mxid)
+        if len(self._known_members) >= KNOWN_MEMBERS:  # forget the longest known
+            del self._known_members[next(iter(self._known_members))]
+        self._known_members[mxid] = None
 
     async def _reply_error(self, ctx: Context, exc: BaseException,
                            command: Command | None) -> None:

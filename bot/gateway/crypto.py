@@ -48,6 +48,14 @@ class CryptoStore(SqliteStore):
         os.close(os.open(directory / name, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
         super().__post_init__()
 
+    def save_encrypted_rooms(self, rooms: Any) -> None:
+        """nio calls this after every /sync with the rooms that became encrypted in it —
+        nearly always none, and then it still binds every model, reads the account and
+        commits an empty transaction, in the event loop, before the batch is handled
+        (1-2 ms a /sync). Nothing to save: nothing done."""
+        if rooms:
+            super().save_encrypted_rooms(rooms)
+
     def _create_database(self) -> SqliteDatabase:
         return SqliteDatabase(self.database_path, pragmas={
             "foreign_keys": 1,
