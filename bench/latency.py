@@ -171,96 +171,31 @@ class ProfiledBotProcess(BotProcess):
 
 async def fill_database(config_path: Path, members: int, seed: int = 7) -> str:
     """A few thousand members with profiles and tags, events with answers, collaborations
-    and a week of handled events, in sbcc-bot's (migrated) database. `bot.sample.fill`
-    when it is there, else a small bulk insert of the same kinds of rows."""
-    from bot.app import load_config
-    from bot.db import Database
-
-    config = load_config(config_path)
-    db = Database(config.database.url)
-    try:
-        try:
-            from bot.sample import fill  # type: ignore[import-not-found]
-        except ImportError:
-            fill = None
-        if fill is not None:
-            await fill(db, config, members=members, seed=seed)
-            return "bot.sample.fill"
-        await _bulk_fill(db, config, members, seed)
-        return "local bulk insert"
-    finally:
-        await db.close()
-
-
-async def _bulk_fill(db: Any, config: Any, members: int, seed: int) -> None:
-    import random
+    and activity (`bot.sample.fill`, the demo's generator), and a week of handled events,
+    in sbcc-bot's (migrated) database."""
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy import insert
 
-    from bot.db.models import (
-        Collaboration,
-        CollaborationMember,
-        ForumEvent,
-        HandledEvent,
-        Member,
-        MemberTag,
-        Rsvp,
-    )
-    from bot.i18n import SUPPORTED_LANGUAGES
+    from bot.app import load_config
+    from bot.db import Database
+    from bot.db.models import HandledEvent
+    from bot.sample import fill
 
-    rng = random.Random(seed)
-    now = datetime.now(UTC)
-    server = config.matrix.user_id.split(":", 1)[1]
-    locations = list(config.network.locations)
-    tags = sorted({t for topic in config.network.topics for t in topic.tags})
-    people, member_tags = [], []
-    for i in range(members):
-        loc = rng.choice(locations)
-        mxid = f"@sample{i}:{server}"
-        people.append({
-            "mxid": mxid, "display_name": f"Sample {i}", "first_seen": now - timedelta(
-                days=rng.randint(0, 700)),
-            "language": rng.choice(SUPPORTED_LANGUAGES), "timezone": loc.timezone,
-            "organisation": f"Studio {i}", "location": loc.key,
-            "languages": ",".join(rng.sample(SUPPORTED_LANGUAGES, 2)),
-            "bio": "Making things across the Baltic. " * 3, "connect_ok": True,
-            "rounds": rng.random() < 0.3, "showcase": rng.random() < 0.2,
-        })
-        for kind, n in (("offer", rng.randint(2, 5)), ("need", rng.randint(1, 3))):
-            for tag in rng.sample(tags, n):
-                member_tags.append({"mxid": mxid, "kind": kind, "tag": tag, "canonical": tag,
-                                    "location": loc.key})
-    forums, rsvps = [], []
-    for f in range(1, 61):
-        loc = rng.choice(locations)
-        forums.append({"id": f, "title": f"Forum {f}", "location": loc.key,
-                       "timezone": loc.timezone, "capacity": None, "online_url": None,
-                       "starts_at": now + timedelta(days=rng.randint(-300, 300)),
-                       "status": "scheduled", "created_by": people[0]["mxid"],
-                       "created_at": now, "trigger": f"$sample-forum-{f}"})
-        for p in rng.sample(people, 30):
-            rsvps.append({"forum_id": f, "mxid": p["mxid"], "answer": "yes",
-                          "answered_at": now, "waitlisted": False})
-    collabs, collab_members = [], []
-    for c in range(1, members // 10 + 1):
-        team = rng.sample(people, rng.randint(2, 4))
-        collabs.append({"id": c, "title": f"Collaboration {c}", "status": "active",
-                        "origin": "direct", "created_by": team[0]["mxid"],
-                        "created_at": now - timedelta(days=rng.randint(0, 400)),
-                        "cross_border": True})
-        for p in team:
-            collab_members.append({"collaboration_id": c, "mxid": p["mxid"],
-                                   "location": p["location"], "confirmed_at": now})
-    handled = [{"event_id": f"$sample-handled-{n}", "room_id": "!sample:" + server,
-                "handled_at": now - timedelta(seconds=n * 30)} for n in range(20_000)]
-    async with db.session() as session:
-        for model, rows in ((Member, people), (MemberTag, member_tags),
-                            (ForumEvent, forums), (Rsvp, rsvps),
-                            (Collaboration, collabs), (CollaborationMember, collab_members),
-                            (HandledEvent, handled)):
-            for start in range(0, len(rows), 2000):
-                await session.execute(insert(model), rows[start:start + 2000])
+    config = load_config(config_path)
+    db = Database(config.database.url)
+    try:
+        sample = await fill(db, config, members=members, seed=seed)
+        now = datetime.now(UTC)
+        server = config.matrix.user_id.split(":", 1)[1]
+        handled = [{"event_id": f"$sample-handled-{n}", "room_id": "!sample:" + server,
+                    "handled_at": now - timedelta(seconds=n * 30)} for n in range(20_000)]
+        async with db.session() as session:
+            for start in range(0, len(handled), 5000):
+                await session.execute(insert(HandledEvent), handled[start:start + 5000])
+        return f"bot.sample.fill: {sample.members} members, {sample.counts}"
+    finally:
+        await db.close()
 
 
 # -- measuring ------------------------------------------------------------------------------
