@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import HandledEvent, SyncState
@@ -16,12 +16,12 @@ async def load_position(session: AsyncSession, user_id: str) -> str | None:
 
 
 async def save_position(session: AsyncSession, user_id: str, token: str, now: datetime) -> None:
-    row = await session.get(SyncState, user_id)
-    if row is None:
+    """One UPDATE per batch (the row is there after the first start), an INSERT the first
+    time: this runs after every batch, beside the homeserver, on the same cores."""
+    result = await session.execute(update(SyncState).where(SyncState.user_id == user_id)
+                                   .values(next_batch=token, updated_at=now))
+    if not getattr(result, "rowcount", 0):
         session.add(SyncState(user_id=user_id, next_batch=token, updated_at=now))
-    else:
-        row.next_batch = token
-        row.updated_at = now
 
 
 async def is_handled(session: AsyncSession, event_id: str) -> bool:
