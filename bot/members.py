@@ -12,6 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.database import insert_if_missing
 from bot.db.models import Member, MemberChange, MemberTag
 
+FORMER = "@former-"  # the start of the name that takes a forgotten member's place
+
+
+def is_former(mxid: str) -> bool:
+    return mxid.startswith(FORMER)
+
 
 def note_change(session: AsyncSession, mxid: str | None) -> None:
     """Record, in the transaction that makes it, that `mxid`'s tags or location changed or

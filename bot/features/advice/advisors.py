@@ -28,8 +28,8 @@ from bot.features.matchmaking.matching import (
     OTHER_LOCATION_BONUS,
     TAG_WEIGHT,
 )
-from bot.features.privacy.service import FORMER
 from bot.features.profiles.service import stored_languages
+from bot.members import FORMER
 from rooms.topology import NetworkConfig
 
 SECTOR_WEIGHT = TAG_WEIGHT // 2  # the sector is broad: half a tag

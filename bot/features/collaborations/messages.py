@@ -25,9 +25,9 @@ from bot.features.collaborations.service import (
     Listing,
     StatusChange,
 )
-from bot.features.privacy.service import is_former
 from bot.formatting import Rich, escape, fill, markup, pill, text_to_html
 from bot.i18n import N_
+from bot.members import is_former
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo

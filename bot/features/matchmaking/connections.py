@@ -28,10 +28,9 @@ from bot.events import Outgoing
 from bot.features.matchmaking.config import MatchmakingConfig
 from bot.features.matchmaking.matching import Fit, spoken
 from bot.features.matchmaking.messages import introduction
-from bot.features.privacy.service import is_former
 from bot.formatting import Rich, markup
 from bot.i18n import N_, SUPPORTED_LANGUAGES
-from bot.members import MemberService
+from bot.members import MemberService, is_former
 from bot.text import clean_block, clean_name
 from rooms.private import private_room
 

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
 from bot.db.models import MemberChange, MemberTag
-from bot.features.privacy.service import FORMER
+from bot.members import FORMER
 
 log = logging.getLogger(__name__)
 

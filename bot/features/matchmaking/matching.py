@@ -20,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.db.models import CollaborationMember, Member, MemberTag
 from bot.errors import UserError
 from bot.features.matchmaking.index import MatchIndex, Query
-from bot.features.privacy.service import FORMER
 from bot.features.profiles.service import normalise_tag, stored_languages
 from bot.i18n import N_
+from bot.members import FORMER
 from rooms.topology import NetworkConfig
 
 MUTUAL_WEIGHT = 1000

@@ -25,8 +25,7 @@ from bot.features.matchmaking.config import MatchmakingConfig
 from bot.features.matchmaking.connections import ConnectionService, common_locale
 from bot.features.matchmaking.messages import NO, YES, did_you_meet
 from bot.features.matchmaking.pairing import Participant, is_cross_border, make_groups, pairs_of
-from bot.features.privacy.service import FORMER, is_former
-from bot.members import MemberService
+from bot.members import FORMER, MemberService, is_former
 from rooms.network import NetworkRooms
 
 log = logging.getLogger(__name__)

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config_reader import Duration
 from bot.feature import PersonalData
+from bot.members import FORMER
 
 log = logging.getLogger(__name__)
-FORMER = "@former-"  # the start of the name that takes a forgotten member's place
 
 
 def former_member() -> str:
@@ -26,10 +26,6 @@ def former_member() -> str:
     others (a collaboration keeps existing without their name). Random, so it cannot be
     traced back to them, and not a valid user on any server."""
     return f"{FORMER}{secrets.token_hex(6)}:invalid"
-
-
-def is_former(mxid: str) -> bool:
-    return mxid.startswith(FORMER)
 
 
 @dataclass(frozen=True)

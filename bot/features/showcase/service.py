@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import Collaboration, CollaborationMember, Member, MemberTag
 from bot.features.collaborations.service import Page
-from bot.features.privacy.service import is_former
+from bot.members import is_former
 
 MEMBERS_PER_PAGE = 200
 COLLABORATIONS_PER_PAGE = 100
