@@ -231,6 +231,9 @@ def is_joined(user_id: str) -> Callable[[dict[str, Any]], bool]:
                       and e["content"].get("membership") == "join")
 
 
+READY = "; listening"  # "caught up with the homeserver; listening", or resuming
+
+
 class BotProcess:
     """`python -m bot run --config …` as a child process, as a coordinator would run it."""
 
@@ -242,8 +245,9 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self._log_offset = 0
 
-    async def start(self, ready_timeout: float = 60.0, ready: str = "listening") -> None:
-        """Start the process and wait until it logs `ready` (a standby logs "standby")."""
+    async def start(self, ready_timeout: float = 60.0, ready: str = READY) -> None:
+        """Start the process and wait until it logs `ready`: by default that it syncs and
+        listens (not the web side's "listening on"); a standby logs "standby"."""
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log = self.log_path.open("ab")
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}

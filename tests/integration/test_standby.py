@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from bot.homeserver import free_port
-from tests.integration.harness import BotProcess, is_joined
+from tests.integration.harness import READY, BotProcess, is_joined
 from tests.integration.test_exactly_once import BURST, CuttableProxy, answered_once, burst
 from tests.integration.test_network import network, provision_cli, room_ids
 
@@ -93,7 +93,7 @@ async def test_kill_9_of_the_leader_mid_burst(register, member_factory, bot_fact
 
     await bot_sql("UPDATE reminders SET due_at = CURRENT_TIMESTAMP")  # due from now on
     sent = await burst(ala, room, account.user_id, kill_leader)
-    await second.wait_log("listening", timeout=TAKEOVER + 20)
+    await second.wait_log(READY, timeout=TAKEOVER + 20)
     took = time.monotonic() - killed_at[0]
     assert took <= TAKEOVER, f"the standby took {took:.1f} s to take over"
     assert "leading" in second.new_log()
@@ -145,7 +145,7 @@ async def test_a_leader_cut_off_from_the_database_stops_and_stands_by_again(
 
         sent = await burst(ala, room, account.user_id, cut_off)
         await first.wait_log("lost the database lock", timeout=10)
-        await second.wait_log("listening", timeout=TAKEOVER)
+        await second.wait_log(READY, timeout=TAKEOVER)
         await answered_once(ala, room, account.user_id, sent)
         await cut[0]
         await first.wait_log("standing by again", timeout=5)
