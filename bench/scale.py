@@ -115,7 +115,7 @@ async def run_cli(args: list[str], config: dict[str, Any], workdir: Path) -> str
 
 class BuildingSynapse(EmbeddedSynapse):
     """The homeserver while building: no push rules evaluated for every member on every
-    join (quadratic in a room's size) and no user directory; measured runs use the plain
+    join (quadratic in a room's size), no user directory, no federation sender; measured runs use the plain
     `EmbeddedSynapse`, as configured for the demo and the tests."""
 
     def _write_config(self) -> Path:
@@ -123,6 +123,7 @@ class BuildingSynapse(EmbeddedSynapse):
         config = json.loads(path.read_text())
         config["push"] = {"enabled": False}
         config["user_directory"] = {"enabled": False}
+        config["send_federation"] = False  # nobody to send to; it still reads every event
         path.write_text(json.dumps(config, indent=2))
         return path
 
