@@ -115,15 +115,15 @@ async def run_cli(args: list[str], config: dict[str, Any], workdir: Path) -> str
 
 class BuildingSynapse(EmbeddedSynapse):
     """The homeserver while building: no push rules evaluated for every member on every
-    join (quadratic in a room's size), no user directory, no federation sender; measured runs use the plain
-    `EmbeddedSynapse`, as configured for the demo and the tests."""
+    join (quadratic in a room's size), no user directory, no federation sender; measured
+    runs use the plain `EmbeddedSynapse`, as configured for the demo and the tests."""
 
     def _write_config(self) -> Path:
         path = super()._write_config()
         config = json.loads(path.read_text())
         config["push"] = {"enabled": False}
         config["user_directory"] = {"enabled": False}
-        config["send_federation"] = False  # nobody to send to; it still reads every event
+        config["federation_sender_instances"] = []  # nobody to send to; it reads every event
         path.write_text(json.dumps(config, indent=2))
         return path
 
