@@ -34,8 +34,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -63,6 +65,7 @@ from bot.homeserver import EmbeddedSynapse, RegisteredUser, free_port  # noqa: E
 from tests.integration.harness import BotProcess, Member  # noqa: E402
 
 CACHE = ROOT / ".bench" / "scale"
+SCRIPT = Path(__file__).resolve()
 SCRATCH = Path("/dev/shm")
 RSS_GOAL_MB = 200.0
 START_GOAL_S = 30.0
@@ -442,7 +445,9 @@ async def timed(member: Member, room_id: str, text: str) -> float:
 class Network:
     """One built network while measuring: its homeserver, the bot, the two members."""
 
-    def __init__(self, label: str, meta: dict[str, Any], work: Path) -> None:
+    def __init__(self, label: str, meta: dict[str, Any], work: Path, trace: bool = False
+                 ) -> None:
+        self.trace = trace
         self.label = label
         self.meta = meta
         self.bot_id = meta["bot"]["user_id"]
@@ -458,8 +463,8 @@ class Network:
     async def start(self) -> None:
         """Homeserver, members and their rooms with the bot; then the bot, timed."""
         await self.hs.start(timeout=300)
-        self.bot = BotProcess(self.bot_dir, bot_config(self.meta, self.hs.base_url,
-                                                       self.bot_dir))
+        kind = TracedBot if self.trace else BotProcess
+        self.bot = kind(self.bot_dir, bot_config(self.meta, self.hs.base_url, self.bot_dir))
         self.asker = Member(self.hs.base_url, **self.meta["asker"])
         self.coordinator = Member(self.hs.base_url, **self.meta["coordinator"])
         self.members = [self.asker, self.coordinator]
@@ -498,6 +503,8 @@ class Network:
         assert self.bot is not None
         self.figures["samples"] = self.samples
         self.figures["rss_after_commands"], self.figures["hwm"] = self.memory()
+        if self.trace:
+            await self.dump_allocations()
         await self.bot.terminate(60)
         second = await start_bot(self.bot, self.asker, self.rooms["asker"])
         self.figures["start_restart"] = second.seconds
@@ -505,6 +512,17 @@ class Network:
         await asyncio.sleep(2)
         self.figures["rss_restart"], self.figures["hwm_restart"] = self.memory()
         await self.bot.terminate(60)
+
+    async def dump_allocations(self) -> None:
+        assert self.bot is not None and self.bot.proc is not None
+        path = self.bot_dir / "tracemalloc.txt"
+        self.bot.proc.send_signal(signal.SIGUSR1)
+        for _ in range(600):
+            await asyncio.sleep(0.5)
+            if path.exists():
+                await asyncio.sleep(1)
+                self.figures["tracemalloc"] = path.read_text()
+                return
 
     async def close(self) -> None:
         for member in self.members:
@@ -517,12 +535,12 @@ class Network:
 COMMANDS = ("!ping", "!members", "!match", "!digest preview")
 
 
-async def measure(networks: dict[str, dict[str, Any]], tries: int, work: Path
-                  ) -> dict[str, dict[str, Any]]:
+async def measure(networks: dict[str, dict[str, Any]], tries: int, work: Path,
+                  trace: bool = False) -> dict[str, dict[str, Any]]:
     """Start each network's bot in turn (timed alone), then ask the bots in turns (the
     order flipped every round, so drift on the machine hits both alike), then restart
     each."""
-    running = [Network(label, meta, work) for label, meta in networks.items()]
+    running = [Network(label, meta, work, trace) for label, meta in networks.items()]
     try:
         for net in running:
             log(f"{net.label}: starting")
@@ -565,6 +583,48 @@ def report(figures: dict[str, Any], empty: dict[str, Any] | None) -> None:
         print(line, flush=True)
 
 
+# -- where the memory goes (--trace) ---------------------------------------------------------
+
+def traced_bot(config_path: str, out: str) -> None:
+    """`python -m bot run` under tracemalloc; SIGUSR1 writes the biggest allocations."""
+    import runpy
+    import signal
+    import tracemalloc
+
+    tracemalloc.start(6)
+
+    def dump(_signum: int, _frame: object) -> None:
+        snapshot = tracemalloc.take_snapshot()
+        by_file = snapshot.statistics("filename")
+        total = sum(stat.size for stat in by_file)
+        lines = [f"traced {total / 2**20:.1f} MB; by file:"]
+        lines += [f"{stat.size / 2**20:8.2f} MB {stat.count:8d} blocks  "
+                  f"{stat.traceback[0].filename}" for stat in by_file[:20]]
+        lines.append("by place:")
+        for stat in snapshot.statistics("traceback")[:10]:
+            lines.append(f"{stat.size / 2**20:8.2f} MB {stat.count:8d} blocks")
+            lines.extend(f"    {line}" for line in stat.traceback.format()[-6:])
+        Path(out).write_text("\n".join(lines) + "\n")
+
+    signal.signal(signal.SIGUSR1, dump)
+    sys.argv = ["bot", "run", "--config", config_path]
+    runpy.run_module("bot", run_name="__main__", alter_sys=True)
+
+
+class TracedBot(BotProcess):
+    """The bot under tracemalloc (slower: for where the memory goes, not for timings)."""
+
+    async def start(self, ready_timeout: float = 60.0) -> None:
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as out:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, str(SCRIPT), "--traced-bot",
+                str(self.config_path), str(self.workdir / "tracemalloc.txt"), cwd=ROOT,
+                stdout=out, stderr=asyncio.subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        await self.wait_log("listening", ready_timeout)
+
+
 async def main(args: argparse.Namespace) -> None:
     CACHE.mkdir(parents=True, exist_ok=True)
     big = f"{args.members // 1000}k" if args.members >= 1000 else f"{args.members}m"
@@ -572,11 +632,15 @@ async def main(args: argparse.Namespace) -> None:
                 big: await network(big, args.members, args.extra_rooms, args.rebuild)}
     if args.build_only:
         return
+    if args.only:
+        networks = {args.only: networks[args.only]}
     with tempfile.TemporaryDirectory(prefix="sbcc-scale-") as tmp:
-        results = await measure(networks, args.tries, Path(tmp))
+        results = await measure(networks, args.tries, Path(tmp), trace=args.trace)
     (CACHE / "last.json").write_text(json.dumps(results, indent=2))
     for label, figures in results.items():
-        report(figures, results["empty"] if label != "empty" else None)
+        report(figures, results.get("empty") if label != "empty" else None)
+        if "tracemalloc" in figures:
+            print(figures["tracemalloc"])
 
 
 if __name__ == "__main__":
@@ -586,5 +650,11 @@ if __name__ == "__main__":
     parser.add_argument("--tries", type=int, default=20)
     parser.add_argument("--rebuild", action="store_true", help="build the networks anew")
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--only", help="measure this network alone (empty, 10k, …)")
+    parser.add_argument("--trace", action="store_true",
+                        help="run the bot under tracemalloc and print where memory goes")
+    if sys.argv[1:2] == ["--traced-bot"]:
+        traced_bot(sys.argv[2], sys.argv[3])
+        sys.exit(0)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(main(parser.parse_args()))
