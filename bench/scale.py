@@ -464,7 +464,9 @@ class Network:
         """Homeserver, members and their rooms with the bot; then the bot, timed."""
         await self.hs.start(timeout=300)
         kind = TracedBot if self.trace else BotProcess
-        self.bot = kind(self.bot_dir, bot_config(self.meta, self.hs.base_url, self.bot_dir))
+        config = bot_config(self.meta, self.hs.base_url, self.bot_dir)
+        self.metrics_url = f"http://{config['web']['listen']}/metrics"
+        self.bot = kind(self.bot_dir, config)
         self.asker = Member(self.hs.base_url, **self.meta["asker"])
         self.coordinator = Member(self.hs.base_url, **self.meta["coordinator"])
         self.members = [self.asker, self.coordinator]
@@ -499,6 +501,29 @@ class Network:
             for name, seconds in got.items():
                 self.samples[name].append(seconds)
 
+    async def handling(self) -> dict[str, tuple[float, int]]:
+        """(seconds, count) the bot spent handling each command so far, from /metrics."""
+        async with aiohttp.ClientSession() as session, session.get(self.metrics_url) as resp:
+            text = await resp.text()
+        found: dict[str, list[float]] = {}
+        for line in text.splitlines():
+            for suffix, index in (("_sum", 0), ("_count", 1)):
+                head = f"sbcc_command_seconds{suffix}{{command=\""
+                if line.startswith(head):
+                    name, _, value = line[len(head):].partition('"} ')
+                    found.setdefault(name, [0.0, 0.0])[index] = float(value)
+        return {name: (total, int(count)) for name, (total, count) in found.items()}
+
+    def handled_since(self, before: dict[str, tuple[float, int]],
+                      after: dict[str, tuple[float, int]]) -> None:
+        """The mean time the bot spent on each command between two scrapes."""
+        means = {}
+        for name, (total, count) in after.items():
+            was_total, was_count = before.get(name, (0.0, 0))
+            if count > was_count:
+                means[name] = (total - was_total) / (count - was_count)
+        self.figures["handling"] = means
+
     async def restart(self) -> None:
         assert self.bot is not None
         self.figures["samples"] = self.samples
@@ -529,6 +554,8 @@ class Network:
             await member.close()
         if self.bot is not None:
             await self.bot.close()
+            if self.bot.log_path.exists():  # for a look afterwards
+                shutil.copy(self.bot.log_path, CACHE / self.label / "last-bot.log")
         await self.hs.stop()
 
 
@@ -546,9 +573,14 @@ async def measure(networks: dict[str, dict[str, Any]], tries: int, work: Path,
             log(f"{net.label}: starting")
             await net.start()
         log(f"asking ({WARMUP} warm-up rounds, {tries} measured)")
+        before = {}
         for i in range(WARMUP + tries):
+            if i == WARMUP:
+                before = {net.label: await net.handling() for net in running}
             for net in running if i % 2 == 0 else running[::-1]:
                 await net.ask_all(keep=i >= WARMUP)
+        for net in running:
+            net.handled_since(before[net.label], await net.handling())
         for net in running:
             log(f"{net.label}: restarting")
             await net.restart()
@@ -556,6 +588,12 @@ async def measure(networks: dict[str, dict[str, Any]], tries: int, work: Path,
         for net in running:
             await net.close()
     return {net.label: net.figures for net in running}
+
+
+def in_bot(handling: dict[str, float], command: str) -> float | None:
+    """The bot's own time for `command` (its metric is labelled by name or by group)."""
+    name = command.lstrip("!")
+    return handling.get(name, handling.get(name.split()[0]))
 
 
 def verdict(ok: bool) -> str:
@@ -574,8 +612,15 @@ def report(figures: dict[str, Any], empty: dict[str, Any] | None) -> None:
           f"{f['rss_after_commands']:.0f} MB, after a restart {f['rss_restart']:.0f} MB; "
           f"peak {f['hwm']:.0f} MB (after a restart {f['hwm_restart']:.0f} MB) | "
           f"goal <= {RSS_GOAL_MB:.0f} MB: {verdict(rss <= RSS_GOAL_MB)}", flush=True)
+    handling = f.get("handling", {})
     for name, samples in f["samples"].items():
         line = f"{label}: {name:<16} {spread(samples)}"
+        inside = in_bot(handling, name)
+        if inside is not None:
+            line += f", in the bot {inside * 1000:.0f} ms mean"
+            was = in_bot(empty.get("handling", {}), name) if empty is not None else None
+            if was:
+                line += f" ({inside / was:.2f}x)"
         if empty is not None:
             ratio = statistics.median(samples) / statistics.median(empty["samples"][name])
             line += (f" | ratio to empty {ratio:.2f} (goal <= {RATIO_GOAL}: "
