@@ -41,6 +41,7 @@ from bot.gateway.crypto import CryptoClient
 from bot.gateway.e2e import E2E
 from bot.gateway.lru import Lru
 from bot.gateway.translate import (
+    TIMELINE_LIMIT,
     creator_power,
     is_encrypted_state,
     power_from_levels,
@@ -58,6 +59,7 @@ RELATIONS_LIMIT = 10_000  # events read back for one poll at most (the newest)
 # Rooms whose power levels and member count are remembered (each a few hundred bytes; the
 # bot is in a room per !connect pair, so the number of rooms grows without end)
 ROOM_FACTS_KEPT = 1024
+FIRST_SYNC_TIMELINE = 1  # events per room in the very first /sync (history, skipped)
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
               "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
@@ -98,7 +100,7 @@ class MatrixGateway:
         self._state_cache: Lru[str, list[dict[str, Any]]] = Lru(ROOM_FACTS_KEPT)
         self._joined_cache: Lru[str, int] = Lru(ROOM_FACTS_KEPT)
         self._stopping = asyncio.Event()
-        self._filter_id: str | None = None
+        self._filter_ids: dict[int, str] = {}  # uploaded filters by their timeline limit
 
     # -- session -------------------------------------------------------------------------
 
@@ -187,19 +189,24 @@ class MatrixGateway:
 
     # -- sync ----------------------------------------------------------------------------
 
-    async def _sync_filter(self) -> str | dict[str, Any]:
-        """The filter uploaded once (the homeserver then need not parse it every time)."""
-        if self._filter_id is None:
-            spec = sync_filter(self.user_id)
+    async def _sync_filter(self, first: bool = False) -> str:
+        """The filter, uploaded once (the homeserver then need not parse it every time).
+        `first`: for a /sync without a position, whose timelines are history the bot skips:
+        only each room's newest event (in a network of thousands of members the homeserver
+        otherwise sends a hundred per room, and the members who sent them)."""
+        limit = FIRST_SYNC_TIMELINE if first else TIMELINE_LIMIT
+        if limit not in self._filter_ids:
+            spec = sync_filter(self.user_id, limit)
             resp = await self._call(lambda: self.client.upload_filter(
                 user_id=self.user_id, presence=spec["presence"],
                 account_data=spec["account_data"], room=spec["room"]), "filter")
-            self._filter_id = resp.filter_id
-        return self._filter_id
+            self._filter_ids[limit] = resp.filter_id
+        return self._filter_ids[limit]
 
     async def sync(self, since: str | None, timeout_ms: int = 30_000) -> SyncBatch:
-        """One /sync; raises HomeserverUnavailable so the caller can back off."""
-        sync_filter_id = await self._sync_filter()
+        """One /sync; raises HomeserverUnavailable so the caller can back off. Without a
+        position (`since` None: the very first start) the rooms' history is left out."""
+        sync_filter_id = await self._sync_filter(first=since is None)
         resp: SyncResponse = await self._call(
             lambda: self.client.sync(timeout=timeout_ms, sync_filter=sync_filter_id,
                                      since=since),

@@ -1,5 +1,6 @@
-"""What the gateway keeps in memory stays bounded however big the network grows: facts per
-room in LRU caches, and room members (nio's) only where encryption needs them."""
+"""The gateway in a big network: what it keeps in memory stays bounded (facts per room in
+LRU caches, room members — nio's — only where encryption needs them), and the first /sync
+does not fetch the history it skips."""
 
 from __future__ import annotations
 
@@ -120,3 +121,29 @@ async def test_encrypted_rooms_keep_their_members_for_the_room_keys(tmp_path: Pa
         assert set(room.users) == {"@a:x", "@b:x", "@c:x"} and room.members_synced
     finally:
         await client.close()
+
+
+async def test_the_first_sync_leaves_the_history_out() -> None:
+    """Without a position the timelines are history the bot skips: one event per room is
+    asked for, not a hundred (and the members who sent them); later syncs get the usual."""
+    gateway = MatrixGateway("http://127.0.0.1:9", "@bot:x")
+    uploaded: list[int] = []
+    used: list[str] = []
+
+    async def upload_filter(**spec: Any) -> Any:
+        uploaded.append(spec["room"]["timeline"]["limit"])
+        return SimpleNamespace(filter_id=f"f{len(uploaded)}")
+
+    async def sync_once(timeout: int, sync_filter: str, since: str | None) -> SyncResponse:
+        used.append(sync_filter)
+        return sync([], [])
+
+    gateway.client.upload_filter = upload_filter  # type: ignore[method-assign]
+    gateway.client.sync = sync_once  # type: ignore[method-assign,assignment]
+    try:
+        await gateway.sync(None, 0)
+        await gateway.sync("s1", 0)
+        await gateway.sync("s2", 0)
+        assert uploaded == [1, 100] and used == ["f1", "f2", "f2"]
+    finally:
+        await gateway.close()
