@@ -116,19 +116,30 @@ async def run_cli(args: list[str], config: dict[str, Any], workdir: Path) -> str
 
 # -- building -------------------------------------------------------------------------------
 
-class BuildingSynapse(EmbeddedSynapse):
-    """The homeserver while building: no push rules evaluated for every member on every
-    join (quadratic in a room's size), no user directory, no federation sender; measured
-    runs use the plain `EmbeddedSynapse`, as configured for the demo and the tests."""
+class QuietSynapse(EmbeddedSynapse):
+    """The homeserver while measuring: as the demo and the tests configure it, but without
+    the user directory, which would otherwise work through the build's 35 000 joins in the
+    background (pairs of members sharing each room not public: quadratic) for an hour,
+    slowing the big network's homeserver, and so every round trip, against the empty one's."""
+
+    def _changes(self) -> dict[str, Any]:
+        return {"user_directory": {"enabled": False}}
 
     def _write_config(self) -> Path:
         path = super()._write_config()
         config = json.loads(path.read_text())
-        config["push"] = {"enabled": False}
-        config["user_directory"] = {"enabled": False}
-        config["federation_sender_instances"] = []  # nobody to send to; it reads every event
+        config.update(self._changes())
         path.write_text(json.dumps(config, indent=2))
         return path
+
+
+class BuildingSynapse(QuietSynapse):
+    """The homeserver while building: also no push rules evaluated for every member on
+    every join (quadratic in a room's size) and no federation sender."""
+
+    def _changes(self) -> dict[str, Any]:
+        return {**super()._changes(), "push": {"enabled": False},
+                "federation_sender_instances": []}  # nobody to send to; it reads every event
 
 
 class Admin:
@@ -453,7 +464,7 @@ class Network:
         self.bot_id = meta["bot"]["user_id"]
         self.bot_dir = work / label
         shutil.copytree(CACHE / label / "bot", self.bot_dir)  # never ran: an initial /sync
-        self.hs = EmbeddedSynapse(CACHE / label / "synapse")
+        self.hs = QuietSynapse(CACHE / label / "synapse")
         self.bot: BotProcess | None = None
         self.members: list[Member] = []
         self.rooms: dict[str, str] = {}
