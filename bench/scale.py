@@ -8,13 +8,17 @@ each; the bot's database holds a profile for every member. The same is built wit
 members at all (just the provisioned network), for comparison. Then, for each network, the
 bot runs as it runs for real (``python -m bot run``), and the bench reports:
 
-* the time from the process start until it answers a first ``!ping`` (and until it logs
-  that it is listening), first on a database that never synced (an initial /sync) and
-  again after a restart (resuming from the saved position);
-* the bot's RSS after start (``VmRSS``) and its peak (``VmHWM``), from ``/proc``;
+* the time from the process start until it answers a first ``!ping`` (and until its
+  start-up steps are done: the web side logs that it listens), first on a database that
+  never synced (an initial /sync) and again after a restart (from the saved position);
+* the bot's RSS (``VmRSS``) after start, after the commands, after a coordinator's
+  ``!provision`` (which reads every room's members again) and after a restart, and its
+  peak (``VmHWM``), from ``/proc``;
 * ``!members``, ``!match`` and ``!digest preview`` round trips (p50 and spread), asked by a
-  member and a coordinator in their own rooms with the bot; the ratio of each p50 to the
-  empty network's.
+  member and a coordinator in their own rooms with the bot, the two networks' bots in
+  turns; the ratio of each p50 to the empty network's, and the bot's own mean time per
+  command (its ``/metrics``). The homeservers run without their user directory (see
+  `QuietSynapse`), so that only the bots differ.
 
 Goals: RSS <= 200 MB, start <= 30 s, every p50 within 1.2x the empty network's.
 
@@ -23,9 +27,10 @@ password hashing), and joined by the admin join API with bounded concurrency whi
 network's rooms are made public for the build (one event per join instead of an invite
 and a join); a second ``provision`` then restores the configured join rules. What is
 built stays in ``.bench/scale/<label>/`` (homeserver, its database, the bot's database
-and keys) and is reused by later runs; ``--rebuild`` starts over.
+and keys) and is reused by later runs; ``--rebuild`` starts over. ``--trace`` runs the bot
+under tracemalloc and prints where its memory goes.
 
-    .venv/bin/python bench/scale.py [--members 10000] [--tries 20] [--rebuild]
+    .venv/bin/python bench/scale.py [--members 10000] [--tries 20] [--rebuild] [--trace]
 """
 
 from __future__ import annotations
@@ -619,9 +624,9 @@ def verdict(ok: bool) -> str:
 def report(figures: dict[str, Any], empty: dict[str, Any] | None) -> None:
     label, f = figures["label"], figures
     start = max(f["start_initial"], f["start_restart"])
-    print(f"{label}: start {f['start_initial']:.1f} s until it answers (log says listening "
+    print(f"{label}: start {f['start_initial']:.1f} s until it answers (start-up steps done "
           f"after {f['listening_initial']:.1f} s; never synced before), restart "
-          f"{f['start_restart']:.1f} s (listening after {f['listening_restart']:.1f} s) | "
+          f"{f['start_restart']:.1f} s (steps done after {f['listening_restart']:.1f} s) | "
           f"goal <= {START_GOAL_S:.0f} s: {verdict(start <= START_GOAL_S)}", flush=True)
     rss = max(f["rss_after_start"], f["rss_after_commands"], f["rss_after_provision"],
               f["rss_restart"])
