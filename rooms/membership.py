@@ -7,13 +7,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db.models import RoomMembership
 from bot.events import MembershipChange
 
 IN_ROOM = frozenset({"join"})
+BULK = 500  # rows per statement when importing (bound parameters stay within limits)
 
 
 def ended_how(change: MembershipChange) -> str:
@@ -58,22 +59,24 @@ class MembershipService:
 
     async def import_room(self, room_id: str, joined: set[str], exclude: str) -> tuple[int, int]:
         """Align the record with who is joined now, without welcoming anyone.
-        Returns (opened, closed)."""
+        Returns (opened, closed). Reads and writes rows in bulk, not as objects: at start
+        this runs for every network room, thousands of members each."""
         now = self.clock()
-        open_rows = (await self.session.scalars(select(RoomMembership).where(
-            RoomMembership.room_id == room_id, RoomMembership.until.is_(None)))).all()
-        have = {row.mxid for row in open_rows}
-        opened = closed = 0
-        for mxid in sorted(joined - have - {exclude}):
-            self.session.add(RoomMembership(room_id=room_id, mxid=mxid, since=now,
-                                            imported=True))
-            opened += 1
-        for row in open_rows:
-            if row.mxid not in joined:
-                row.until, row.ended = now, "leave"
-                closed += 1
-        await self.session.flush()
-        return opened, closed
+        open_rows = (await self.session.execute(select(RoomMembership.id, RoomMembership.mxid)
+                                                .where(RoomMembership.room_id == room_id,
+                                                       RoomMembership.until.is_(None)))).all()
+        have = {mxid for _id, mxid in open_rows}
+        new = sorted(joined - have - {exclude})
+        gone = [row_id for row_id, mxid in open_rows if mxid not in joined]
+        for start in range(0, len(new), BULK):
+            await self.session.execute(insert(RoomMembership), [
+                {"room_id": room_id, "mxid": mxid, "since": now, "imported": True}
+                for mxid in new[start:start + BULK]])
+        for start in range(0, len(gone), BULK):
+            await self.session.execute(
+                update(RoomMembership).where(RoomMembership.id.in_(gone[start:start + BULK]))
+                .values(until=now, ended="leave"))
+        return len(new), len(gone)
 
     async def stays_of(self, mxid: str) -> list[RoomMembership]:
         """Every recorded stay of `mxid`, oldest first."""

@@ -39,7 +39,9 @@ from bot.events import (
 )
 from bot.gateway.crypto import CryptoClient
 from bot.gateway.e2e import E2E
+from bot.gateway.lru import Lru
 from bot.gateway.translate import (
+    TIMELINE_LIMIT,
     creator_power,
     is_encrypted_state,
     power_from_levels,
@@ -54,6 +56,10 @@ T = TypeVar("T")
 GAP_FILL_LIMIT = 1000
 RELATIONS_PAGE = 100  # events per /relations request
 RELATIONS_LIMIT = 10_000  # events read back for one poll at most (the newest)
+# Rooms whose power levels and member count are remembered (each a few hundred bytes; the
+# bot is in a room per !connect pair, so the number of rooms grows without end)
+ROOM_FACTS_KEPT = 1024
+FIRST_SYNC_TIMELINE = 1  # events per room in the very first /sync (history, skipped)
 ENCRYPTION = {"type": "m.room.encryption", "state_key": "",
               "content": {"algorithm": "m.megolm.v1.aes-sha2"}}
 
@@ -91,10 +97,10 @@ class MatrixGateway:
                                    store_path=str(store_path) if store_path else "")
         self.e2e = E2E(self.client, self._retry)
         self.user_id = user_id
-        self._state_cache: dict[str, list[dict[str, Any]]] = {}
-        self._joined_cache: dict[str, int] = {}
+        self._state_cache: Lru[str, list[dict[str, Any]]] = Lru(ROOM_FACTS_KEPT)
+        self._joined_cache: Lru[str, int] = Lru(ROOM_FACTS_KEPT)
         self._stopping = asyncio.Event()
-        self._filter_id: str | None = None
+        self._filter_ids: dict[int, str] = {}  # uploaded filters by their timeline limit
 
     # -- session -------------------------------------------------------------------------
 
@@ -183,19 +189,24 @@ class MatrixGateway:
 
     # -- sync ----------------------------------------------------------------------------
 
-    async def _sync_filter(self) -> str | dict[str, Any]:
-        """The filter uploaded once (the homeserver then need not parse it every time)."""
-        if self._filter_id is None:
-            spec = sync_filter(self.user_id)
+    async def _sync_filter(self, first: bool = False) -> str:
+        """The filter, uploaded once (the homeserver then need not parse it every time).
+        `first`: for a /sync without a position, whose timelines are history the bot skips:
+        only each room's newest event (in a network of thousands of members the homeserver
+        otherwise sends a hundred per room, and the members who sent them)."""
+        limit = FIRST_SYNC_TIMELINE if first else TIMELINE_LIMIT
+        if limit not in self._filter_ids:
+            spec = sync_filter(self.user_id, limit)
             resp = await self._call(lambda: self.client.upload_filter(
                 user_id=self.user_id, presence=spec["presence"],
                 account_data=spec["account_data"], room=spec["room"]), "filter")
-            self._filter_id = resp.filter_id
-        return self._filter_id
+            self._filter_ids[limit] = resp.filter_id
+        return self._filter_ids[limit]
 
     async def sync(self, since: str | None, timeout_ms: int = 30_000) -> SyncBatch:
-        """One /sync; raises HomeserverUnavailable so the caller can back off."""
-        sync_filter_id = await self._sync_filter()
+        """One /sync; raises HomeserverUnavailable so the caller can back off. Without a
+        position (`since` None: the very first start) the rooms' history is left out."""
+        sync_filter_id = await self._sync_filter(first=since is None)
         resp: SyncResponse = await self._call(
             lambda: self.client.sync(timeout=timeout_ms, sync_filter=sync_filter_id,
                                      since=since),
@@ -221,8 +232,8 @@ class MatrixGateway:
                 self._invalidate(room_id, getattr(ev, "source", {}).get("type"))
         batch.left_rooms.extend(resp.rooms.leave)
         for room_id in resp.rooms.leave:
-            self._state_cache.pop(room_id, None)
-            self._joined_cache.pop(room_id, None)
+            self._state_cache.pop(room_id)
+            self._joined_cache.pop(room_id)
             self.e2e.forget_room(room_id)
         return batch
 
@@ -280,15 +291,15 @@ class MatrixGateway:
 
     def _observe(self, event: RoomEvent) -> None:
         if isinstance(event, MembershipChange):
-            self._joined_cache.pop(event.room_id, None)
+            self._joined_cache.pop(event.room_id)
         elif isinstance(event, StateChange):
             self._invalidate(event.room_id, event.type)
 
     def _invalidate(self, room_id: str, etype: str | None) -> None:
         if etype in ("m.room.power_levels", "m.room.create"):
-            self._state_cache.pop(room_id, None)
+            self._state_cache.pop(room_id)
         elif etype == "m.room.member":
-            self._joined_cache.pop(room_id, None)
+            self._joined_cache.pop(room_id)
 
     # -- sending -------------------------------------------------------------------------
 
@@ -488,20 +499,20 @@ class MatrixGateway:
     async def joined_members(self, room_id: str) -> dict[str, str | None]:
         """Who is joined now: MXID → display name."""
         resp = await self._retry(lambda: self.client.joined_members(room_id), "members")
-        self._joined_cache[room_id] = len(resp.members)
+        self._joined_cache.put(room_id, len(resp.members))
         return {m.user_id: m.display_name for m in resp.members}
 
     # -- room facts ----------------------------------------------------------------------
 
     async def _room_state(self, room_id: str) -> list[dict[str, Any]]:
-        if room_id not in self._state_cache:
+        state = self._state_cache.get(room_id)
+        if state is None:
             resp = await self._retry(lambda: self.client.room_get_state(room_id), "state",
                                      )
-            self._state_cache[room_id] = [
-                ev for ev in resp.events
-                if ev.get("type") in ("m.room.create", "m.room.power_levels")
-            ]
-        return self._state_cache[room_id]
+            state = [ev for ev in resp.events
+                     if ev.get("type") in ("m.room.create", "m.room.power_levels")]
+            self._state_cache.put(room_id, state)
+        return state
 
     async def power_level(self, room_id: str, user_id: str) -> float:
         """The user's power in the room; `inf` for creators of rooms of version 12."""
@@ -514,8 +525,10 @@ class MatrixGateway:
         return power_from_levels(levels, user_id)
 
     async def joined_count(self, room_id: str) -> int:
-        if room_id not in self._joined_cache:
+        count = self._joined_cache.get(room_id)
+        if count is None:
             resp = await self._retry(lambda: self.client.joined_members(room_id), "members",
                                      )
-            self._joined_cache[room_id] = len(resp.members)
-        return self._joined_cache[room_id]
+            count = len(resp.members)
+            self._joined_cache.put(room_id, count)
+        return count

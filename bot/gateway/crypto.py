@@ -3,6 +3,10 @@
 - The store is nio's SQLite store (one small local file per device, in `store_path`),
   opened in WAL mode so a write is one short append; the directory is private (0700) and
   the files 0600. An optional passphrase encrypts the keys inside it.
+- nio keeps the members of a room only where it needs them: to share room keys with them,
+  in encrypted rooms. In the others (the network's rooms, with thousands of members) it
+  would otherwise keep everyone it ever saw join or speak, and everyone a member list
+  (`joined_members`) named — for nothing: the bot asks the homeserver or its own records.
 - Room keys forwarded to us (answers to our key requests) are accepted from the device
   that created the session itself — exactly as trustworthy as the `m.room_key` that device
   should have sent — besides nio's own rule (our own verified devices).
@@ -15,9 +19,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from nio import AsyncClient
+from nio import AsyncClient, MatrixRoom
 from nio.crypto import Olm
 from nio.events import ForwardedRoomKeyEvent, MegolmEvent
+from nio.responses import JoinedMembersResponse, SyncResponse
 from nio.store import SqliteStore
 from peewee import SqliteDatabase
 
@@ -89,8 +94,34 @@ class BotOlm(Olm):
         return bool(super()._should_accept_forward(sender, sender_key, event))
 
 
+def forget_members(room: MatrixRoom) -> None:
+    """Drop what nio keeps about a room's members (and say they are not loaded, so nio
+    loads them again should the room turn encrypted)."""
+    room.users.clear()
+    room.invited_users.clear()
+    room.names.clear()
+    room.members_synced = False
+
+
 class CryptoClient(AsyncClient):
-    """An AsyncClient that opens our store and Olm machine."""
+    """An AsyncClient that opens our store and Olm machine, and keeps members only of the
+    rooms it encrypts for (see the module's docstring)."""
+
+    def keeps_members(self, room: MatrixRoom) -> bool:
+        return self.olm is not None and room.encrypted
+
+    async def _handle_joined_rooms(self, response: SyncResponse) -> None:
+        await super()._handle_joined_rooms(response)
+        for room_id in response.rooms.join:
+            room = self.rooms.get(room_id)
+            if room is not None and not self.keeps_members(room) and (
+                    room.users or room.invited_users):
+                forget_members(room)
+
+    def _handle_joined_members(self, response: JoinedMembersResponse) -> None:
+        room = self.rooms.get(response.room_id)
+        if room is not None and self.keeps_members(room):
+            super()._handle_joined_members(response)
 
     def load_store(self) -> None:
         opened = getattr(self, "olm", None) is not None

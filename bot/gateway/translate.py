@@ -27,7 +27,10 @@ CREATOR_POWER_VERSIONS = frozenset({"12", "org.matrix.hydra.11"})
 DECRYPTED_TYPES = frozenset({"m.room.message", "m.reaction", *RESPONSE_TYPES})
 
 
-def sync_filter(user_id: str) -> dict[str, Any]:
+TIMELINE_LIMIT = 100  # events per room and /sync; a longer gap is fetched page by page
+
+
+def sync_filter(user_id: str, timeline_limit: int = TIMELINE_LIMIT) -> dict[str, Any]:
     """What the bot syncs: room timelines and state, not its own events (it ignores them,
     and this way its own replies do not wake its long-poll), no presence or typing. Only
     senders are filtered, never types: poll votes and whatever a feature reads next come.
@@ -36,7 +39,7 @@ def sync_filter(user_id: str) -> dict[str, Any]:
         "presence": {"not_types": ["*"]},
         "account_data": {"not_types": ["*"]},
         "room": {
-            "timeline": {"limit": 100, "not_senders": [user_id]},
+            "timeline": {"limit": timeline_limit, "not_senders": [user_id]},
             "state": {"lazy_load_members": True},
             "ephemeral": {"not_types": ["*"]},
             "account_data": {"not_types": ["*"]},
