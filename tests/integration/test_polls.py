@@ -68,6 +68,8 @@ async def test_a_poll_is_started_voted_on_read_back_and_closed(
     room = await gateway.create_room(name="Polls", invite=(ala.user_id,))
     await ala.join(room)
     await ala.wait_for(lambda e: e.get("room_id") == room and is_joined(ala.user_id)(e))
+    # where the bot's /sync stands before the poll (a first /sync carries no history)
+    since = (await gateway.sync(None, timeout_ms=0)).next_batch
 
     etype, content = poll_start("Lunch?", [("pizza", "Pizza"), ("soup", "Soup")])
     poll_id = await gateway.send_event(room, etype, content, "poll-1")
@@ -94,7 +96,7 @@ async def test_a_poll_is_started_voted_on_read_back_and_closed(
     assert 0 < responses[0].timestamp_ms <= responses[1].timestamp_ms
 
     # the same votes come through /sync (its filter drops only the bot's own events)
-    batch = await gateway.sync(None, timeout_ms=0)
+    batch = await gateway.sync(since, timeout_ms=0)
     synced = [e for e in batch.events if isinstance(e, PollResponse) and e.poll_id == poll_id]
     assert synced == responses
 

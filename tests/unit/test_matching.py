@@ -585,7 +585,7 @@ async def test_forget_me_anonymises_connections_and_rounds(deps: Deps, driver: D
                                                            gateway: FakeGateway) -> None:
     import json
 
-    from bot.features.privacy.service import is_former
+    from bot.members import is_former
 
     await joined(deps, "@ala:test")
     await person(deps, "@ala:test", "szczecin", offers=["design"], rounds=True)

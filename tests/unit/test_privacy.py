@@ -8,7 +8,7 @@ import json
 from bot.app import wire
 from bot.db.models import Member
 from bot.deps import Deps
-from bot.features.privacy.service import is_former
+from bot.members import is_former
 from tests.fakes import Driver, FakeGateway
 
 

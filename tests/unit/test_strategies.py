@@ -62,10 +62,13 @@ async def with_members(deps: Deps) -> Deps:
 
 
 async def say(driver: Driver, body: str, sender: str = COORD, room: str = DM) -> str:
-    out = await driver.send(body, sender=sender, room_id=room)
+    """The reply to `body` (not an announcement sent meanwhile from the background)."""
+    message = driver.message(body, sender=sender, room_id=room)
+    out = await driver.deliver(message)
     replies = [o for o in out if o.room_id == room and not o.replaces]
     assert replies, f"no reply to {body!r}"
-    return replies[-1].body
+    answers = [o for o in replies if o.reply_to == message.event_id]
+    return (answers or replies)[-1].body
 
 
 async def dues(deps: Deps) -> None:
