@@ -516,7 +516,8 @@ async def main_async(args: argparse.Namespace) -> None:
             bots["sbcc-bot"] = BotProcess(work / "sbcc", {
                 "matrix": {"homeserver": hs.base_url, "user_id": account.user_id,
                            "access_token": account.access_token,
-                           "device_id": account.device_id},
+                           "device_id": account.device_id,
+                           "encryption": {"enabled": args.encryption}},
                 "database": {"url": args.database
                              or f"sqlite+aiosqlite:///{work / 'sbcc' / 'bot.db'}"},
                 "log_level": "INFO",
@@ -634,6 +635,8 @@ def main() -> int:
                                           "/dev/shm keeps the disk out of it)")
     parser.add_argument("--keep-logs", metavar="DIR",
                         help="copy the bots' and the homeserver's logs there at the end")
+    parser.add_argument("--no-encryption", dest="encryption", action="store_false",
+                        help="run sbcc-bot with end-to-end encryption off (the floor has none)")
     parser.add_argument("--sweep", action="store_true",
                         help="find the floor's highest clean rate, then compare both bots at "
                              "it and one step above")
