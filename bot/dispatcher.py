@@ -38,6 +38,7 @@ from bot.formatting import escape, markup
 from bot.framework import Command, Invocation, Registry
 from bot.framework.parsing import strip_reply_fallback
 from bot.i18n import N_, resolve_locale
+from bot.lru import Lru
 from bot.members import MemberService
 from bot.retries import within_unit
 from bot.sync_store import is_handled, mark_handled
@@ -110,7 +111,7 @@ class Dispatcher:
         self._inflight: set[str] = set()
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._listeners: list[Listener] = list(listeners)
-        self._known_members: dict[str, None] = {}  # an ordered set, oldest first
+        self._known_members: Lru[str, bool] = Lru(KNOWN_MEMBERS)
         self._stopping = asyncio.Event()
         self.waiting = WaitingForKeys(deps, self._dispatch_opened)
         # Set when a handler could not finish (shutdown while the homeserver was away): the
@@ -333,9 +334,7 @@ class Dispatcher:
             return
         async with self.deps.db.session() as session:
             await MemberService(session, self.deps.clock).get_or_create(mxid)
-        if len(self._known_members) >= KNOWN_MEMBERS:  # forget the longest known
-            del self._known_members[next(iter(self._known_members))]
-        self._known_members[mxid] = None
+        self._known_members.put(mxid, True)  # the longest known is forgotten past the bound
 
     async def _reply_error(self, ctx: Context, exc: BaseException,
                            command: Command | None) -> None:

@@ -39,7 +39,6 @@ from bot.events import (
 )
 from bot.gateway.crypto import CryptoClient
 from bot.gateway.e2e import E2E
-from bot.gateway.lru import Lru
 from bot.gateway.translate import (
     TIMELINE_LIMIT,
     creator_power,
@@ -49,6 +48,7 @@ from bot.gateway.translate import (
     to_room_event,
     undecryptable,
 )
+from bot.lru import Lru
 from bot.retries import patience
 
 log = logging.getLogger(__name__)

@@ -112,7 +112,7 @@ async def test_a_redelivered_command_is_not_answered_again(driver: Driver) -> No
 
 async def test_the_members_met_are_remembered_up_to_a_bound(
         driver: Driver, dispatcher: Dispatcher, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr("bot.dispatcher.KNOWN_MEMBERS", 2)
+    monkeypatch.setattr(dispatcher._known_members, "max_size", 2)
     for who in ("@a:test", "@b:test", "@c:test"):
         await driver.send("!ping", sender=who)
     assert list(dispatcher._known_members) == ["@b:test", "@c:test"]  # the oldest forgotten

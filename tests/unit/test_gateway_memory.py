@@ -14,7 +14,7 @@ from nio.responses import JoinedMembersResponse, SyncResponse
 from bot.gateway import MatrixGateway
 from bot.gateway.client import ROOM_FACTS_KEPT
 from bot.gateway.crypto import CryptoClient
-from bot.gateway.lru import Lru
+from bot.lru import Lru
 
 ROOM = "!big:x"
 

@@ -1,9 +1,10 @@
 """A mapping that keeps at most `max_size` entries, dropping the least recently used: what
-the gateway remembers per room stays bounded however many rooms the bot is in."""
+the bot remembers per room or per member stays bounded however many there are."""
 
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Iterator
 from typing import Generic, TypeVar
 
 K = TypeVar("K")
@@ -38,3 +39,7 @@ class Lru(Generic[K, V]):
 
     def __len__(self) -> int:
         return len(self._items)
+
+    def __iter__(self) -> Iterator[K]:
+        """The keys, least recently used first."""
+        return iter(self._items)
