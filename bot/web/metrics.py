@@ -25,6 +25,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.deps import Deps
+from bot.leader import Role
 from bot.web.pages import DEPS, STATE, WebState
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,8 @@ async def refresh_gauges(deps: Deps, state: WebState) -> None:
                          else max(0.0, (deps.clock() - last).total_seconds()))
     metrics.scheduled_jobs.set(len(deps.scheduler.get_jobs()) if deps.scheduler else 0)
     role = state.role()
-    for each in ("leader", "standby"):
-        metrics.role.labels(role=each).set(1 if each == role else 0)
+    for each in Role:
+        metrics.role.labels(role=each.value).set(1 if each.value == role else 0)
     for step in state.scrape_steps:
         try:
             await step()
