@@ -101,7 +101,7 @@ async def echo_bot(homeserver: str, user_id: str, token: str, device_id: str,
         if filtered:
             from bot.gateway import sync_filter  # the same /sync as sbcc-bot
 
-            spec = sync_filter(user_id)
+            spec = sync_filter()
             uploaded = await client.upload_filter(user_id=user_id, presence=spec["presence"],
                                                   account_data=spec["account_data"],
                                                   room=spec["room"])

@@ -196,7 +196,7 @@ class MatrixGateway:
         otherwise sends a hundred per room, and the members who sent them)."""
         limit = FIRST_SYNC_TIMELINE if first else TIMELINE_LIMIT
         if limit not in self._filter_ids:
-            spec = sync_filter(self.user_id, limit)
+            spec = sync_filter(limit)
             resp = await self._call(lambda: self.client.upload_filter(
                 user_id=self.user_id, presence=spec["presence"],
                 account_data=spec["account_data"], room=spec["room"]), "filter")
@@ -227,7 +227,8 @@ class MatrixGateway:
                 event = self._translate(room_id, ev)
                 if event is not None:
                     self._observe(event)
-                    batch.events.append(event)
+                    if event.sender != self.user_id:  # the bot's own: nothing to handle
+                        batch.events.append(event)
             for ev in room.state:
                 self._invalidate(room_id, getattr(ev, "source", {}).get("type"))
         batch.left_rooms.extend(resp.rooms.leave)

@@ -147,3 +147,44 @@ async def test_the_first_sync_leaves_the_history_out() -> None:
         assert uploaded == [1, 100] and used == ["f1", "f2", "f2"]
     finally:
         await gateway.close()
+
+
+async def test_the_bots_own_events_are_not_handed_on_but_still_seen() -> None:
+    """The /sync filter lets the bot's own events through (cheaper for the homeserver);
+    the gateway drops them from the batch, yet a power-level change the bot made itself
+    still makes it read the room's power levels again."""
+    gateway = MatrixGateway("http://127.0.0.1:9", "@bot:x")
+    reads: list[str] = []
+
+    async def upload_filter(**spec: Any) -> Any:
+        return SimpleNamespace(filter_id="f")
+
+    async def room_get_state(room_id: str) -> Any:
+        reads.append(room_id)
+        return SimpleNamespace(events=[{"type": "m.room.power_levels", "state_key": "",
+                                        "content": {"users": {"@bot:x": 100}}}])
+
+    def text(sender: str, n: int) -> dict[str, Any]:
+        return {"type": "m.room.message", "sender": sender, "event_id": f"$m{n}",
+                "origin_server_ts": 1, "content": {"msgtype": "m.text", "body": "!ping"}}
+
+    levels = {"type": "m.room.power_levels", "state_key": "", "sender": "@bot:x",
+              "event_id": "$pl", "origin_server_ts": 1, "content": {"users": {}}}
+    timeline = [text("@ala:x", 1), text("@bot:x", 2), member("@bot:x"), levels,
+                text("@ola:x", 3)]
+
+    async def sync_once(timeout: int, sync_filter: str, since: str | None) -> SyncResponse:
+        return sync([], timeline)
+
+    gateway.client.upload_filter = upload_filter  # type: ignore[method-assign]
+    gateway.client.sync = sync_once  # type: ignore[method-assign,assignment]
+    gateway.client.room_get_state = room_get_state  # type: ignore[method-assign]
+    try:
+        await gateway.power_level(ROOM, "@bot:x")
+        batch = await gateway.sync("s0", 0)
+        assert [(e.event_id, e.sender) for e in batch.events] == [("$m1", "@ala:x"),
+                                                                   ("$m3", "@ola:x")]
+        await gateway.power_level(ROOM, "@bot:x")
+        assert reads == [ROOM, ROOM]  # the bot's own change was seen: read again
+    finally:
+        await gateway.close()

@@ -215,9 +215,10 @@ def test_a_response_as_state_is_no_vote_and_never_believed_decrypted() -> None:
 
 
 def test_the_sync_filter_lets_votes_through() -> None:
-    """It filters by sender (the bot's own events) only, never by type."""
-    spec = sync_filter("@sbcc:test")
-    assert spec["room"]["timeline"] == {"limit": 100, "not_senders": ["@sbcc:test"]}
+    """Timelines are not filtered at all: no type is kept out (poll votes, whatever a
+    feature reads next)."""
+    spec = sync_filter()
+    assert spec["room"]["timeline"] == {"limit": 100}
 
 
 async def test_read_back_only_responses_to_this_poll_count() -> None:
