@@ -5,6 +5,9 @@ commits, with transaction ids derived from the triggering event: if the bot dies
 send and the commit, the event is redelivered (the sync position was not saved), handled
 again, and the homeserver folds the resent reply into the first one. After the commit the
 event id is in `handled_events`, so a redelivery is ignored. Together: answered exactly once.
+Only the first batch after a start can hold redeliveries (it is synced from the saved
+position); later batches are `fresh`, and a fresh command whose sender's and room's
+languages are known (`bot.languages`) is answered before the database is asked anything.
 
 Faults lose nothing: when the homeserver or the database is away, a command (or a
 listener's handling of an event) is rolled back — no database lock is held while waiting —
@@ -20,6 +23,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -38,6 +42,7 @@ from bot.formatting import escape, markup
 from bot.framework import Command, Invocation, Registry
 from bot.framework.parsing import strip_reply_fallback
 from bot.i18n import N_, resolve_locale
+from bot.languages import KnownLanguages
 from bot.lru import Lru
 from bot.members import MemberService
 from bot.retries import within_unit
@@ -50,12 +55,22 @@ COMMAND_MSGTYPES = frozenset({"m.text"})
 MAX_COMMAND_BYTES = 4096  # a longer message is answered with a refusal, never parsed
 KNOWN_MEMBERS = 50_000  # senders remembered as met (anyone on Matrix can write to the bot)
 
+# The batch being handled here, told when its first answer is out (see `handle_batch`)
+_answered: ContextVar[asyncio.Future[None] | None] = ContextVar("sbcc_batch_answered",
+                                                                default=None)
+
+
+def _note_answered() -> None:
+    answered = _answered.get()
+    if answered is not None and not answered.done():
+        answered.set_result(None)
+
 
 class Arrival(NamedTuple):
     """What a command needs to know before it can answer."""
 
     handled: bool  # a redelivery: it was answered (and recorded) before
-    member: Member  # the sender
+    member_language: str | None  # the sender's chosen language, if any
     room_language: str | None  # the room's own language, if it has one
 
 
@@ -70,8 +85,8 @@ async def arrival(session: AsyncSession, message: Message,
     row = (await session.execute(_ARRIVAL, params)).first()
     if row is not None:
         return Arrival(bool(row[1]), row[0], row[2])
-    return Arrival(await is_handled(session, message.event_id),
-                   await MemberService(session, clock).get_or_create(message.sender),
+    member = await MemberService(session, clock).get_or_create(message.sender)
+    return Arrival(await is_handled(session, message.event_id), member.language,
                    await session.scalar(_ROOM_LANGUAGE, params))
 
 
@@ -79,7 +94,7 @@ async def arrival(session: AsyncSession, message: Message,
 _ROOM_LANGUAGE = select(RoomSetting.language).where(
     RoomSetting.room_id == bindparam("room_id"))
 _ARRIVAL = select(
-    Member,
+    Member.language,
     exists().where(HandledEvent.event_id == bindparam("event_id")),
     _ROOM_LANGUAGE.scalar_subquery(),
 ).where(Member.mxid == bindparam("mxid"))
@@ -112,6 +127,8 @@ class Dispatcher:
         self._room_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._listeners: list[Listener] = list(listeners)
         self._known_members: Lru[str, bool] = Lru(KNOWN_MEMBERS)
+        self.languages = KnownLanguages()
+        deps.db.after_flush(self.languages.forget_flushed)
         self._stopping = asyncio.Event()
         self.waiting = WaitingForKeys(deps, self._dispatch_opened)
         # Set when a handler could not finish (shutdown while the homeserver was away): the
@@ -156,9 +173,13 @@ class Dispatcher:
 
     # -- batches -------------------------------------------------------------------------
 
-    async def handle_batch(self, batch: SyncBatch) -> None:
+    async def handle_batch(self, batch: SyncBatch,
+                           answered: asyncio.Future[None] | None = None) -> None:
         """Handle one sync batch: invites first, then each room's events in order, rooms
-        concurrently. Returns when everything in the batch is handled."""
+        concurrently. Returns when everything in the batch is handled; `answered` is
+        resolved as soon as the batch's first command has been answered."""
+        if answered is not None:
+            _answered.set(answered)  # this task's (and its room tasks') own context
         by_room: dict[str, list[RoomEvent]] = defaultdict(list)
         for event in batch.events:
             by_room[event.room_id].append(event)
@@ -167,11 +188,11 @@ class Dispatcher:
             # else is ready to run first (the next /sync being sent); its lock is taken
             # as early as a task's would be
             [(room_id, events)] = by_room.items()
-            await self._room_events(room_id, events)
+            await self._room_events(room_id, events, batch.fresh)
         else:
             # the rooms' tasks first, so each takes its room's lock before any later
             # batch's can
-            rooms = [asyncio.create_task(self._room_events(r, evs))
+            rooms = [asyncio.create_task(self._room_events(r, evs, batch.fresh))
                      for r, evs in by_room.items()]
             for invite in batch.invites:
                 await self.on_invite(invite)
@@ -195,21 +216,22 @@ class Dispatcher:
         async with self._room_locks[event.room_id]:
             await self.on_event(event)
 
-    async def _room_events(self, room_id: str, events: list[RoomEvent]) -> None:
+    async def _room_events(self, room_id: str, events: list[RoomEvent], fresh: bool) -> None:
         async with self._room_locks[room_id]:
             for event in events:
-                await self.on_event(event)
+                await self.on_event(event, fresh)
 
-    async def on_event(self, event: RoomEvent) -> None:
+    async def on_event(self, event: RoomEvent, fresh: bool = False) -> None:
         """Never raises: a broken event or handler must not stop the sync loop. A message
         is answered first and seen by the listeners after: their bookkeeping (counting it
-        for the digest) is nothing the member waits for."""
+        for the digest) is nothing the member waits for. `fresh`: never delivered before
+        (see `SyncBatch.fresh`)."""
         self.deps.metrics.events.inc()
         if isinstance(event, Undecryptable):  # kept until its key comes
             await self._guarded(self.waiting.keep, event)
             return
         if isinstance(event, Message):
-            await self._guarded(self.on_message, event)
+            await self._guarded(lambda message: self.on_message(message, fresh), event)
         for step in self._listeners:
             await self._guarded(step, event)
 
@@ -258,28 +280,31 @@ class Dispatcher:
             return text
         return None
 
-    async def on_message(self, message: Message) -> None:
+    async def on_message(self, message: Message, fresh: bool = False) -> None:
         line = await self.command_line(message)
         if line is None or message.event_id in self._inflight:
             return
         self._inflight.add(message.event_id)
         try:
-            await self.until_done("command", message.event_id, lambda: self._run(message, line))
+            await self.until_done("command", message.event_id,
+                                  lambda: self._run(message, line, fresh))
         finally:
             self._inflight.discard(message.event_id)
 
-    async def _run(self, message: Message, line: str) -> None:
+    async def _run(self, message: Message, line: str, fresh: bool) -> None:
         started = time.perf_counter()
-        outcome = await self._run_timed(message, line)
+        outcome = await self._run_timed(message, line, fresh)
         if outcome is not None:
             name, result = outcome
             metrics = self.deps.metrics
             metrics.commands.labels(name, result).inc()
             metrics.command_seconds.labels(name).observe(time.perf_counter() - started)
 
-    async def _run_timed(self, message: Message, line: str) -> tuple[str, str] | None:
+    async def _run_timed(self, message: Message, line: str,
+                         fresh: bool) -> tuple[str, str] | None:
         """Handle one command; returns (command, outcome) for the metrics, None for a
-        redelivery."""
+        redelivery. A `fresh` command from a member and room whose languages are known is
+        answered without asking the database anything first: it cannot be a redelivery."""
         name, _, args = line.partition(" ")
         if "\n" in name:
             name, _, more = name.partition("\n")
@@ -292,12 +317,19 @@ class Dispatcher:
             try:
                 await self._meet(message.sender)
                 async with session.begin():
-                    handled, member, room_language = await arrival(session, message,
-                                                                   deps.clock)
-                    if handled:
-                        return None
+                    known = (self.languages.get(message.sender, message.room_id)
+                             if fresh else None)
+                    if known is None:
+                        handled, member_language, room_language = await arrival(
+                            session, message, deps.clock)
+                        if handled:
+                            return None
+                        self.languages.put(message.sender, member_language,
+                                           message.room_id, room_language)
+                    else:
+                        member_language, room_language = known
                     services = Services(session, self.services)
-                    locale = resolve_locale(member.language, room_language,
+                    locale = resolve_locale(member_language, room_language,
                                             deps.config.default_language)
                     ctx = Context(message, deps, session, services,
                                   deps.translator.bind(locale), self.prefix)
@@ -306,6 +338,7 @@ class Dispatcher:
                                            "%(size)d bytes, at most %(max)d."),
                                         size=len(line.encode()), max=MAX_COMMAND_BYTES)
                     await self.registry.resolve(name, self.prefix).invoke(ctx, args, seen)
+                    _note_answered()
                     mark_handled(session, message.event_id, message.room_id, deps.clock())
             except asyncio.CancelledError:
                 raise
@@ -321,6 +354,7 @@ class Dispatcher:
             if failure is None or ctx is None:
                 return _label(seen.command), "ok"
             await self._reply_error(ctx, failure, seen.command)
+            _note_answered()
             async with session.begin():
                 mark_handled(session, message.event_id, message.room_id, deps.clock())
         # command names only: what users typed would make the label set unbounded

@@ -152,6 +152,9 @@ class SyncBatch:
     invites: list[Invite] = field(default_factory=list)
     left_rooms: list[str] = field(default_factory=list)
     room_keys: int = 0  # room keys that arrived with it: kept encrypted events may now open
+    # Synced from a position this process was given itself (not one read from the database
+    # at start): its events were never delivered before, to this process or any other
+    fresh: bool = False
 
 
 @dataclass(frozen=True)

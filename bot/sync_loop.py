@@ -18,6 +18,7 @@ from bot.events import SyncBatch
 from bot.sync_store import load_position, save_position
 
 log = logging.getLogger(__name__)
+NEXT_SYNC_WAIT = 0.5  # seconds a batch's first answer may hold back the next /sync
 
 
 class SyncSource(Protocol):
@@ -60,6 +61,7 @@ class SyncLoop:
         user_id = self.gateway.user_id
         async with self.db.session() as session:
             since = await load_position(session, user_id)
+        loaded = since  # what came from here may have been handled before (a restart)
         if since is None:
             log.info("first start: skipping the room history, answering only new messages")
         else:
@@ -89,11 +91,12 @@ class SyncLoop:
                 continue
             backoff.reset()
             self.last_sync = self.clock()
+            batch.fresh = since is not None and since != loaded
             if since is None:
                 await self._first_batch(batch)
                 log.info("caught up with the homeserver; listening")
             else:
-                self._handle(batch)
+                await self._handle(batch)
             since = batch.next_batch
         await self.drain()
 
@@ -109,15 +112,23 @@ class SyncLoop:
             await self.dispatcher.on_invite(invite)
         await self._save(batch.next_batch)
 
-    def _handle(self, batch: SyncBatch) -> None:
-        """Handle in the background and keep syncing; positions are saved in order."""
-        handler = asyncio.create_task(self.dispatcher.handle_batch(batch))
+    async def _handle(self, batch: SyncBatch) -> None:
+        """Handle in the background and keep syncing; positions are saved in order. The
+        next /sync goes out once the batch's first command is answered (or the batch is
+        handled, or `NEXT_SYNC_WAIT` passed): on a homeserver that handles one request
+        at a time, a /sync sent beside the reply delays the reply."""
+        answered: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        handler = asyncio.create_task(self.dispatcher.handle_batch(batch, answered))
         self._handlers.add(handler)
         handler.add_done_callback(self._handlers.discard)
         self._committer = asyncio.create_task(
             self._commit_after(self._committer, handler, batch.next_batch,
                                not (batch.events or batch.invites or batch.left_rooms))
         )
+        if batch.events or batch.invites:
+            await asyncio.wait({handler, answered}, timeout=NEXT_SYNC_WAIT)
+        if not answered.done():
+            answered.cancel()
 
     async def _commit_after(self, previous: asyncio.Task[None] | None,
                             handler: asyncio.Task[None], token: str, empty: bool) -> None:

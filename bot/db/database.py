@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 AFTER_COMMIT = "sbcc.after_commit"
@@ -116,7 +117,15 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # this database's own Session class: what listens to its flushes hears only its own
+        self._session_class: type[Session] = type("Session", (Session,), {})
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False,
+                                               sync_session_class=self._session_class)
+
+    def after_flush(self, listener: Callable[[Session, Any], None]) -> None:
+        """Call `listener(session, flush_context)` after each flush of this database's
+        sessions; `session.new`, `.dirty` and `.deleted` still say what was written."""
+        event.listen(self._session_class, "after_flush", listener)
 
     @property
     def dialect(self) -> str:

@@ -11,8 +11,9 @@ from sqlalchemy import delete, event
 from bot.db import Database
 from bot.db.models import Member
 from bot.dispatcher import Dispatcher
-from bot.events import Outgoing, RoomEvent
+from bot.events import Message, Outgoing, RoomEvent
 from bot.gateway.crypto import CryptoStore
+from bot.languages import KnownLanguages
 from bot.members import MemberService
 from rooms.settings import RoomSettingsService
 from tests.fakes import Driver, FakeGateway
@@ -133,3 +134,67 @@ def test_the_crypto_store_is_not_touched_after_a_sync_that_encrypted_no_room(
 
     monkeypatch.setattr(store, "_get_account", touched)
     store.save_encrypted_rooms(set())  # what nio does after nearly every /sync
+
+
+async def fresh(dispatcher: Dispatcher, gateway: FakeGateway, message: Message
+                ) -> list[Outgoing]:
+    """Deliver as a batch synced from the bot's own position does (never delivered
+    before)."""
+    before = len(gateway.sent)
+    await dispatcher.on_event(message, fresh=True)
+    return gateway.sent[before:]
+
+
+async def test_a_fresh_command_from_known_languages_is_answered_before_any_statement(
+        driver: Driver, dispatcher: Dispatcher, db: Database, gateway: FakeGateway) -> None:
+    statements = StatementsBeforeSend(db, gateway)
+    [first] = await fresh(dispatcher, gateway, driver.message("!ping 1"))
+    assert first.body == "pong 1" and statements.at_send[-1] >= 1  # languages read once
+    statements.reset()
+    [second] = await fresh(dispatcher, gateway, driver.message("!ping 2"))
+    assert second.body == "pong 2" and statements.at_send == [0]
+    statements.reset()
+    message = driver.message("!ping 3")
+    await driver.deliver(message)  # not fresh (a restart's first batch): asked first
+    assert statements.at_send == [1]
+    assert await driver.deliver(message) == []  # and a redelivery is still recognised
+
+
+async def test_fresh_commands_speak_a_changed_language_at_once(
+        driver: Driver, dispatcher: Dispatcher, db: Database, gateway: FakeGateway) -> None:
+    def says(body: str, **where: str) -> Message:
+        return driver.message(body, **where)
+
+    [_] = await fresh(dispatcher, gateway, says("!lang"))
+    await fresh(dispatcher, gateway, says("!lang pl"))
+    [after] = await fresh(dispatcher, gateway, says("!lang"))
+    assert "Polski" in speaks(after)
+    [_] = await fresh(dispatcher, gateway, says("!lang", room_id="!berlin:test",
+                                                sender="@ola:test"))
+    async with db.session() as session:  # a room's language set elsewhere in the bot
+        await RoomSettingsService(session).set("!berlin:test", language="de")
+    [room] = await fresh(dispatcher, gateway, says("!lang", room_id="!berlin:test",
+                                                   sender="@ola:test"))
+    assert "Deutsch" in speaks(room)
+    async with db.session() as session:  # forgotten (erased) since: English again
+        member = await session.get(Member, "@ala:test")
+        assert member is not None
+        await session.delete(member)
+    [gone] = await fresh(dispatcher, gateway, says("!lang", room_id="!elsewhere:test"))
+    assert speaks(gone) == "I speak English with you"
+
+
+def test_languages_read_are_believed_for_a_while_only() -> None:
+    """What another process changes (no flush here tells) is read again after the TTL."""
+    now = [0.0]
+    known = KnownLanguages(clock=lambda: now[0], ttl=60.0, kept=2)
+    known.put("@a:test", "pl", "!r:test", None)
+    assert known.get("@a:test", "!r:test") == ("pl", None)
+    assert known.get("@a:test", "!other:test") is None  # the room not known
+    now[0] = 61.0
+    assert known.get("@a:test", "!r:test") is None
+    known.put("@b:test", None, "!r2:test", "de")
+    known.put("@c:test", None, "!r3:test", "sv")
+    known.put("@d:test", None, "!r3:test", "sv")
+    assert known.get("@b:test", "!r3:test") is None  # past the bound: the oldest forgotten
+    assert known.get("@d:test", "!r3:test") == (None, "sv")

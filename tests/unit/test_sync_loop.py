@@ -116,3 +116,42 @@ async def test_resume_from_saved_position(deps, gateway) -> None:
     assert source.calls[0] == "t1"
     assert [o.body for o in gateway.sent] == ["pong now"]
     assert position == "t2"
+
+
+async def test_only_batches_synced_from_the_loaded_position_may_be_redeliveries(
+        deps, gateway) -> None:
+    """The first batch after a (re)start comes from the saved position: a previous run may
+    have handled it. What comes after, from positions this run was given, never was."""
+    await run_script(deps, gateway, [SyncBatch("t1")])
+    batches = [SyncBatch("t2", events=[msg("$a", "!ping a")]),
+               SyncBatch("t3", events=[msg("$b", "!ping b")])]
+    await run_script(deps, gateway, list(batches))
+    assert [b.fresh for b in batches] == [False, True]
+    assert [o.body for o in gateway.sent] == ["pong a", "pong b"]
+
+
+async def test_the_next_sync_waits_for_the_first_answer(deps, gateway) -> None:
+    """On a homeserver that serves one request at a time a /sync sent beside the reply
+    delays the reply: the next one goes out once the batch is answered."""
+    sending, release = asyncio.Event(), asyncio.Event()
+    send = gateway.send
+
+    async def slow_send(message):  # noqa: ANN001, ANN202
+        sending.set()
+        await release.wait()
+        return await send(message)
+
+    gateway.send = slow_send
+    source = ScriptedSync(gateway.user_id, [SyncBatch("t1"),
+                                            SyncBatch("t2", events=[msg("$w", "!ping w")])])
+    loop = SyncLoop(source, make_dispatcher(deps), deps.db, deps.clock)
+    task = asyncio.create_task(loop.run())
+    await asyncio.wait_for(sending.wait(), 10)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert source.calls == [None, "t1"]  # the reply is on its way: no /sync beside it
+    release.set()
+    await asyncio.wait_for(source.done.wait(), 10)
+    assert source.calls == [None, "t1", "t2"]
+    loop.stop()
+    await asyncio.wait_for(task, 10)
