@@ -204,9 +204,11 @@ class Driver:
                        sender=sender, body=body, msgtype=msgtype,
                        formatted_body=formatted_body)
 
-    async def deliver(self, message: Message) -> list[Outgoing]:
+    async def deliver(self, message: Message, fresh: bool = False) -> list[Outgoing]:
+        """`fresh`: as from a batch synced from the bot's own position (never delivered
+        before, see `SyncBatch.fresh`)."""
         before = len(self.gateway.sent)
-        await self.dispatcher.on_event(message)
+        await self.dispatcher.on_event(message, fresh)
         return self.gateway.sent[before:]
 
     async def send(self, body: str, **kwargs: str) -> list[Outgoing]:

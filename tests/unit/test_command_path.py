@@ -11,7 +11,7 @@ from sqlalchemy import delete, event
 from bot.db import Database
 from bot.db.models import Member
 from bot.dispatcher import Dispatcher
-from bot.events import Message, Outgoing, RoomEvent
+from bot.events import Outgoing, RoomEvent
 from bot.gateway.crypto import CryptoStore
 from bot.languages import KnownLanguages
 from bot.members import MemberService
@@ -136,22 +136,13 @@ def test_the_crypto_store_is_not_touched_after_a_sync_that_encrypted_no_room(
     store.save_encrypted_rooms(set())  # what nio does after nearly every /sync
 
 
-async def fresh(dispatcher: Dispatcher, gateway: FakeGateway, message: Message
-                ) -> list[Outgoing]:
-    """Deliver as a batch synced from the bot's own position does (never delivered
-    before)."""
-    before = len(gateway.sent)
-    await dispatcher.on_event(message, fresh=True)
-    return gateway.sent[before:]
-
-
 async def test_a_fresh_command_from_known_languages_is_answered_before_any_statement(
-        driver: Driver, dispatcher: Dispatcher, db: Database, gateway: FakeGateway) -> None:
+        driver: Driver, db: Database, gateway: FakeGateway) -> None:
     statements = StatementsBeforeSend(db, gateway)
-    [first] = await fresh(dispatcher, gateway, driver.message("!ping 1"))
+    [first] = await driver.deliver(driver.message("!ping 1"), fresh=True)
     assert first.body == "pong 1" and statements.at_send[-1] >= 1  # languages read once
     statements.reset()
-    [second] = await fresh(dispatcher, gateway, driver.message("!ping 2"))
+    [second] = await driver.deliver(driver.message("!ping 2"), fresh=True)
     assert second.body == "pong 2" and statements.at_send == [0]
     statements.reset()
     message = driver.message("!ping 3")
@@ -161,26 +152,24 @@ async def test_a_fresh_command_from_known_languages_is_answered_before_any_state
 
 
 async def test_fresh_commands_speak_a_changed_language_at_once(
-        driver: Driver, dispatcher: Dispatcher, db: Database, gateway: FakeGateway) -> None:
-    def says(body: str, **where: str) -> Message:
-        return driver.message(body, **where)
+        driver: Driver, db: Database) -> None:
+    async def fresh(body: str, **where: str) -> list[Outgoing]:
+        return await driver.deliver(driver.message(body, **where), fresh=True)
 
-    [_] = await fresh(dispatcher, gateway, says("!lang"))
-    await fresh(dispatcher, gateway, says("!lang pl"))
-    [after] = await fresh(dispatcher, gateway, says("!lang"))
+    [_] = await fresh("!lang")
+    await fresh("!lang pl")
+    [after] = await fresh("!lang")
     assert "Polski" in speaks(after)
-    [_] = await fresh(dispatcher, gateway, says("!lang", room_id="!berlin:test",
-                                                sender="@ola:test"))
+    [_] = await fresh("!lang", room_id="!berlin:test", sender="@ola:test")
     async with db.session() as session:  # a room's language set elsewhere in the bot
         await RoomSettingsService(session).set("!berlin:test", language="de")
-    [room] = await fresh(dispatcher, gateway, says("!lang", room_id="!berlin:test",
-                                                   sender="@ola:test"))
+    [room] = await fresh("!lang", room_id="!berlin:test", sender="@ola:test")
     assert "Deutsch" in speaks(room)
     async with db.session() as session:  # forgotten (erased) since: English again
         member = await session.get(Member, "@ala:test")
         assert member is not None
         await session.delete(member)
-    [gone] = await fresh(dispatcher, gateway, says("!lang", room_id="!elsewhere:test"))
+    [gone] = await fresh("!lang", room_id="!elsewhere:test")
     assert speaks(gone) == "I speak English with you"
 
 
