@@ -82,7 +82,7 @@ class Floor(BotProcess):
         super().__init__(workdir, {})
         self.argv = [homeserver, account.user_id, account.access_token, account.device_id]
 
-    async def start(self, ready_timeout: float = 60.0) -> None:
+    async def start(self, ready_timeout: float = 60.0, ready: str = READY) -> None:
         self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         with self.log_path.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
@@ -90,7 +90,7 @@ class Floor(BotProcess):
                 cwd=ROOT, stdout=log, stderr=asyncio.subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
             )
-        await self.wait_log(READY, ready_timeout)
+        await self.wait_log(ready, ready_timeout)
 
 
 # -- CPU accounting -------------------------------------------------------------------------
@@ -448,6 +448,33 @@ def spread(results: list[Result]) -> None:
               f"{sum(r.unanswered for r in rs)}/{sum(r.sent for r in rs)}  lost "
               f"{sum(r.lost for r in rs)}  twice "
               f"{sum(r.twice for r in rs)}", flush=True)
+    for rate in sorted({rate for rate, _ in groups}):
+        floor, sbcc = groups.get((rate, "floor"), []), groups.get((rate, "sbcc-bot"), [])
+        if floor and sbcc:
+            print(pooled(rate, floor, sbcc), flush=True)
+
+
+def pooled(rate: float, floor: list[Result], sbcc: list[Result]) -> str:
+    """One rate over all repeats: the p99 of every command each bot answered, and the ratio
+    of each run's p99 to its partner's (median and range). A p99 of one 30 s run is its
+    sixth-worst reply, at the homeserver's edge mostly the homeserver's queue; the pooled
+    p99 over the interleaved repeats is the steadier figure."""
+    def p99(rs: list[Result]) -> float:
+        return percentile([t for r in rs for t in r.latencies], 99)
+
+    def median_p99(rs: list[Result]) -> float:
+        return statistics.median(r.p(99) for r in rs)
+
+    ratios = sorted(s.p(99) / f.p(99) for f, s in zip(floor, sbcc, strict=False))
+    ratio = p99(sbcc) / p99(floor)
+    clean = all(r.clean for r in sbcc)
+    return (f"{rate:>6g} pooled p99 floor {p99(floor) * 1000:.0f} ms, sbcc-bot "
+            f"{p99(sbcc) * 1000:.0f} ms: ratio {ratio:.2f} (goal <= {GOAL}, nothing "
+            f"unanswered or twice: {'met' if ratio <= GOAL and clean else 'NOT met'})\n"
+            f"{'':>6} median of the runs' p99: floor {median_p99(floor) * 1000:.0f} ms, "
+            f"sbcc-bot {median_p99(sbcc) * 1000:.0f} ms, ratio "
+            f"{median_p99(sbcc) / median_p99(floor):.2f}; per-run ratios median "
+            f"{statistics.median(ratios):.2f}, {ratios[0]:.2f}-{ratios[-1]:.2f}")
 
 
 # -- the whole run --------------------------------------------------------------------------
