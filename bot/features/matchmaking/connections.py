@@ -21,12 +21,12 @@ from urllib.parse import quote
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.db.models import Connection, Member, MemberTag
+from bot.db.models import Connection, Member
 from bot.deps import Deps
 from bot.errors import BadArgument, GatewayError, HomeserverUnavailable, UserError
 from bot.events import Outgoing
 from bot.features.matchmaking.config import MatchmakingConfig
-from bot.features.matchmaking.matching import Fit, spoken
+from bot.features.matchmaking.matching import Fit, canonical_tags, spoken
 from bot.features.matchmaking.messages import introduction
 from bot.formatting import Rich, markup
 from bot.i18n import N_, SUPPORTED_LANGUAGES
@@ -153,20 +153,13 @@ class ConnectionService:
             raise UserError(N_("You can open at most %(max)d introductions a day; try again "
                                "tomorrow."), max=self.per_day)
 
-    async def _tags(self, mxid: str) -> dict[str, set[str]]:
-        rows = await self.session.execute(select(MemberTag.kind, MemberTag.canonical).where(
-            MemberTag.mxid == mxid))
-        out: dict[str, set[str]] = {"offer": set(), "need": set()}
-        for kind, tag in rows.all():
-            out[kind].add(tag)
-        return out
-
     def _cross_border(self, a: Member, b: Member) -> bool:
         ca, cb = self.network.country(a.location), self.network.country(b.location)
         return bool(ca and cb and ca != cb)
 
     async def fit(self, a: Member, b: Member) -> Fit:
-        ta, tb = await self._tags(a.mxid), await self._tags(b.mxid)
+        ta = await canonical_tags(self.session, a.mxid)
+        tb = await canonical_tags(self.session, b.mxid)
         return Fit(tuple(sorted(ta["offer"] & tb["need"])), tuple(sorted(tb["offer"] & ta["need"])),
                    tuple(sorted(spoken(a) & spoken(b))), self._cross_border(a, b))
 

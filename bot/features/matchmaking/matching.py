@@ -72,6 +72,18 @@ class Offered:
     by_location: dict[str | None, list[Member]]
 
 
+async def canonical_tags(session: AsyncSession, mxid: str) -> dict[str, set[str]]:
+    """A member's canonical tags by kind ("offer", "need"), in one statement by the member's
+    key. (Asked by member and kind, SQLite without statistics walks the kind's whole
+    covering index instead: 1.8 ms a kind over 45 000 tags, against 0.4 for both.)"""
+    out: dict[str, set[str]] = {"offer": set(), "need": set()}
+    rows = await session.execute(select(MemberTag.kind, MemberTag.canonical).where(
+        MemberTag.mxid == mxid))
+    for kind, tag in rows.all():
+        out.setdefault(kind, set()).add(tag)
+    return out
+
+
 class MatchingService:
     def __init__(self, session: AsyncSession, network: NetworkConfig, prefix: str,
                  canonical: Callable[[str], str], index: MatchIndex | None = None) -> None:
@@ -85,15 +97,10 @@ class MatchingService:
         self.canonical = canonical
         self.index = index
 
-    async def _tags(self, mxid: str, kind: str) -> list[str]:
-        rows = await self.session.scalars(select(MemberTag.canonical).where(
-            MemberTag.mxid == mxid, MemberTag.kind == kind))
-        return sorted(set(rows))
-
     async def suggest(self, mxid: str, limit: int) -> list[Suggestion]:
         me = await self.session.get(Member, mxid)
-        needs = await self._tags(mxid, "need")
-        offers = await self._tags(mxid, "offer")
+        tags = await canonical_tags(self.session, mxid)
+        needs, offers = sorted(tags["need"]), sorted(tags["offer"])
         if me is None or not (needs or offers):
             raise UserError(N_("Tell me first what you offer and what you need, with %(offer)s "
                                "and %(need)s."), offer=f"{self.prefix}offer",
