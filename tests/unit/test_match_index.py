@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bot.app import wire
 from bot.db import Database
@@ -30,6 +30,7 @@ from bot.features.profiles.service import ProfileService
 from bot.members import note_change
 from rooms.topology import NetworkConfig
 from tests.conftest import network
+from tests.statements import recorded
 
 SYNONYMS = {"synonyms": {"video": ["wideo", "film"]}}
 VOCABULARY = ["video", "sound", "design", "games", "funding", "3d", "law", "print"]
@@ -360,23 +361,14 @@ async def test_a_suggestion_reads_tags_by_the_members_key(deps: Deps) -> None:
     if deps.db.dialect != "sqlite":
         pytest.skip("the query plan checked is SQLite's")
     await fill(deps.db, random.Random(5), 200)
-    sent: list[tuple[str, object]] = []
-
-    def record(_conn, _cursor, statement: str, parameters, *_args) -> None:  # noqa: ANN001
-        if "member_tags" in statement:
-            sent.append((statement, parameters))
-
     index = MatchIndex(deps.db)
     await suggest(deps, index, "@m0:x")  # the index is built: its reads are not the point
-    engine = deps.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded(deps.db) as sent:
         assert await suggest(deps, index, "@m0:x")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert sent
+    tag_reads = [(s, parameters) for s, parameters in sent if "member_tags" in s]
+    assert tag_reads
     async with deps.db.engine.connect() as conn:
-        for statement, parameters in sent:
+        for statement, parameters in tag_reads:
             plan = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
                                                parameters)).all()
             reads = [row[-1] for row in plan if "member_tags" in row[-1]]

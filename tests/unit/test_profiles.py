@@ -28,6 +28,7 @@ from bot.features.profiles.service import (
 from bot.i18n import Translator
 from tests.conftest import base_config, network, room_id
 from tests.fakes import Driver
+from tests.statements import recorded
 
 NETWORK = network("szczecin", "rostock", topics=("design",))
 
@@ -691,22 +692,11 @@ async def test_thousands_of_tags_are_refused_before_any_is_normalised(
 
 async def test_removing_thousands_of_tags_is_one_statement_and_a_short_reply(
         driver: Driver, deps: Deps) -> None:
-    from sqlalchemy import event
-
     await driver.send("!offer video, photo, sound")
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement: str, *_args) -> None:  # noqa: ANN001
-        statements.append(statement)
-
-    engine = deps.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded(deps.db) as sent:
         typed = ",".join(["video", "photo", *(f"g{i}" for i in range(600))])
         body = await one(driver, "!offer remove " + typed)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    deletes = [s for s in statements if s.lstrip().upper().startswith("DELETE")]
+    deletes = [s for s, _ in sent if s.lstrip().upper().startswith("DELETE")]
     assert len(deletes) == 1
     assert body.startswith("Removed: video, photo. Not among your offers: g0, g1")
     assert body.endswith("You now offer 1 of at most 20 tags.") and len(body) < 400
