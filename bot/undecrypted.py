@@ -13,6 +13,7 @@ not read the message."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -98,6 +99,10 @@ class WaitingForKeys:
         self.deps = deps
         self.dispatch = dispatch
         self.wait = deps.config.matrix.encryption.undecryptable_wait.delta
+        # one retry at a time: the regular one and the one after a /sync that brought keys
+        # would otherwise both take up an event, and a key arriving while the first tells
+        # the sender it gave up would let the second answer the message after all
+        self._retrying = asyncio.Lock()
 
     async def keep(self, event: Undecryptable) -> None:
         """Keep a just-arrived event that would not open, and ask for its key."""
@@ -125,6 +130,10 @@ class WaitingForKeys:
 
     async def retry(self) -> int:
         """Try every waiting event again; returns how many opened."""
+        async with self._retrying:
+            return await self._retry()
+
+    async def _retry(self) -> int:
         deps = self.deps
         async with deps.db.session() as session:
             rows = [(as_event(r), r.received_at) for r in await KeptEvents(session).waiting()]

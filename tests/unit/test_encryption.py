@@ -3,6 +3,7 @@ their keys (answered once, or owned up to once), the key store on disk, the conf
 
 from __future__ import annotations
 
+import asyncio
 import os
 import stat
 from datetime import timedelta
@@ -20,7 +21,7 @@ from bot.db.models import HandledEvent, KeptEvent
 from bot.deps import Deps
 from bot.dispatcher import Dispatcher
 from bot.errors import ConfigError, GatewayError
-from bot.events import Message, Reaction, Undecryptable
+from bot.events import Message, Outgoing, Reaction, Undecryptable
 from bot.gateway.client import MatrixGateway
 from bot.gateway.crypto import BotOlm, CryptoStore, forwarded_by_origin, prepare_store_dir
 from bot.gateway.translate import to_room_event
@@ -142,6 +143,33 @@ async def test_a_message_whose_key_never_comes_is_owned_up_to_once(
     await dispatcher.retry_kept()
     await dispatcher.on_event(plain("$e1", "ping"))
     assert gateway.sent == [told], "no answer after saying it could not be read"
+
+
+async def test_a_key_arriving_while_the_sender_is_told_brings_no_answer(
+        deps: Deps, dispatcher: Dispatcher, gateway: FakeGateway, clock: Clock,
+        dm: str) -> None:
+    """The key comes just after the bot gave up, while its notice is on the way — and with
+    the key a /sync that tries the kept events again, beside the regular retry."""
+    await dispatcher.on_event(encrypted("$e1"))
+    clock.now += timedelta(minutes=2)
+    send, after_the_key = gateway.send, []
+
+    async def telling(message: Outgoing) -> str:
+        event_id = await send(message)
+        if not after_the_key:
+            gateway.room_keys["$e1"] = plain("$e1", "ping")
+            after_the_key.append(asyncio.create_task(dispatcher.retry_kept()))
+            await asyncio.wait(after_the_key, timeout=0.5)
+        return event_id
+
+    gateway.send = telling  # type: ignore[method-assign]
+    await dispatcher.retry_kept()
+    await asyncio.gather(*after_the_key)
+    assert [m.body for m in gateway.sent] == [gateway.sent[0].body]
+    assert "could not read your message" in gateway.sent[0].body
+    async with deps.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(HandledEvent).where(
+            HandledEvent.event_id == "$e1")) == 1
 
 
 async def test_the_notice_is_in_the_senders_language(
