@@ -359,19 +359,12 @@ class Bench:
         return (sum(ping in seen for ping in pings), len(pings),
                 sum(len(seen.get(ping, [])) > 1 for ping in pings))
 
-    def parts(self, answered: list[str], sent_at: dict[str, float],
+    def parts(self, answered: list[str], puts: dict[str, float],
               accepted: dict[str, float]) -> dict[str, list[float]]:
-        stamps, seen = self.reader.stamps, self.reader.seen
-        parts: dict[str, list[float]] = {"send": [], "bot": [], "delivery": []}
-        for ping in answered:
-            origin, wall = stamps[ping]
-            total = seen[ping][0] - sent_at[ping]
-            delivery = wall - origin
-            bot = origin - accepted[ping]
-            parts["delivery"].append(delivery)
-            parts["bot"].append(bot)
-            parts["send"].append(total - delivery - bot)
-        return parts
+        stamps = self.reader.stamps
+        return {"send": [puts[ping] for ping in answered],
+                "bot": [stamps[ping][0] - accepted[ping] for ping in answered],
+                "delivery": [stamps[ping][1] - stamps[ping][0] for ping in answered]}
 
     async def run(self, label: str, rate: float, seconds: float) -> Result:
         if not await self.settle(label):
@@ -382,7 +375,7 @@ class Bench:
         total = max(1, round(rate * seconds))
         sent_at: dict[str, float] = {}
         accepted: dict[str, float] = {}  # wall clock when the homeserver accepted the send
-        puts: list[float] = []
+        puts: dict[str, float] = {}  # seconds the homeserver took to accept each send
         errors = 0
         lag = 0.0
         gaps_before = self.reader.gaps
@@ -399,7 +392,7 @@ class Bench:
                 if errors <= 3:
                     print(f"  send failed: {exc}", flush=True)
                 return
-            puts.append(time.perf_counter() - start)
+            puts[ping] = time.perf_counter() - start
             accepted[ping] = time.time()
             sent_at[ping] = start
 
@@ -430,9 +423,9 @@ class Bench:
             rate=rate, bot=label, sent=len(sent_at), errors=errors, answered=len(answered),
             twice=sum(len(seen[ping]) > 1 for ping in answered),
             latencies=[seen[ping][0] - sent_at[ping] for ping in answered],
-            put_p99=percentile(puts, 99), lag=lag, cpu=cpu,
+            put_p99=percentile(list(puts.values()), 99), lag=lag, cpu=cpu,
             gaps=self.reader.gaps - gaps_before, drained=True,
-            parts=self.parts(answered, sent_at, accepted),
+            parts=self.parts(answered, puts, accepted),
         )
         result.drained = await self.settle(label)
         # the bot handles a room in order: what is unanswered after the sentinel never will be
